@@ -1,0 +1,127 @@
+//! The library's one error type.
+//!
+//! Every variant carries enough context to tell a user what went wrong and
+//! where: which op or layer, which shape, which file and which line of it.
+//! Public entry points validate their arguments once and return these errors;
+//! the kernels behind them take validated parameters and cannot fail.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in striate's library code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A tensor did not have the shape an operation needs.
+    #[error("{op}: expected shape {expected}, got {actual:?}")]
+    Shape {
+        op: String,
+        expected: String,
+        actual: Vec<usize>,
+    },
+
+    /// A hyper-parameter or argument that cannot work.
+    #[error("{what}: {reason}")]
+    InvalidArgument { what: String, reason: String },
+
+    /// An error inside a model's layer, with its position and name.
+    #[error("layer {index} ({name}, {kind}): {source}")]
+    Layer {
+        index: usize,
+        name: String,
+        kind: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A class label outside `0..n_classes`.
+    #[error("label {label} at sample {sample} is out of range for {n_classes} classes")]
+    LabelOutOfRange {
+        sample: usize,
+        label: i64,
+        n_classes: usize,
+    },
+
+    /// The loss turned NaN or infinite during training.
+    #[error("loss became {value} at epoch {epoch}, batch {batch}; try a lower learning rate")]
+    NonFiniteLoss {
+        epoch: usize,
+        batch: usize,
+        value: f64,
+    },
+
+    /// A data set that cannot be used as given (empty, NaN values, mismatched sizes).
+    #[error("{0}")]
+    Data(String),
+
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A file was read but its content is not what its format promises.
+    #[error("{}: {detail}", path.display())]
+    Format { path: PathBuf, detail: String },
+
+    /// Weights that do not fit a model (missing, unexpected or mis-shaped tensors).
+    #[error("weights: {0}")]
+    Weights(String),
+
+    /// A model description (file or code) that cannot be built.
+    #[error("model: {0}")]
+    Model(String),
+}
+
+impl Error {
+    pub(crate) fn shape(
+        op: impl Into<String>,
+        expected: impl Into<String>,
+        actual: &[usize],
+    ) -> Self {
+        Error::Shape {
+            op: op.into(),
+            expected: expected.into(),
+            actual: actual.to_vec(),
+        }
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn format(path: impl Into<PathBuf>, detail: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// True for errors caused by what the user supplied (files, shapes, flags),
+    /// false for internal failures. The binary maps this to exit status 2 or 1.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Error::Layer { source, .. } => source.is_user_error(),
+            Error::NonFiniteLoss { .. } => true,
+            Error::Io { source, .. } => !matches!(
+                source.kind(),
+                std::io::ErrorKind::OutOfMemory | std::io::ErrorKind::Interrupted
+            ),
+            _ => true,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Unfolding image patches into matrix columns and back.
+//!
+//! `im2col` turns the input channels of one group of one sample into a
+//! `(c_in_g · k_h · k_w) × (out_h · out_w)` matrix whose product with the
+//! group's weights is the convolution; `col2im` scatters such a matrix back,
+//! summing overlaps, which is the adjoint used by the data gradient.
+
+use crate::ops::conv::ConvGeometry;
+use crate::scalar::Scalar;
+
+/// Range of output columns `ox` whose input column `ox·stride + offset` lies
+/// in `0..size`.
+#[inline]
+fn valid_range(out: usize, stride: usize, offset: isize, size: usize) -> (usize, usize) {
+    let s = stride as isize;
+    let lo = if offset >= 0 {
+        0
+    } else {
+        ((-offset) + s - 1) / s
+    };
+    let hi_excl = if offset >= size as isize {
+        0
+    } else {
+        ((size as isize - 1 - offset) / s + 1).max(0)
+    };
+    let lo = (lo as usize).min(out);
+    let hi = (hi_excl as usize).min(out).max(lo);
+    (lo, hi)
+}
+
+/// Fills `col` (`k × p`, row-major) from channels `c0 .. c0 + c_in/groups`
+/// of one sample `x_s` (`c_in × h × w`).
+pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T]) {
+    let cig = g.c_in / g.groups;
+    let p = g.out_h * g.out_w;
+    let mut row = 0;
+    for cg in 0..cig {
+        let plane = &x_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
+        for ky in 0..g.k_h {
+            for kx in 0..g.k_w {
+                let dst = &mut col[row * p..(row + 1) * p];
+                let offset = (kx * g.dilation[1]) as isize - g.pad_left as isize;
+                let (lo, hi) = valid_range(g.out_w, g.stride[1], offset, g.w);
+                for oy in 0..g.out_h {
+                    let d = &mut dst[oy * g.out_w..(oy + 1) * g.out_w];
+                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.pad_top as isize;
+                    if iy < 0 || iy as usize >= g.h {
+                        d.fill(T::zero());
+                        continue;
+                    }
+                    let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                    d[..lo].fill(T::zero());
+                    d[hi..].fill(T::zero());
+                    if hi == lo {
+                        continue;
+                    }
+                    let start = (lo as isize * g.stride[1] as isize + offset) as usize;
+                    if g.stride[1] == 1 {
+                        d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                    } else {
+                        for (j, v) in d[lo..hi].iter_mut().enumerate() {
+                            *v = src[start + j * g.stride[1]];
+                        }
+                    }
+                }
+                row += 1;
+            }
+        }
+    }
+}
+
+/// Adds the columns of `col` back onto channels `c0 ..` of `dx_s`.
+pub fn col2im<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T]) {
+    let cig = g.c_in / g.groups;
+    let p = g.out_h * g.out_w;
+    let mut row = 0;
+    for cg in 0..cig {
+        let plane = &mut dx_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
+        for ky in 0..g.k_h {
+            for kx in 0..g.k_w {
+                let srcrow = &col[row * p..(row + 1) * p];
+                let offset = (kx * g.dilation[1]) as isize - g.pad_left as isize;
+                let (lo, hi) = valid_range(g.out_w, g.stride[1], offset, g.w);
+                for oy in 0..g.out_h {
+                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.pad_top as isize;
+                    if iy < 0 || iy as usize >= g.h || hi == lo {
+                        continue;
+                    }
+                    let s = &srcrow[oy * g.out_w..(oy + 1) * g.out_w];
+                    let dst = &mut plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                    let start = (lo as isize * g.stride[1] as isize + offset) as usize;
+                    if g.stride[1] == 1 {
+                        for (d, v) in dst[start..start + (hi - lo)].iter_mut().zip(&s[lo..hi]) {
+                            *d += *v;
+                        }
+                    } else {
+                        for (j, v) in s[lo..hi].iter().enumerate() {
+                            dst[start + j * g.stride[1]] += *v;
+                        }
+                    }
+                }
+                row += 1;
+            }
+        }
+    }
+}

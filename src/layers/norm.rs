@@ -1,0 +1,261 @@
+//! `BatchNorm1d` and `BatchNorm2d`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef};
+use crate::error::{Error, Result};
+use crate::ops::norm::{self, NormDims};
+use crate::scalar::{Scalar, is_positive};
+use crate::tensor::{Tensor, numel};
+
+fn default_eps() -> f64 {
+    1e-5
+}
+fn default_momentum() -> f64 {
+    0.1
+}
+
+/// Batch normalisation settings, PyTorch's defaults (`eps = 1e-5`,
+/// `momentum = 0.1`; note Keras's `momentum = 0.99` means `1 − 0.99` here).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNormConfig {
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+}
+
+impl Default for BatchNormConfig {
+    fn default() -> Self {
+        BatchNormConfig {
+            eps: 1e-5,
+            momentum: 0.1,
+        }
+    }
+}
+
+impl BatchNormConfig {
+    /// `BatchNorm2d` over `[c, h, w]` inputs.
+    pub fn init_2d<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<BatchNorm<T>> {
+        if ctx.input.len() != 3 {
+            return Err(Error::shape(
+                "BatchNorm2d",
+                "[channels, height, width] input",
+                ctx.input,
+            ));
+        }
+        self.build(ctx, true)
+    }
+
+    /// `BatchNorm1d` over `[features]` or `[channels, length]` inputs.
+    pub fn init_1d<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<BatchNorm<T>> {
+        if !(1..=2).contains(&ctx.input.len()) {
+            return Err(Error::shape(
+                "BatchNorm1d",
+                "[features] or [channels, length] input",
+                ctx.input,
+            ));
+        }
+        self.build(ctx, false)
+    }
+
+    fn build<T: Scalar>(&self, ctx: BuildCtx<'_>, two_d: bool) -> Result<BatchNorm<T>> {
+        if !is_positive(self.eps) || !(0.0..=1.0).contains(&self.momentum) {
+            return Err(Error::invalid(
+                "batch norm",
+                format!(
+                    "eps = {} must be positive and momentum = {} in [0, 1]",
+                    self.eps, self.momentum
+                ),
+            ));
+        }
+        let c = ctx.input[0];
+        Ok(BatchNorm {
+            name: ctx.name,
+            two_d,
+            c,
+            s: numel(&ctx.input[1..]),
+            shape: ctx.input.to_vec(),
+            eps: self.eps,
+            momentum: self.momentum,
+            gamma: Param::new(Tensor::full(&[c], T::one())),
+            beta: Param::new(Tensor::zeros(&[c])),
+            running_mean: Tensor::zeros(&[c]),
+            running_var: Tensor::full(&[c], T::one()),
+            num_batches_tracked: Tensor::zeros(&[]),
+            mean: vec![T::zero(); c],
+            inv_std: vec![T::zero(); c],
+            var_unbiased: vec![T::zero(); c],
+            used_batch_stats: false,
+        })
+    }
+}
+
+/// Batch normalisation over the channel axis, with running statistics.
+///
+/// Training normalises with batch statistics and updates the running ones;
+/// evaluation uses the running ones. A training batch with a single value
+/// per channel (PyTorch raises an error) normalises to `beta` and leaves the
+/// running statistics untouched.
+///
+/// # Shapes
+/// output shape = input shape; `weight`, `bias`, `running_mean`,
+/// `running_var`: `[c]`; `num_batches_tracked`: `[]`.
+pub struct BatchNorm<T: Scalar> {
+    name: String,
+    two_d: bool,
+    c: usize,
+    s: usize,
+    shape: Vec<usize>,
+    eps: f64,
+    momentum: f64,
+    gamma: Param<T>,
+    beta: Param<T>,
+    running_mean: Tensor<T>,
+    running_var: Tensor<T>,
+    num_batches_tracked: Tensor<T>,
+    // Statistics of the last forward pass, for backward.
+    mean: Vec<T>,
+    inv_std: Vec<T>,
+    var_unbiased: Vec<T>,
+    used_batch_stats: bool,
+}
+
+impl<T: Scalar> BatchNorm<T> {
+    fn dims(&self, n: usize) -> NormDims {
+        NormDims {
+            n,
+            c: self.c,
+            s: self.s,
+        }
+    }
+}
+
+impl<T: Scalar> Layer<T> for BatchNorm<T> {
+    fn kind(&self) -> &'static str {
+        if self.two_d {
+            "BatchNorm2d"
+        } else {
+            "BatchNorm1d"
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>) {
+        y.resize_for(x.shape());
+        let d = self.dims(x.batch());
+        self.used_batch_stats = ctx.train;
+        if ctx.train {
+            norm::batch_norm_train_forward(
+                d,
+                self.eps,
+                x.data(),
+                self.gamma.value.data(),
+                self.beta.value.data(),
+                y.data_mut(),
+                &mut self.mean,
+                &mut self.inv_std,
+                &mut self.var_unbiased,
+            );
+            if d.count() > 1 {
+                let m = T::lit(self.momentum);
+                let keep = T::one() - m;
+                let rm = self.running_mean.data_mut().iter_mut().zip(&self.mean);
+                rm.for_each(|(r, &v)| *r = keep * *r + m * v);
+                let rv = self
+                    .running_var
+                    .data_mut()
+                    .iter_mut()
+                    .zip(&self.var_unbiased);
+                rv.for_each(|(r, &v)| *r = keep * *r + m * v);
+                self.num_batches_tracked.data_mut()[0] += T::one();
+            }
+        } else {
+            self.mean.copy_from_slice(self.running_mean.data());
+            norm::batch_norm_eval_forward(
+                d,
+                self.eps,
+                x.data(),
+                self.gamma.value.data(),
+                self.beta.value.data(),
+                self.running_mean.data(),
+                self.running_var.data(),
+                y.data_mut(),
+                &mut self.inv_std,
+            );
+        }
+    }
+
+    fn backward(
+        &mut self,
+        x: &Tensor<T>,
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
+    ) {
+        let d = self.dims(x.batch());
+        let dx = dx.map(|dx| {
+            dx.resize_for(x.shape());
+            dx.data_mut()
+        });
+        norm::batch_norm_backward(
+            d,
+            self.used_batch_stats,
+            x.data(),
+            self.gamma.value.data(),
+            &self.mean,
+            &self.inv_std,
+            dy.data(),
+            dx,
+            self.gamma.grad.data_mut(),
+            self.beta.grad.data_mut(),
+        );
+    }
+
+    fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
+        f(format!("{prefix}weight"), StateRef::Param(&self.gamma));
+        f(format!("{prefix}bias"), StateRef::Param(&self.beta));
+        f(
+            format!("{prefix}running_mean"),
+            StateRef::Buffer(&self.running_mean),
+        );
+        f(
+            format!("{prefix}running_var"),
+            StateRef::Buffer(&self.running_var),
+        );
+        f(
+            format!("{prefix}num_batches_tracked"),
+            StateRef::Buffer(&self.num_batches_tracked),
+        );
+    }
+
+    fn visit_state_mut(&mut self, prefix: &str, f: &mut dyn FnMut(String, StateMut<'_, T>)) {
+        f(format!("{prefix}weight"), StateMut::Param(&mut self.gamma));
+        f(format!("{prefix}bias"), StateMut::Param(&mut self.beta));
+        f(
+            format!("{prefix}running_mean"),
+            StateMut::Buffer(&mut self.running_mean),
+        );
+        f(
+            format!("{prefix}running_var"),
+            StateMut::Buffer(&mut self.running_var),
+        );
+        f(
+            format!("{prefix}num_batches_tracked"),
+            StateMut::Buffer(&mut self.num_batches_tracked),
+        );
+    }
+
+    fn for_each_param(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        f(&mut self.gamma);
+        f(&mut self.beta);
+    }
+}

@@ -1,0 +1,328 @@
+//! Max and average pooling layers, 1-D and 2-D, and global pooling.
+
+use serde::{Deserialize, Serialize};
+
+use super::serde_util::{is_default, opt_pair, pair};
+use super::{BuildCtx, ForwardCtx, Layer};
+use crate::error::{Error, Result};
+use crate::ops::pool::{self, Pool2dParams, PoolGeometry, PoolKind};
+use crate::scalar::Scalar;
+use crate::tensor::{Tensor, numel};
+
+fn zero2() -> [usize; 2] {
+    [0, 0]
+}
+fn is_zero2(v: &[usize; 2]) -> bool {
+    *v == [0, 0]
+}
+fn yes() -> bool {
+    true
+}
+fn is_true(v: &bool) -> bool {
+    *v
+}
+
+/// A 2-D pooling window (`nn.MaxPool2d` / `nn.AvgPool2d`).
+///
+/// # Shapes
+/// input `[c, h, w]`, output `[c, out_h, out_w]`; see [`crate::ops::pool`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool2dConfig {
+    #[serde(with = "pair")]
+    pub kernel: [usize; 2],
+    /// Defaults to the kernel size.
+    #[serde(with = "opt_pair", default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<[usize; 2]>,
+    #[serde(with = "pair", default = "zero2", skip_serializing_if = "is_zero2")]
+    pub padding: [usize; 2],
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ceil_mode: bool,
+    /// Average pooling: count padded zeros in the divisor (PyTorch's default).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub count_include_pad: bool,
+}
+
+impl Pool2dConfig {
+    pub fn new(kernel: usize) -> Self {
+        Pool2dConfig {
+            kernel: [kernel, kernel],
+            stride: None,
+            padding: [0, 0],
+            ceil_mode: false,
+            count_include_pad: true,
+        }
+    }
+
+    pub fn with_stride(mut self, stride: usize) -> Self {
+        self.stride = Some([stride, stride]);
+        self
+    }
+
+    pub fn with_padding(mut self, padding: usize) -> Self {
+        self.padding = [padding, padding];
+        self
+    }
+
+    pub fn with_ceil_mode(mut self, ceil_mode: bool) -> Self {
+        self.ceil_mode = ceil_mode;
+        self
+    }
+
+    pub fn with_count_include_pad(mut self, include: bool) -> Self {
+        self.count_include_pad = include;
+        self
+    }
+
+    pub fn params(&self) -> Pool2dParams {
+        Pool2dParams {
+            kernel: self.kernel,
+            stride: self.stride.unwrap_or(self.kernel),
+            padding: self.padding,
+            ceil_mode: self.ceil_mode,
+            count_include_pad: self.count_include_pad,
+        }
+    }
+
+    pub fn init<T: Scalar>(&self, kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Pool<T>> {
+        let &[c, h, w] = ctx.input else {
+            return Err(Error::shape(
+                pool_name(kind, false),
+                "[channels, height, width] input",
+                ctx.input,
+            ));
+        };
+        Pool::build(ctx.name, kind, false, self.params().geometry(c, h, w)?)
+    }
+}
+
+/// A 1-D pooling window (`nn.MaxPool1d` / `nn.AvgPool1d`).
+///
+/// # Shapes
+/// input `[c, l]`, output `[c, out_l]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool1dConfig {
+    pub kernel: usize,
+    /// Defaults to the kernel size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<usize>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub padding: usize,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ceil_mode: bool,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub count_include_pad: bool,
+}
+
+impl Pool1dConfig {
+    pub fn new(kernel: usize) -> Self {
+        Pool1dConfig {
+            kernel,
+            stride: None,
+            padding: 0,
+            ceil_mode: false,
+            count_include_pad: true,
+        }
+    }
+
+    pub fn with_stride(mut self, stride: usize) -> Self {
+        self.stride = Some(stride);
+        self
+    }
+
+    pub fn with_padding(mut self, padding: usize) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    /// As 2-D parameters over a `1 × l` signal.
+    pub fn params(&self) -> Pool2dParams {
+        Pool2dParams {
+            kernel: [1, self.kernel],
+            stride: [1, self.stride.unwrap_or(self.kernel)],
+            padding: [0, self.padding],
+            ceil_mode: self.ceil_mode,
+            count_include_pad: self.count_include_pad,
+        }
+    }
+
+    pub fn init<T: Scalar>(&self, kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Pool<T>> {
+        let &[c, l] = ctx.input else {
+            return Err(Error::shape(
+                pool_name(kind, true),
+                "[channels, length] input",
+                ctx.input,
+            ));
+        };
+        Pool::build(ctx.name, kind, true, self.params().geometry(c, 1, l)?)
+    }
+}
+
+fn pool_name(kind: PoolKind, one_d: bool) -> &'static str {
+    match (kind, one_d) {
+        (PoolKind::Max, false) => "MaxPool2d",
+        (PoolKind::Avg, false) => "AvgPool2d",
+        (PoolKind::Max, true) => "MaxPool1d",
+        (PoolKind::Avg, true) => "AvgPool1d",
+    }
+}
+
+/// A max or average pooling layer.
+pub struct Pool<T: Scalar> {
+    name: String,
+    kind: PoolKind,
+    one_d: bool,
+    geom: PoolGeometry,
+    out_shape: Vec<usize>,
+    argmax: Vec<u32>,
+    _marker: std::marker::PhantomData<T>,
+}
+
+impl<T: Scalar> Pool<T> {
+    fn build(name: String, kind: PoolKind, one_d: bool, geom: PoolGeometry) -> Result<Self> {
+        let out_shape = if one_d {
+            vec![geom.c, geom.out_w]
+        } else {
+            vec![geom.c, geom.out_h, geom.out_w]
+        };
+        Ok(Pool {
+            name,
+            kind,
+            one_d,
+            geom,
+            out_shape,
+            argmax: Vec::new(),
+            _marker: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: Scalar> Layer<T> for Pool<T> {
+    fn kind(&self) -> &'static str {
+        pool_name(self.kind, self.one_d)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.out_shape
+    }
+
+    fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
+        let n = x.batch();
+        y.resize_batch(n, &self.out_shape);
+        match self.kind {
+            PoolKind::Max => {
+                if self.argmax.len() < y.len() {
+                    self.argmax.resize(y.len(), 0);
+                }
+                pool::max_pool2d_forward(&self.geom, n, x.data(), y.data_mut(), &mut self.argmax)
+            }
+            PoolKind::Avg => pool::avg_pool2d_forward(&self.geom, n, x.data(), y.data_mut()),
+        }
+    }
+
+    fn backward(
+        &mut self,
+        x: &Tensor<T>,
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
+    ) {
+        let Some(dx) = dx else { return };
+        dx.resize_for(x.shape());
+        let n = x.batch();
+        match self.kind {
+            PoolKind::Max => {
+                pool::max_pool2d_backward(&self.geom, n, dy.data(), &self.argmax, dx.data_mut())
+            }
+            PoolKind::Avg => pool::avg_pool2d_backward(&self.geom, n, dy.data(), dx.data_mut()),
+        }
+    }
+}
+
+/// Global average or max pooling over all spatial positions
+/// (Keras `GlobalAveragePooling2D`/`1D`; PyTorch `AdaptiveAvgPool2d(1)` + flatten).
+///
+/// # Shapes
+/// input `[c, …]` (any number of spatial axes), output `[c]`.
+pub struct GlobalPool<T: Scalar> {
+    name: String,
+    kind: PoolKind,
+    spatial: usize,
+    out_shape: Vec<usize>,
+    argmax: Vec<u32>,
+    _marker: std::marker::PhantomData<T>,
+}
+
+impl<T: Scalar> GlobalPool<T> {
+    pub fn new(kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Self> {
+        if ctx.input.len() < 2 {
+            return Err(Error::shape(
+                "global pooling",
+                "[channels, …spatial] input",
+                ctx.input,
+            ));
+        }
+        Ok(GlobalPool {
+            name: ctx.name,
+            kind,
+            spatial: numel(&ctx.input[1..]),
+            out_shape: vec![ctx.input[0]],
+            argmax: Vec::new(),
+            _marker: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: Scalar> Layer<T> for GlobalPool<T> {
+    fn kind(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Avg => "GlobalAvgPool",
+            PoolKind::Max => "GlobalMaxPool",
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.out_shape
+    }
+
+    fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
+        y.resize_batch(x.batch(), &self.out_shape);
+        if self.argmax.len() < y.len() {
+            self.argmax.resize(y.len(), 0);
+        }
+        pool::global_pool_forward(
+            self.kind,
+            self.spatial,
+            x.data(),
+            y.data_mut(),
+            &mut self.argmax,
+        );
+    }
+
+    fn backward(
+        &mut self,
+        x: &Tensor<T>,
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
+    ) {
+        let Some(dx) = dx else { return };
+        dx.resize_for(x.shape());
+        pool::global_pool_backward(
+            self.kind,
+            self.spatial,
+            dy.data(),
+            &self.argmax,
+            dx.data_mut(),
+        );
+    }
+}

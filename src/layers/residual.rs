@@ -1,0 +1,360 @@
+//! The residual block of ResNet-18/34 (torchvision's `BasicBlock`).
+
+use serde::{Deserialize, Serialize};
+
+use super::conv::{Conv, Conv1dConfig, Conv2dConfig};
+use super::norm::{BatchNorm, BatchNormConfig};
+use super::serde_util::is_default;
+use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef};
+use crate::error::{Error, Result};
+use crate::ops::activation::Activation;
+use crate::ops::conv::{ConvAlgo, Padding};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+fn one() -> usize {
+    1
+}
+fn three() -> usize {
+    3
+}
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+fn is_three(v: &usize) -> bool {
+    *v == 3
+}
+
+/// How the block's input reaches its output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shortcut {
+    /// Identity when shapes allow, else a 1×1 projection (torchvision's rule).
+    #[default]
+    Auto,
+    Identity,
+    /// Always a strided 1×1 convolution + batch norm (`downsample`).
+    Projection,
+}
+
+/// A basic residual block:
+/// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`.
+///
+/// `conv1` is `k × k` with the block's stride, `conv2` is `k × k` with stride
+/// 1, both padded by `k/2` and without bias; the shortcut is the identity or
+/// `downsample = [conv 1×1 (stride), batch norm]`. Parameter names follow
+/// torchvision: `conv1.weight`, `bn1.running_mean`, `downsample.0.weight`, …
+/// Works on images `[c, h, w]` and, with 1-D convolutions, on signals `[c, l]`.
+///
+/// # Shapes
+/// input `[c_in, h, w]`, output `[filters, ⌈h/stride⌉, ⌈w/stride⌉]` (odd `k`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidualConfig {
+    pub filters: usize,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub stride: usize,
+    #[serde(default = "three", skip_serializing_if = "is_three")]
+    pub kernel: usize,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub shortcut: Shortcut,
+}
+
+impl ResidualConfig {
+    pub fn new(filters: usize) -> Self {
+        ResidualConfig {
+            filters,
+            stride: 1,
+            kernel: 3,
+            shortcut: Shortcut::Auto,
+        }
+    }
+
+    pub fn with_stride(mut self, stride: usize) -> Self {
+        self.stride = stride;
+        self
+    }
+
+    pub fn with_kernel(mut self, kernel: usize) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    pub fn with_shortcut(mut self, shortcut: Shortcut) -> Self {
+        self.shortcut = shortcut;
+        self
+    }
+
+    pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Residual<T>> {
+        let one_d = match ctx.input.len() {
+            3 => false,
+            2 => true,
+            _ => {
+                return Err(Error::shape(
+                    "Residual",
+                    "[channels, height, width] or [channels, length] input",
+                    ctx.input,
+                ));
+            }
+        };
+        if self.kernel % 2 == 0 {
+            return Err(Error::invalid(
+                "Residual",
+                format!("kernel {} must be odd", self.kernel),
+            ));
+        }
+        let c_in = ctx.input[0];
+        let pad = self.kernel / 2;
+        let BuildCtx {
+            name,
+            input,
+            init,
+            rng,
+        } = ctx;
+        let mut sub = |suffix: &str,
+                       input: &[usize],
+                       kernel: usize,
+                       stride: usize,
+                       pad: usize|
+         -> Result<Conv<T>> {
+            let ctx = BuildCtx {
+                name: format!("{name}.{suffix}"),
+                input,
+                init,
+                rng: &mut *rng,
+            };
+            if one_d {
+                Conv1dConfig::new(self.filters, kernel)
+                    .with_stride(stride)
+                    .with_padding(Padding::hw(0, pad))
+                    .with_bias(false)
+                    .init(ctx)
+            } else {
+                Conv2dConfig::new(self.filters, kernel)
+                    .with_stride(stride)
+                    .with_padding(Padding::symmetric(pad))
+                    .with_bias(false)
+                    .init(ctx)
+            }
+        };
+        let conv1 = sub("conv1", input, self.kernel, self.stride, pad)?;
+        let mid = conv1.output_shape().to_vec();
+        let conv2 = sub("conv2", &mid, self.kernel, 1, pad)?;
+        let project = match self.shortcut {
+            Shortcut::Auto => self.stride != 1 || c_in != self.filters,
+            Shortcut::Identity => {
+                if self.stride != 1 || c_in != self.filters {
+                    return Err(Error::invalid(
+                        "Residual",
+                        format!(
+                            "an identity shortcut needs stride 1 and {c_in} = {} channels; use shortcut = \"projection\"",
+                            self.filters
+                        ),
+                    ));
+                }
+                false
+            }
+            Shortcut::Projection => true,
+        };
+        let down_conv = if project {
+            Some(sub("downsample.0", input, 1, self.stride, 0)?)
+        } else {
+            None
+        };
+        let out_shape = conv2.output_shape().to_vec();
+        if let Some(d) = &down_conv {
+            if d.output_shape() != out_shape.as_slice() {
+                return Err(Error::invalid(
+                    "Residual",
+                    format!(
+                        "shortcut output {:?} differs from the branch's {:?}",
+                        d.output_shape(),
+                        out_shape
+                    ),
+                ));
+            }
+        }
+        let bn = |suffix: &str, rng: &mut crate::rng::SeededRng| -> Result<BatchNorm<T>> {
+            let ctx = BuildCtx {
+                name: format!("{name}.{suffix}"),
+                input: &out_shape,
+                init,
+                rng,
+            };
+            if one_d {
+                BatchNormConfig::default().init_1d(ctx)
+            } else {
+                BatchNormConfig::default().init_2d(ctx)
+            }
+        };
+        let bn1 = bn("bn1", rng)?;
+        let bn2 = bn("bn2", rng)?;
+        let down = match down_conv {
+            Some(c) => Some((c, bn("downsample.1", rng)?)),
+            None => None,
+        };
+        Ok(Residual {
+            name,
+            conv1,
+            bn1,
+            conv2,
+            bn2,
+            down,
+            out_shape,
+            bufs: Default::default(),
+        })
+    }
+}
+
+/// Activations and gradients kept between passes.
+#[derive(Default)]
+struct Bufs<T: Scalar> {
+    a1: Tensor<T>,
+    a2: Tensor<T>,
+    a3: Tensor<T>,
+    a4: Tensor<T>,
+    a5: Tensor<T>,
+    s1: Tensor<T>,
+    s2: Tensor<T>,
+    d_sum: Tensor<T>,
+    d1: Tensor<T>,
+    d2: Tensor<T>,
+    d_short: Tensor<T>,
+}
+
+/// A residual block; see [`ResidualConfig`].
+pub struct Residual<T: Scalar> {
+    name: String,
+    conv1: Conv<T>,
+    bn1: BatchNorm<T>,
+    conv2: Conv<T>,
+    bn2: BatchNorm<T>,
+    down: Option<(Conv<T>, BatchNorm<T>)>,
+    out_shape: Vec<usize>,
+    bufs: Bufs<T>,
+}
+
+impl<T: Scalar> Layer<T> for Residual<T> {
+    fn kind(&self) -> &'static str {
+        "Residual"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.out_shape
+    }
+
+    fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>) {
+        let b = &mut self.bufs;
+        self.conv1.forward(x, &mut b.a1, ctx);
+        self.bn1.forward(&b.a1, &mut b.a2, ctx);
+        b.a3.resize_for(b.a2.shape());
+        Activation::Relu.forward(b.a2.data(), b.a3.data_mut());
+        self.conv2.forward(&b.a3, &mut b.a4, ctx);
+        self.bn2.forward(&b.a4, &mut b.a5, ctx);
+        let short: &Tensor<T> = match &mut self.down {
+            Some((conv, bn)) => {
+                conv.forward(x, &mut b.s1, ctx);
+                bn.forward(&b.s1, &mut b.s2, ctx);
+                &b.s2
+            }
+            None => x,
+        };
+        y.resize_for(b.a5.shape());
+        for ((o, &r), &s) in y.data_mut().iter_mut().zip(b.a5.data()).zip(short.data()) {
+            let v = r + s;
+            *o = if v > T::zero() { v } else { T::zero() };
+        }
+    }
+
+    fn backward(
+        &mut self,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        dy: &Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
+    ) {
+        let b = &mut self.bufs;
+        // Through the final ReLU: y > 0 exactly where the sum was positive.
+        b.d_sum.resize_for(y.shape());
+        for ((d, &g), &o) in b.d_sum.data_mut().iter_mut().zip(dy.data()).zip(y.data()) {
+            *d = if o > T::zero() { g } else { T::zero() };
+        }
+        // Main branch.
+        self.bn2.backward(&b.a4, &b.a5, &b.d_sum, Some(&mut b.d1));
+        self.conv2.backward(&b.a3, &b.a4, &b.d1, Some(&mut b.d2));
+        b.d1.resize_for(b.a2.shape());
+        Activation::Relu.backward(b.a2.data(), b.a3.data(), b.d2.data(), b.d1.data_mut());
+        self.bn1.backward(&b.a1, &b.a2, &b.d1, Some(&mut b.d2));
+        // Shortcut: its parameter gradients always, its input gradient if wanted.
+        let want_dx = dx.is_some();
+        if let Some((conv, bn)) = &mut self.down {
+            bn.backward(&b.s1, &b.s2, &b.d_sum, Some(&mut b.d1));
+            conv.backward(x, &b.s1, &b.d1, want_dx.then_some(&mut b.d_short));
+        }
+        let Some(dx) = dx else {
+            self.conv1.backward(x, &b.a1, &b.d2, None);
+            return;
+        };
+        self.conv1.backward(x, &b.a1, &b.d2, Some(&mut *dx));
+        let short = if self.down.is_some() {
+            &b.d_short
+        } else {
+            &b.d_sum
+        };
+        dx.data_mut()
+            .iter_mut()
+            .zip(short.data())
+            .for_each(|(d, &s)| *d += s);
+    }
+
+    fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
+        self.conv1.visit_state(&format!("{prefix}conv1."), f);
+        self.bn1.visit_state(&format!("{prefix}bn1."), f);
+        self.conv2.visit_state(&format!("{prefix}conv2."), f);
+        self.bn2.visit_state(&format!("{prefix}bn2."), f);
+        if let Some((conv, bn)) = &self.down {
+            conv.visit_state(&format!("{prefix}downsample.0."), f);
+            bn.visit_state(&format!("{prefix}downsample.1."), f);
+        }
+    }
+
+    fn visit_state_mut(&mut self, prefix: &str, f: &mut dyn FnMut(String, StateMut<'_, T>)) {
+        self.conv1.visit_state_mut(&format!("{prefix}conv1."), f);
+        self.bn1.visit_state_mut(&format!("{prefix}bn1."), f);
+        self.conv2.visit_state_mut(&format!("{prefix}conv2."), f);
+        self.bn2.visit_state_mut(&format!("{prefix}bn2."), f);
+        if let Some((conv, bn)) = &mut self.down {
+            conv.visit_state_mut(&format!("{prefix}downsample.0."), f);
+            bn.visit_state_mut(&format!("{prefix}downsample.1."), f);
+        }
+    }
+
+    fn for_each_param(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        self.conv1.for_each_param(f);
+        self.bn1.for_each_param(f);
+        self.conv2.for_each_param(f);
+        self.bn2.for_each_param(f);
+        if let Some((conv, bn)) = &mut self.down {
+            conv.for_each_param(f);
+            bn.for_each_param(f);
+        }
+    }
+
+    fn set_conv_algo(&mut self, algo: ConvAlgo) {
+        self.conv1.set_conv_algo(algo);
+        self.conv2.set_conv_algo(algo);
+        if let Some((conv, _)) = &mut self.down {
+            conv.set_conv_algo(algo);
+        }
+    }
+
+    fn macs_per_sample(&self) -> usize {
+        self.conv1.macs_per_sample()
+            + self.conv2.macs_per_sample()
+            + self.down.as_ref().map_or(0, |(c, _)| c.macs_per_sample())
+    }
+}

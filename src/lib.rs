@@ -1,0 +1,46 @@
+//! # striate
+//!
+//! Convolutional neural networks in Rust, end to end: convolution and its
+//! gradients, the layers of the course material, losses, optimizers, a
+//! Sequential model with shape inference and a Keras-style summary, and a
+//! training loop — all written here, agreeing with PyTorch.
+//!
+//! Models train in `f32`; the same code runs in `f64` for gradient checks
+//! (see [`Scalar`]).
+//!
+//! ## Modules
+//! - [`tensor`]: the tensor type and shape arithmetic
+//! - [`ops`]: convolution, pooling, dense, activations, batch norm, losses
+//! - [`kernels`]: GEMM and scalar reference kernels (the only `unsafe` code)
+//! - [`layers`]: layers with parameters and forward/backward passes
+//! - [`model`]: `Sequential`, model specs and the summary table
+//! - [`init`]: PyTorch and Glorot initialisation
+//! - [`optim`]: SGD, Adam, AdamW, RMSprop, Nadam
+//! - [`train`]: the training loop, history, early stopping, callbacks
+//! - [`metrics`]: accuracy, confusion matrix, classification report
+//! - [`weights`]: safetensors with PyTorch parameter names
+//! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
+//! - [`data`]: data sets and file readers
+//! - [`atomic`]: crash-safe file writes
+
+pub mod atomic;
+pub mod data;
+pub mod error;
+pub mod init;
+pub mod kernels;
+pub mod layers;
+pub mod metrics;
+pub mod model;
+pub mod ops;
+pub mod optim;
+pub mod rng;
+pub mod scalar;
+pub mod tensor;
+pub mod train;
+pub mod weights;
+pub mod zoo;
+
+pub use error::{Error, Result};
+pub use model::{Sequential, Summary};
+pub use scalar::Scalar;
+pub use tensor::Tensor;

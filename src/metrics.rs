@@ -1,0 +1,295 @@
+//! Classification metrics: accuracy, top-k accuracy, confusion matrix, the
+//! per-class report (precision, recall, F1, support) and ROC curves.
+//!
+//! Scores are `(n, k)` row-major slices (logits or probabilities; only their
+//! order matters), labels are class indices.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Index of the largest score of each row (first one on ties).
+pub fn argmax_rows(scores: &[f32], k: usize) -> Vec<u32> {
+    scores
+        .chunks_exact(k.max(1))
+        .map(|row| {
+            let mut best = 0;
+            for (j, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = j;
+                }
+            }
+            best as u32
+        })
+        .collect()
+}
+
+/// Fraction of predictions equal to the labels.
+pub fn accuracy(predicted: &[u32], labels: &[u32]) -> f64 {
+    if labels.is_empty() {
+        return 0.0;
+    }
+    let hits = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
+    hits as f64 / labels.len() as f64
+}
+
+/// Fraction of rows whose label is among the `top` highest scores.
+pub fn top_k_accuracy(scores: &[f32], k: usize, labels: &[u32], top: usize) -> f64 {
+    if labels.is_empty() {
+        return 0.0;
+    }
+    let hits = scores
+        .chunks_exact(k)
+        .zip(labels)
+        .filter(|&(row, &l)| {
+            let target = row[l as usize];
+            // Rank = number of scores strictly greater than the label's.
+            row.iter().filter(|&&v| v > target).count() < top
+        })
+        .count();
+    hits as f64 / labels.len() as f64
+}
+
+/// `m[true][predicted]` counts, `n_classes × n_classes`.
+pub fn confusion_matrix(predicted: &[u32], labels: &[u32], n_classes: usize) -> Vec<Vec<u64>> {
+    let mut m = vec![vec![0u64; n_classes]; n_classes];
+    for (&p, &l) in predicted.iter().zip(labels) {
+        if (l as usize) < n_classes && (p as usize) < n_classes {
+            m[l as usize][p as usize] += 1;
+        }
+    }
+    m
+}
+
+/// Precision, recall and F1 of one class, with its support.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassScores {
+    pub name: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u64,
+}
+
+/// scikit-learn's `classification_report`, as data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassificationReport {
+    pub per_class: Vec<ClassScores>,
+    pub accuracy: f64,
+    pub macro_avg: ClassScores,
+    pub weighted_avg: ClassScores,
+}
+
+impl ClassificationReport {
+    /// Builds the report from a confusion matrix (`m[true][predicted]`).
+    /// Undefined ratios (no predictions or no samples of a class) are 0, as
+    /// scikit-learn's `zero_division=0`.
+    pub fn from_confusion(m: &[Vec<u64>], names: &[String]) -> Self {
+        let k = m.len();
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let per_class: Vec<ClassScores> = (0..k)
+            .map(|c| {
+                let tp = m[c][c];
+                let predicted: u64 = (0..k).map(|r| m[r][c]).sum();
+                let support: u64 = m[c].iter().sum();
+                let precision = ratio(tp, predicted);
+                let recall = ratio(tp, support);
+                let f1 = if precision + recall == 0.0 {
+                    0.0
+                } else {
+                    2.0 * precision * recall / (precision + recall)
+                };
+                ClassScores {
+                    name: names.get(c).cloned().unwrap_or_else(|| c.to_string()),
+                    precision,
+                    recall,
+                    f1,
+                    support,
+                }
+            })
+            .collect();
+        let total: u64 = per_class.iter().map(|c| c.support).sum();
+        let correct: u64 = (0..k).map(|c| m[c][c]).sum();
+        let avg = |name: &str, weight: &dyn Fn(&ClassScores) -> f64| {
+            let wsum: f64 = per_class.iter().map(weight).sum();
+            let mean = |f: &dyn Fn(&ClassScores) -> f64| {
+                if wsum == 0.0 {
+                    0.0
+                } else {
+                    per_class.iter().map(|c| weight(c) * f(c)).sum::<f64>() / wsum
+                }
+            };
+            ClassScores {
+                name: name.into(),
+                precision: mean(&|c| c.precision),
+                recall: mean(&|c| c.recall),
+                f1: mean(&|c| c.f1),
+                support: total,
+            }
+        };
+        let macro_avg = avg("macro avg", &|_| 1.0);
+        let weighted_avg = avg("weighted avg", &|c| c.support as f64);
+        ClassificationReport {
+            accuracy: ratio(correct, total),
+            per_class,
+            macro_avg,
+            weighted_avg,
+        }
+    }
+}
+
+impl std::fmt::Display for ClassificationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let w = self
+            .per_class
+            .iter()
+            .map(|c| c.name.len())
+            .chain([12])
+            .max()
+            .unwrap_or(12);
+        writeln!(
+            f,
+            "{:>w$}  {:>9} {:>9} {:>9} {:>9}",
+            "", "precision", "recall", "f1-score", "support"
+        )?;
+        writeln!(f)?;
+        for c in &self.per_class {
+            writeln!(
+                f,
+                "{:>w$}  {:>9.4} {:>9.4} {:>9.4} {:>9}",
+                c.name, c.precision, c.recall, c.f1, c.support
+            )?;
+        }
+        writeln!(f)?;
+        let total = self.macro_avg.support;
+        writeln!(
+            f,
+            "{:>w$}  {:>9} {:>9} {:>9.4} {:>9}",
+            "accuracy", "", "", self.accuracy, total
+        )?;
+        for c in [&self.macro_avg, &self.weighted_avg] {
+            writeln!(
+                f,
+                "{:>w$}  {:>9.4} {:>9.4} {:>9.4} {:>9}",
+                c.name, c.precision, c.recall, c.f1, c.support
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A ROC curve: false- and true-positive rates at decreasing thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Roc {
+    /// Background efficiency εB at each threshold.
+    pub fpr: Vec<f64>,
+    /// Signal efficiency εS at each threshold.
+    pub tpr: Vec<f64>,
+    pub thresholds: Vec<f64>,
+}
+
+/// `sklearn.metrics.roc_curve(y_true, score, drop_intermediate=True)`:
+/// one point per distinct score, collinear points dropped, starting at
+/// (0, 0) with threshold +∞.
+pub fn roc_curve(positive: &[bool], scores: &[f64]) -> Result<Roc> {
+    if positive.len() != scores.len() {
+        return Err(Error::invalid(
+            "roc_curve",
+            format!("{} labels for {} scores", positive.len(), scores.len()),
+        ));
+    }
+    if let Some(i) = scores.iter().position(|s| s.is_nan()) {
+        return Err(Error::invalid("roc_curve", format!("score {i} is NaN")));
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    // Cumulative true/false positives at the last index of each distinct score.
+    let (mut tps, mut fps, mut thr) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut tp, mut fp) = (0.0f64, 0.0f64);
+    for (rank, &i) in order.iter().enumerate() {
+        if positive[i] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        let last_of_value = order.get(rank + 1).is_none_or(|&j| scores[j] != scores[i]);
+        if last_of_value {
+            tps.push(tp);
+            fps.push(fp);
+            thr.push(scores[i]);
+        }
+    }
+    // drop_intermediate: keep points where the curve changes direction.
+    if tps.len() > 2 {
+        let mut keep = vec![true; tps.len()];
+        for i in 1..tps.len() - 1 {
+            let d2f = fps[i + 1] - 2.0 * fps[i] + fps[i - 1];
+            let d2t = tps[i + 1] - 2.0 * tps[i] + tps[i - 1];
+            keep[i] = d2f != 0.0 || d2t != 0.0;
+        }
+        let filter = |v: &Vec<f64>| {
+            v.iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect::<Vec<_>>()
+        };
+        tps = filter(&tps);
+        fps = filter(&fps);
+        thr = filter(&thr);
+    }
+    tps.insert(0, 0.0);
+    fps.insert(0, 0.0);
+    thr.insert(0, f64::INFINITY);
+    let (p, n) = (tp, fp);
+    let rate = |v: &[f64], total: f64| {
+        v.iter()
+            .map(|&x| if total > 0.0 { x / total } else { f64::NAN })
+            .collect()
+    };
+    Ok(Roc {
+        fpr: rate(&fps, n),
+        tpr: rate(&tps, p),
+        thresholds: thr,
+    })
+}
+
+/// Area under a curve by the trapezoidal rule (`sklearn.metrics.auc`);
+/// `x` must be monotonic.
+pub fn auc(x: &[f64], y: &[f64]) -> f64 {
+    let mut area = 0.0;
+    for i in 1..x.len().min(y.len()) {
+        area += (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2.0;
+    }
+    if x.len() >= 2 && x[x.len() - 1] < x[0] {
+        -area
+    } else {
+        area
+    }
+}
+
+/// Background rejection `1/εB` at signal efficiency `eff_s`, with εB
+/// linearly interpolated in εS as `scipy.interpolate.interp1d(tpr, fpr)`.
+/// Infinite when no background passes.
+pub fn background_rejection_at(roc: &Roc, eff_s: f64) -> Result<f64> {
+    if !(0.0..=1.0).contains(&eff_s) {
+        return Err(Error::invalid(
+            "signal efficiency",
+            format!("{eff_s} must be in [0, 1]"),
+        ));
+    }
+    let (x, y) = (&roc.tpr, &roc.fpr);
+    // interp1d needs increasing x; tpr is non-decreasing. Use the last point
+    // with x <= eff_s and the first with x >= eff_s.
+    let hi = x
+        .iter()
+        .position(|&v| v >= eff_s)
+        .ok_or_else(|| Error::invalid("roc", "curve does not reach the efficiency"))?;
+    let eb = if x[hi] == eff_s || hi == 0 {
+        y[hi]
+    } else {
+        let lo = hi - 1;
+        y[lo] + (y[hi] - y[lo]) * (eff_s - x[lo]) / (x[hi] - x[lo])
+    };
+    Ok(if eb > 0.0 { 1.0 / eb } else { f64::INFINITY })
+}

@@ -1,0 +1,353 @@
+//! Model descriptions: what a model file holds, and the builder used from code.
+//!
+//! A [`ModelSpec`] lists layers with their parameters. It is built from code
+//! (`ModelSpec::new([1, 28, 28]).conv2d(…).relu()…`) or read from TOML/JSON:
+//!
+//! ```toml
+//! name = "fashion_convnet"
+//! input = [1, 28, 28]          # optional: taken from the data when absent
+//! [[layers]]
+//! type = "conv2d"
+//! filters = 32
+//! kernel = 3
+//! [[layers]]
+//! type = "max_pool2d"
+//! kernel = 2
+//! [[layers]]
+//! type = "flatten"
+//! [[layers]]
+//! type = "dense"
+//! units = 10
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::init::Init;
+use crate::layers::BatchNormConfig;
+use crate::layers::{
+    ActivationLayer, BuildCtx, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig,
+    Flatten, GlobalPool, Layer, LeakyReluConfig, Pool1dConfig, Pool2dConfig, ResidualConfig,
+    Softmax,
+};
+use crate::ops::activation::Activation;
+use crate::ops::pool::PoolKind;
+use crate::scalar::Scalar;
+
+/// One layer of a model file: its type and parameters, and an optional name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerSpec {
+    /// Name used in summaries and parameter names (`conv1` → `conv1.weight`);
+    /// generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub kind: LayerKind,
+}
+
+/// The layer types and their parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LayerKind {
+    Conv1d(Conv1dConfig),
+    Conv2d(Conv2dConfig),
+    MaxPool1d(Pool1dConfig),
+    AvgPool1d(Pool1dConfig),
+    MaxPool2d(Pool2dConfig),
+    AvgPool2d(Pool2dConfig),
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Dense(DenseConfig),
+    Flatten,
+    Relu,
+    LeakyRelu(LeakyReluConfig),
+    Elu(EluConfig),
+    Sigmoid,
+    Tanh,
+    Softmax,
+    Dropout(DropoutConfig),
+    BatchNorm1d(BatchNormConfig),
+    BatchNorm2d(BatchNormConfig),
+    Residual(ResidualConfig),
+}
+
+impl LayerKind {
+    /// Prefix of generated names: `conv1`, `fc2`, `bn1`, `pool1`, …
+    fn name_stem(&self) -> &'static str {
+        match self {
+            LayerKind::Conv1d(_) | LayerKind::Conv2d(_) => "conv",
+            LayerKind::MaxPool1d(_)
+            | LayerKind::AvgPool1d(_)
+            | LayerKind::MaxPool2d(_)
+            | LayerKind::AvgPool2d(_)
+            | LayerKind::GlobalAvgPool
+            | LayerKind::GlobalMaxPool => "pool",
+            LayerKind::Dense(_) => "fc",
+            LayerKind::Flatten => "flatten",
+            LayerKind::Relu
+            | LayerKind::LeakyRelu(_)
+            | LayerKind::Elu(_)
+            | LayerKind::Sigmoid
+            | LayerKind::Tanh => self.type_name(),
+            LayerKind::Softmax => "softmax",
+            LayerKind::Dropout(_) => "dropout",
+            LayerKind::BatchNorm1d(_) | LayerKind::BatchNorm2d(_) => "bn",
+            LayerKind::Residual(_) => "block",
+        }
+    }
+
+    /// The `type` of the layer in model files, e.g. `conv2d`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            LayerKind::Conv1d(_) => "conv1d",
+            LayerKind::Conv2d(_) => "conv2d",
+            LayerKind::MaxPool1d(_) => "max_pool1d",
+            LayerKind::AvgPool1d(_) => "avg_pool1d",
+            LayerKind::MaxPool2d(_) => "max_pool2d",
+            LayerKind::AvgPool2d(_) => "avg_pool2d",
+            LayerKind::GlobalAvgPool => "global_avg_pool",
+            LayerKind::GlobalMaxPool => "global_max_pool",
+            LayerKind::Dense(_) => "dense",
+            LayerKind::Flatten => "flatten",
+            LayerKind::Relu => "relu",
+            LayerKind::LeakyRelu(_) => "leaky_relu",
+            LayerKind::Elu(_) => "elu",
+            LayerKind::Sigmoid => "sigmoid",
+            LayerKind::Tanh => "tanh",
+            LayerKind::Softmax => "softmax",
+            LayerKind::Dropout(_) => "dropout",
+            LayerKind::BatchNorm1d(_) => "batch_norm1d",
+            LayerKind::BatchNorm2d(_) => "batch_norm2d",
+            LayerKind::Residual(_) => "residual",
+        }
+    }
+
+    /// Builds the layer for a per-sample input shape.
+    pub fn build<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Box<dyn Layer<T>>> {
+        let act = |f: Activation, ctx: BuildCtx<'_>| -> Box<dyn Layer<T>> {
+            Box::new(ActivationLayer::new(f, ctx))
+        };
+        Ok(match self {
+            LayerKind::Conv1d(c) => Box::new(c.init::<T>(ctx)?),
+            LayerKind::Conv2d(c) => Box::new(c.init::<T>(ctx)?),
+            LayerKind::MaxPool1d(c) => Box::new(c.init::<T>(PoolKind::Max, ctx)?),
+            LayerKind::AvgPool1d(c) => Box::new(c.init::<T>(PoolKind::Avg, ctx)?),
+            LayerKind::MaxPool2d(c) => Box::new(c.init::<T>(PoolKind::Max, ctx)?),
+            LayerKind::AvgPool2d(c) => Box::new(c.init::<T>(PoolKind::Avg, ctx)?),
+            LayerKind::GlobalAvgPool => Box::new(GlobalPool::<T>::new(PoolKind::Avg, ctx)?),
+            LayerKind::GlobalMaxPool => Box::new(GlobalPool::<T>::new(PoolKind::Max, ctx)?),
+            LayerKind::Dense(c) => Box::new(c.init::<T>(ctx)?),
+            LayerKind::Flatten => Box::new(Flatten::new(ctx)),
+            LayerKind::Relu => act(Activation::Relu, ctx),
+            LayerKind::LeakyRelu(c) => act(Activation::LeakyRelu { slope: c.slope }, ctx),
+            LayerKind::Elu(c) => act(Activation::Elu { alpha: c.alpha }, ctx),
+            LayerKind::Sigmoid => act(Activation::Sigmoid, ctx),
+            LayerKind::Tanh => act(Activation::Tanh, ctx),
+            LayerKind::Softmax => Box::new(Softmax::new(ctx)?),
+            LayerKind::Dropout(c) => Box::new(c.init(ctx)?),
+            LayerKind::BatchNorm1d(c) => Box::new(c.init_1d::<T>(ctx)?),
+            LayerKind::BatchNorm2d(c) => Box::new(c.init_2d::<T>(ctx)?),
+            LayerKind::Residual(c) => Box::new(c.init::<T>(ctx)?),
+        })
+    }
+}
+
+/// A model: input shape, initialisation and layers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Per-sample input shape, e.g. `[1, 28, 28]`; when absent the data decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Vec<usize>>,
+    #[serde(default)]
+    pub init: Init,
+    pub layers: Vec<LayerSpec>,
+}
+
+macro_rules! unit_layers {
+    ($($(#[$doc:meta])* $fn:ident => $kind:ident),* $(,)?) => {
+        $( $(#[$doc])* pub fn $fn(self) -> Self { self.layer(LayerKind::$kind) } )*
+    };
+}
+
+impl ModelSpec {
+    /// An empty model for per-sample inputs of `input` shape.
+    pub fn new(input: impl Into<Vec<usize>>) -> Self {
+        ModelSpec {
+            name: None,
+            input: Some(input.into()),
+            init: Init::Torch,
+            layers: Vec::new(),
+        }
+    }
+
+    /// An empty model whose input shape comes later (from data).
+    pub fn without_input() -> Self {
+        ModelSpec {
+            name: None,
+            input: None,
+            init: Init::Torch,
+            layers: Vec::new(),
+        }
+    }
+
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    pub fn with_input(mut self, input: impl Into<Vec<usize>>) -> Self {
+        self.input = Some(input.into());
+        self
+    }
+
+    /// Appends a layer.
+    pub fn layer(mut self, kind: LayerKind) -> Self {
+        self.layers.push(LayerSpec { name: None, kind });
+        self
+    }
+
+    /// Names the last layer added (its parameters become `name.weight`, …).
+    pub fn name_last(mut self, name: impl Into<String>) -> Self {
+        if let Some(l) = self.layers.last_mut() {
+            l.name = Some(name.into());
+        }
+        self
+    }
+
+    pub fn conv2d(self, c: Conv2dConfig) -> Self {
+        self.layer(LayerKind::Conv2d(c))
+    }
+
+    pub fn conv1d(self, c: Conv1dConfig) -> Self {
+        self.layer(LayerKind::Conv1d(c))
+    }
+
+    /// `MaxPool2d(kernel)` with stride = kernel.
+    pub fn max_pool2d(self, kernel: usize) -> Self {
+        self.layer(LayerKind::MaxPool2d(Pool2dConfig::new(kernel)))
+    }
+
+    pub fn max_pool2d_with(self, c: Pool2dConfig) -> Self {
+        self.layer(LayerKind::MaxPool2d(c))
+    }
+
+    pub fn avg_pool2d(self, kernel: usize) -> Self {
+        self.layer(LayerKind::AvgPool2d(Pool2dConfig::new(kernel)))
+    }
+
+    pub fn avg_pool2d_with(self, c: Pool2dConfig) -> Self {
+        self.layer(LayerKind::AvgPool2d(c))
+    }
+
+    pub fn max_pool1d(self, kernel: usize) -> Self {
+        self.layer(LayerKind::MaxPool1d(Pool1dConfig::new(kernel)))
+    }
+
+    pub fn avg_pool1d(self, kernel: usize) -> Self {
+        self.layer(LayerKind::AvgPool1d(Pool1dConfig::new(kernel)))
+    }
+
+    /// `Dense(units)` with bias.
+    pub fn dense(self, units: usize) -> Self {
+        self.layer(LayerKind::Dense(DenseConfig::new(units)))
+    }
+
+    pub fn leaky_relu(self, slope: f64) -> Self {
+        self.layer(LayerKind::LeakyRelu(LeakyReluConfig { slope }))
+    }
+
+    pub fn elu(self, alpha: f64) -> Self {
+        self.layer(LayerKind::Elu(EluConfig { alpha }))
+    }
+
+    pub fn dropout(self, p: f64) -> Self {
+        self.layer(LayerKind::Dropout(DropoutConfig::new(p)))
+    }
+
+    pub fn batch_norm1d(self) -> Self {
+        self.layer(LayerKind::BatchNorm1d(BatchNormConfig::default()))
+    }
+
+    pub fn batch_norm2d(self) -> Self {
+        self.layer(LayerKind::BatchNorm2d(BatchNormConfig::default()))
+    }
+
+    pub fn residual(self, c: ResidualConfig) -> Self {
+        self.layer(LayerKind::Residual(c))
+    }
+
+    unit_layers! {
+        /// Flattens each sample to a vector.
+        flatten => Flatten,
+        relu => Relu,
+        sigmoid => Sigmoid,
+        tanh => Tanh,
+        /// Softmax over features; as the last layer, training uses the logits before it.
+        softmax => Softmax,
+        global_avg_pool => GlobalAvgPool,
+        global_max_pool => GlobalMaxPool,
+    }
+
+    /// Reads a model file (`.toml` or `.json`, by extension).
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "json" => Self::from_json(&text).map_err(|e| Error::format(path, e.to_string())),
+            "toml" => Self::from_toml(&text).map_err(|e| Error::format(path, e.to_string())),
+            _ => Err(Error::format(
+                path,
+                "model files must end in .toml or .json",
+            )),
+        }
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Model(e.to_string().trim().to_string()))
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Model(e.to_string()))
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot serialise model: {e}\n"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// Layer names, generated where the spec gives none: convolutions
+    /// `conv1, conv2, …`, dense layers `fc1, …`, batch norms `bn1, …`,
+    /// residual blocks `block1, …`, pools `pool1, …`, activations `relu1, …`.
+    pub fn layer_names(&self) -> Result<Vec<String>> {
+        let mut counts = std::collections::HashMap::<&str, usize>::new();
+        let mut names = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            let stem = l.kind.name_stem();
+            let c = counts.entry(stem).or_insert(0);
+            *c += 1;
+            names.push(l.name.clone().unwrap_or_else(|| format!("{stem}{c}")));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for n in &names {
+            if !seen.insert(n.as_str()) {
+                return Err(Error::Model(format!("two layers are named {n:?}")));
+            }
+        }
+        Ok(names)
+    }
+}

@@ -1,0 +1,479 @@
+//! Optimizers with PyTorch's defaults and update rules (Nadam: Keras's).
+//!
+//! | optimizer | defaults | rule |
+//! |---|---|---|
+//! | `sgd` | lr 0.01, momentum 0, dampening 0, nesterov off, weight decay 0 | `torch.optim.SGD` |
+//! | `adam` | lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0 (L2), amsgrad off | `torch.optim.Adam` |
+//! | `adamw` | as Adam, weight decay 0.01 (decoupled) | `torch.optim.AdamW` |
+//! | `rmsprop` | lr 0.01, alpha 0.99, eps 1e-8, momentum 0, centered off | `torch.optim.RMSprop` |
+//! | `nadam` | lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-7 | `keras.optimizers.Nadam` (`optimizer="nadam"`) |
+//!
+//! (PyTorch's SGD has no default learning rate; 0.01 is Keras's.)
+//!
+//! Parameters can be put in groups by name prefix, each with its own
+//! learning rate and weight decay (PyTorch's parameter groups), and frozen
+//! parameters are skipped. A learning-rate schedule changes the base rate;
+//! group rates scale with it.
+
+mod rules;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::layers::Param;
+use crate::model::Sequential;
+use crate::scalar::{Scalar, is_non_negative, is_positive};
+use crate::tensor::Tensor;
+
+pub use rules::ParamState;
+
+/// Which optimizer, with its hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    Sgd {
+        lr: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        dampening: f64,
+        #[serde(default)]
+        nesterov: bool,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+    Adam {
+        lr: f64,
+        #[serde(default = "default_betas")]
+        betas: (f64, f64),
+        #[serde(default = "default_eps")]
+        eps: f64,
+        #[serde(default)]
+        weight_decay: f64,
+        #[serde(default)]
+        amsgrad: bool,
+    },
+    #[serde(rename = "adamw")]
+    AdamW {
+        lr: f64,
+        #[serde(default = "default_betas")]
+        betas: (f64, f64),
+        #[serde(default = "default_eps")]
+        eps: f64,
+        #[serde(default = "default_adamw_wd")]
+        weight_decay: f64,
+        #[serde(default)]
+        amsgrad: bool,
+    },
+    #[serde(rename = "rmsprop")]
+    RmsProp {
+        lr: f64,
+        #[serde(default = "default_alpha")]
+        alpha: f64,
+        #[serde(default = "default_eps")]
+        eps: f64,
+        #[serde(default)]
+        weight_decay: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        centered: bool,
+    },
+    Nadam {
+        lr: f64,
+        #[serde(default = "default_beta1")]
+        beta1: f64,
+        #[serde(default = "default_beta2")]
+        beta2: f64,
+        #[serde(default = "default_nadam_eps")]
+        eps: f64,
+        /// Keras's decoupled `weight_decay` (`w -= lr·wd·w` before the step).
+        #[serde(default)]
+        weight_decay: f64,
+    },
+}
+
+fn default_betas() -> (f64, f64) {
+    (0.9, 0.999)
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+fn default_adamw_wd() -> f64 {
+    1e-2
+}
+fn default_alpha() -> f64 {
+    0.99
+}
+fn default_beta1() -> f64 {
+    0.9
+}
+fn default_beta2() -> f64 {
+    0.999
+}
+fn default_nadam_eps() -> f64 {
+    1e-7
+}
+
+impl OptimizerConfig {
+    /// SGD with learning rate `lr` and no momentum.
+    pub fn sgd(lr: f64) -> Self {
+        OptimizerConfig::Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// SGD with momentum (heavy ball).
+    pub fn sgd_momentum(lr: f64, momentum: f64) -> Self {
+        OptimizerConfig::Sgd {
+            lr,
+            momentum,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
+    }
+
+    pub fn adam(lr: f64) -> Self {
+        OptimizerConfig::Adam {
+            lr,
+            betas: default_betas(),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+        }
+    }
+
+    pub fn adamw(lr: f64) -> Self {
+        OptimizerConfig::AdamW {
+            lr,
+            betas: default_betas(),
+            eps: 1e-8,
+            weight_decay: 1e-2,
+            amsgrad: false,
+        }
+    }
+
+    pub fn rmsprop(lr: f64) -> Self {
+        OptimizerConfig::RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+        }
+    }
+
+    pub fn nadam(lr: f64) -> Self {
+        OptimizerConfig::Nadam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// The optimizer named `name` (`sgd`, `adam`, `adamw`, `rmsprop`,
+    /// `nadam`) with its default learning rate.
+    pub fn by_name(name: &str) -> Result<Self> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "sgd" => Self::sgd(0.01),
+            "adam" => Self::adam(1e-3),
+            "adamw" => Self::adamw(1e-3),
+            "rmsprop" => Self::rmsprop(1e-2),
+            "nadam" => Self::nadam(1e-3),
+            other => {
+                return Err(Error::invalid(
+                    "optimizer",
+                    format!(
+                        "unknown optimizer {other:?}; choose sgd, adam, adamw, rmsprop or nadam"
+                    ),
+                ));
+            }
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Sgd { .. } => "sgd",
+            OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::AdamW { .. } => "adamw",
+            OptimizerConfig::RmsProp { .. } => "rmsprop",
+            OptimizerConfig::Nadam { .. } => "nadam",
+        }
+    }
+
+    /// The base learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::AdamW { lr, .. }
+            | OptimizerConfig::RmsProp { lr, .. }
+            | OptimizerConfig::Nadam { lr, .. } => lr,
+        }
+    }
+
+    pub fn with_lr(mut self, new: f64) -> Self {
+        match &mut self {
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::AdamW { lr, .. }
+            | OptimizerConfig::RmsProp { lr, .. }
+            | OptimizerConfig::Nadam { lr, .. } => *lr = new,
+        }
+        self
+    }
+
+    fn weight_decay(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { weight_decay, .. }
+            | OptimizerConfig::Adam { weight_decay, .. }
+            | OptimizerConfig::AdamW { weight_decay, .. }
+            | OptimizerConfig::RmsProp { weight_decay, .. }
+            | OptimizerConfig::Nadam { weight_decay, .. } => weight_decay,
+        }
+    }
+
+    /// Checks the hyper-parameters.
+    pub fn validate(&self) -> Result<()> {
+        let bad =
+            |what: &str, why: String| Err(Error::invalid(format!("{} {what}", self.name()), why));
+        let lr = self.lr();
+        if !(lr.is_finite() && lr >= 0.0) {
+            return bad(
+                "learning rate",
+                format!("{lr} must be a non-negative number"),
+            );
+        }
+        if !is_non_negative(self.weight_decay()) {
+            return bad(
+                "weight decay",
+                format!("{} must be non-negative", self.weight_decay()),
+            );
+        }
+        match *self {
+            OptimizerConfig::Sgd {
+                momentum,
+                dampening,
+                nesterov,
+                ..
+            } => {
+                if !(0.0..=1.0).contains(&momentum) {
+                    return bad("momentum", format!("{momentum} must be in [0, 1]"));
+                }
+                if nesterov && (momentum <= 0.0 || dampening != 0.0) {
+                    return bad("nesterov", "needs momentum > 0 and dampening 0".into());
+                }
+            }
+            OptimizerConfig::Adam { betas, eps, .. }
+            | OptimizerConfig::AdamW { betas, eps, .. } => {
+                if !(0.0..1.0).contains(&betas.0) || !(0.0..1.0).contains(&betas.1) {
+                    return bad("betas", format!("{betas:?} must be in [0, 1)"));
+                }
+                if !is_positive(eps) {
+                    return bad("eps", format!("{eps} must be positive"));
+                }
+            }
+            OptimizerConfig::RmsProp {
+                alpha,
+                eps,
+                momentum,
+                ..
+            } => {
+                if !(0.0..=1.0).contains(&alpha)
+                    || !is_positive(eps)
+                    || !(0.0..=1.0).contains(&momentum)
+                {
+                    return bad(
+                        "settings",
+                        format!("alpha {alpha}, eps {eps}, momentum {momentum} out of range"),
+                    );
+                }
+            }
+            OptimizerConfig::Nadam {
+                beta1, beta2, eps, ..
+            } => {
+                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || !is_positive(eps)
+                {
+                    return bad(
+                        "settings",
+                        format!("beta1 {beta1}, beta2 {beta2}, eps {eps} out of range"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Settings of a parameter group: parameters whose names start with
+/// `prefix` use these instead of the optimizer's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamGroup {
+    pub prefix: String,
+    /// Learning rate of the group (at the base learning rate; a schedule
+    /// scales it with the base).
+    #[serde(default)]
+    pub lr: Option<f64>,
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+}
+
+/// An optimizer with its state.
+#[derive(Clone, Debug)]
+pub struct Optimizer<T: Scalar> {
+    config: OptimizerConfig,
+    groups: Vec<ParamGroup>,
+    /// Current base learning rate (a schedule moves it).
+    lr: f64,
+    /// Per parameter, in `Sequential::for_each_param` order.
+    states: Vec<ParamState<T>>,
+    /// Group of each parameter (`None`: the optimizer's own settings).
+    group_of: Vec<Option<usize>>,
+}
+
+impl<T: Scalar> Optimizer<T> {
+    pub fn new(config: OptimizerConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Optimizer {
+            lr: config.lr(),
+            config,
+            groups: Vec::new(),
+            states: Vec::new(),
+            group_of: Vec::new(),
+        })
+    }
+
+    /// Adds a parameter group; the first group whose prefix matches a
+    /// parameter's name wins.
+    pub fn with_group(mut self, group: ParamGroup) -> Self {
+        self.groups.push(group);
+        self.group_of.clear();
+        self
+    }
+
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    pub fn groups(&self) -> &[ParamGroup] {
+        &self.groups
+    }
+
+    /// Current base learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// Sets the base learning rate (schedules call this each epoch or step).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    /// Number of steps the first parameter has taken.
+    pub fn steps(&self) -> u64 {
+        self.states.first().map_or(0, |s| s.step)
+    }
+
+    fn bind(&mut self, model: &Sequential<T>) {
+        let names = model.param_names();
+        self.group_of = names
+            .iter()
+            .map(|n| self.groups.iter().position(|g| n.starts_with(&g.prefix)))
+            .collect();
+        if self.states.len() != names.len() {
+            self.states = (0..names.len()).map(|_| ParamState::default()).collect();
+        }
+    }
+
+    /// Updates every non-frozen parameter of `model` from its gradient.
+    pub fn step(&mut self, model: &mut Sequential<T>) {
+        if self.group_of.is_empty() {
+            self.bind(model);
+        }
+        let factor = if self.config.lr() > 0.0 {
+            self.lr / self.config.lr()
+        } else {
+            0.0
+        };
+        let mut i = 0;
+        let (config, groups, states, group_of) =
+            (&self.config, &self.groups, &mut self.states, &self.group_of);
+        let lr_base = self.lr;
+        model.for_each_param(&mut |p: &mut Param<T>| {
+            let idx = i;
+            i += 1;
+            if p.frozen || idx >= states.len() {
+                return;
+            }
+            let group = group_of.get(idx).copied().flatten().map(|g| &groups[g]);
+            let lr = group.and_then(|g| g.lr).map_or(lr_base, |glr| glr * factor);
+            let wd = group
+                .and_then(|g| g.weight_decay)
+                .unwrap_or_else(|| config.weight_decay());
+            rules::update(config, lr, wd, &mut states[idx], p);
+        });
+    }
+
+    /// The optimizer's state for a checkpoint: counters, and the moment
+    /// buffers as tensors named `{param index}.{buffer}`.
+    pub fn export_state(&self) -> (OptimizerState, Vec<(String, Tensor<T>)>) {
+        let mut tensors = Vec::new();
+        for (i, s) in self.states.iter().enumerate() {
+            s.export(i, &mut tensors);
+        }
+        let meta = OptimizerState {
+            config: self.config.clone(),
+            groups: self.groups.clone(),
+            lr: self.lr,
+            steps: self.states.iter().map(|s| s.step).collect(),
+            u_products: self.states.iter().map(|s| s.u_product).collect(),
+        };
+        (meta, tensors)
+    }
+
+    /// Rebuilds an optimizer from [`Optimizer::export_state`] for `model`.
+    pub fn import_state(
+        model: &Sequential<T>,
+        meta: &OptimizerState,
+        tensors: &[(String, Tensor<T>)],
+    ) -> Result<Self> {
+        let mut opt = Optimizer::new(meta.config.clone())?;
+        opt.groups = meta.groups.clone();
+        opt.lr = meta.lr;
+        opt.bind(model);
+        if meta.steps.len() != opt.states.len() && !meta.steps.is_empty() {
+            return Err(Error::Weights(format!(
+                "optimizer state has {} parameters, the model {}",
+                meta.steps.len(),
+                opt.states.len()
+            )));
+        }
+        let map: std::collections::HashMap<&str, &Tensor<T>> =
+            tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        for (i, s) in opt.states.iter_mut().enumerate() {
+            s.step = meta.steps.get(i).copied().unwrap_or(0);
+            s.u_product = meta.u_products.get(i).copied().unwrap_or(1.0);
+            s.import(i, &map)?;
+        }
+        Ok(opt)
+    }
+}
+
+/// The non-tensor part of an optimizer's state, as saved in checkpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState {
+    pub config: OptimizerConfig,
+    #[serde(default)]
+    pub groups: Vec<ParamGroup>,
+    pub lr: f64,
+    pub steps: Vec<u64>,
+    pub u_products: Vec<f64>,
+}

@@ -1,0 +1,367 @@
+//! The update rules, one function per optimizer, following PyTorch's
+//! single-tensor implementations (`torch/optim/*.py`) and Keras's Nadam
+//! (`keras/src/optimizers/nadam.py`) operation by operation, so that results
+//! agree to rounding. Scalar coefficients are computed in `f64`, element
+//! arithmetic in the parameter's type.
+
+use rayon::prelude::*;
+
+use super::OptimizerConfig;
+use crate::error::{Error, Result};
+use crate::layers::Param;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+/// Elements per parallel task of an update.
+const CHUNK: usize = 1 << 14;
+
+/// Per-parameter optimizer state.
+#[derive(Clone, Debug)]
+pub struct ParamState<T: Scalar> {
+    /// Steps taken by this parameter.
+    pub step: u64,
+    /// Momentum buffer (SGD, RMSprop) or first moment (Adam, Nadam).
+    pub m: Vec<T>,
+    /// Second moment (Adam, Nadam) or square average (RMSprop).
+    pub v: Vec<T>,
+    /// AMSGrad's running maximum of `v`, or centred RMSprop's gradient average.
+    pub aux: Vec<T>,
+    /// Nadam's product of momentum schedule terms.
+    pub u_product: f64,
+}
+
+impl<T: Scalar> Default for ParamState<T> {
+    fn default() -> Self {
+        ParamState {
+            step: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+            aux: Vec::new(),
+            u_product: 1.0,
+        }
+    }
+}
+
+impl<T: Scalar> ParamState<T> {
+    pub(super) fn export(&self, index: usize, out: &mut Vec<(String, Tensor<T>)>) {
+        for (name, buf) in [("m", &self.m), ("v", &self.v), ("aux", &self.aux)] {
+            if !buf.is_empty() {
+                let t = Tensor::from_fn(&[buf.len()], |i| buf[i]);
+                out.push((format!("{index}.{name}"), t));
+            }
+        }
+    }
+
+    pub(super) fn import(
+        &mut self,
+        index: usize,
+        map: &std::collections::HashMap<&str, &Tensor<T>>,
+    ) -> Result<()> {
+        for (name, buf) in [
+            ("m", &mut self.m),
+            ("v", &mut self.v),
+            ("aux", &mut self.aux),
+        ] {
+            let key = format!("{index}.{name}");
+            match map.get(key.as_str()) {
+                Some(t) => *buf = t.data().to_vec(),
+                None => buf.clear(),
+            }
+        }
+        if self.step > 0 && self.m.is_empty() && self.v.is_empty() {
+            // SGD without momentum keeps no buffers; nothing to check.
+            return Ok(());
+        }
+        let lens: Vec<usize> = [&self.m, &self.v, &self.aux]
+            .iter()
+            .map(|b| b.len())
+            .filter(|&l| l > 0)
+            .collect();
+        if lens.windows(2).any(|w| w[0] != w[1]) {
+            return Err(Error::Weights(format!(
+                "optimizer buffers of parameter {index} differ in length"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn ensure<T: Scalar>(buf: &mut Vec<T>, len: usize) {
+    if buf.len() != len {
+        buf.clear();
+        buf.resize(len, T::zero());
+    }
+}
+
+/// Applies one step of `config` with learning rate `lr` and weight decay `wd`.
+pub(super) fn update<T: Scalar>(
+    config: &OptimizerConfig,
+    lr: f64,
+    wd: f64,
+    s: &mut ParamState<T>,
+    p: &mut Param<T>,
+) {
+    s.step += 1;
+    let len = p.value.len();
+    let (param, grad) = (p.value.data_mut(), p.grad.data());
+    match *config {
+        OptimizerConfig::Sgd {
+            momentum,
+            dampening,
+            nesterov,
+            ..
+        } => sgd(param, grad, s, lr, wd, momentum, dampening, nesterov),
+        OptimizerConfig::Adam {
+            betas,
+            eps,
+            amsgrad,
+            ..
+        }
+        | OptimizerConfig::AdamW {
+            betas,
+            eps,
+            amsgrad,
+            ..
+        } => {
+            ensure(&mut s.m, len);
+            ensure(&mut s.v, len);
+            if amsgrad {
+                ensure(&mut s.aux, len);
+            }
+            // Adam adds weight decay to the gradient (L2); AdamW shrinks the
+            // parameter directly (decoupled).
+            let (l2, decoupled) = if matches!(config, OptimizerConfig::AdamW { .. }) {
+                (0.0, wd)
+            } else {
+                (wd, 0.0)
+            };
+            adam(param, grad, s, lr, l2, decoupled, betas, eps, amsgrad)
+        }
+        OptimizerConfig::RmsProp {
+            alpha,
+            eps,
+            momentum,
+            centered,
+            ..
+        } => {
+            ensure(&mut s.v, len);
+            if momentum > 0.0 {
+                ensure(&mut s.m, len);
+            }
+            if centered {
+                ensure(&mut s.aux, len);
+            }
+            rmsprop(param, grad, s, lr, wd, alpha, eps, momentum, centered)
+        }
+        OptimizerConfig::Nadam {
+            beta1, beta2, eps, ..
+        } => {
+            ensure(&mut s.m, len);
+            ensure(&mut s.v, len);
+            nadam(param, grad, s, lr, wd, beta1, beta2, eps)
+        }
+    }
+}
+
+/// `torch.optim.SGD`: `g += wd·p`; `buf = g` (first step) or
+/// `buf = μ·buf + (1 − dampening)·g`; `g = g + μ·buf` (Nesterov) or `buf`;
+/// `p −= lr·g`.
+#[allow(clippy::too_many_arguments)]
+fn sgd<T: Scalar>(
+    p: &mut [T],
+    g: &[T],
+    s: &mut ParamState<T>,
+    lr: f64,
+    wd: f64,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+) {
+    let (lr, wd, mu, damp) = (
+        T::lit(lr),
+        T::lit(wd),
+        T::lit(momentum),
+        T::lit(1.0 - dampening),
+    );
+    if momentum == 0.0 {
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .for_each(|(p, g)| {
+                for (p, &g) in p.iter_mut().zip(g) {
+                    let d = g + wd * *p;
+                    *p -= lr * d;
+                }
+            });
+        return;
+    }
+    let first = s.m.len() != p.len();
+    ensure(&mut s.m, p.len());
+    p.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(s.m.par_chunks_mut(CHUNK))
+        .for_each(|((p, g), buf)| {
+            for ((p, &g), b) in p.iter_mut().zip(g).zip(buf) {
+                let d = g + wd * *p;
+                *b = if first { d } else { mu * *b + damp * d };
+                let step = if nesterov { d + mu * *b } else { *b };
+                *p -= lr * step;
+            }
+        });
+}
+
+/// `torch.optim.Adam` (`l2_wd` on the gradient) and `AdamW` (`decoupled_wd`
+/// shrinking the parameter first).
+#[allow(clippy::too_many_arguments)]
+fn adam<T: Scalar>(
+    p: &mut [T],
+    g: &[T],
+    s: &mut ParamState<T>,
+    lr: f64,
+    l2_wd: f64,
+    decoupled_wd: f64,
+    betas: (f64, f64),
+    eps: f64,
+    amsgrad: bool,
+) {
+    let t = s.step as f64;
+    let bc1 = 1.0 - betas.0.powf(t);
+    let bc2_sqrt = (1.0 - betas.1.powf(t)).sqrt();
+    let step_size = T::lit(lr / bc1);
+    let (b1c, b2, b2c) = (
+        T::lit(1.0 - betas.0),
+        T::lit(betas.1),
+        T::lit(1.0 - betas.1),
+    );
+    let (bc2_sqrt, eps, l2, shrink) = (
+        T::lit(bc2_sqrt),
+        T::lit(eps),
+        T::lit(l2_wd),
+        T::lit(1.0 - lr * decoupled_wd),
+    );
+    let decoupled = decoupled_wd != 0.0;
+    let body = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>| {
+        let mut vmax = vmax;
+        for i in 0..p.len() {
+            if decoupled {
+                p[i] *= shrink;
+            }
+            let gi = g[i] + l2 * p[i];
+            m[i] += b1c * (gi - m[i]);
+            v[i] = v[i] * b2 + b2c * gi * gi;
+            let vv = match vmax.as_deref_mut() {
+                Some(vm) => {
+                    vm[i] = vm[i].max(v[i]);
+                    vm[i]
+                }
+                None => v[i],
+            };
+            let denom = vv.sqrt() / bc2_sqrt + eps;
+            p[i] -= step_size * (m[i] / denom);
+        }
+    };
+    let (m, v) = (&mut s.m, &mut s.v);
+    if amsgrad {
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .zip(s.aux.par_chunks_mut(CHUNK))
+            .for_each(|((((p, g), m), v), vm)| body(p, g, m, v, Some(vm)));
+    } else {
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|(((p, g), m), v)| body(p, g, m, v, None));
+    }
+}
+
+/// `torch.optim.RMSprop`.
+#[allow(clippy::too_many_arguments)]
+fn rmsprop<T: Scalar>(
+    p: &mut [T],
+    g: &[T],
+    s: &mut ParamState<T>,
+    lr: f64,
+    wd: f64,
+    alpha: f64,
+    eps: f64,
+    momentum: f64,
+    centered: bool,
+) {
+    let (lr, wd, a, ac, eps, mu) = (
+        T::lit(lr),
+        T::lit(wd),
+        T::lit(alpha),
+        T::lit(1.0 - alpha),
+        T::lit(eps),
+        T::lit(momentum),
+    );
+    let use_mom = momentum > 0.0;
+    for i in 0..p.len() {
+        let gi = g[i] + wd * p[i];
+        s.v[i] = s.v[i] * a + ac * gi * gi;
+        let avg = if centered {
+            let ga = s.aux[i];
+            s.aux[i] = ga + ac * (gi - ga);
+            (s.v[i] - s.aux[i] * s.aux[i]).sqrt() + eps
+        } else {
+            s.v[i].sqrt() + eps
+        };
+        if use_mom {
+            s.m[i] = s.m[i] * mu + gi / avg;
+            p[i] -= lr * s.m[i];
+        } else {
+            p[i] -= lr * (gi / avg);
+        }
+    }
+}
+
+/// Keras's Nadam (Dozat 2015 with the momentum schedule
+/// `u_t = β₁·(1 − ½·0.96^t)`), with Keras's optional decoupled weight decay.
+#[allow(clippy::too_many_arguments)]
+fn nadam<T: Scalar>(
+    p: &mut [T],
+    g: &[T],
+    s: &mut ParamState<T>,
+    lr: f64,
+    wd: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+) {
+    let t = s.step as f64;
+    let u_t = beta1 * (1.0 - 0.5 * 0.96f64.powf(t));
+    let u_t1 = beta1 * (1.0 - 0.5 * 0.96f64.powf(t + 1.0));
+    s.u_product *= u_t;
+    let u_prod = s.u_product;
+    let u_prod_next = u_prod * u_t1;
+    let c_m = T::lit(u_t1 / (1.0 - u_prod_next));
+    let c_g = T::lit((1.0 - u_t) / (1.0 - u_prod));
+    let v_scale = T::lit(1.0 / (1.0 - beta2.powf(t)));
+    let (b1c, b2c, lr_t, eps, shrink) = (
+        T::lit(1.0 - beta1),
+        T::lit(1.0 - beta2),
+        T::lit(lr),
+        T::lit(eps),
+        T::lit(1.0 - lr * wd),
+    );
+    let decay = wd != 0.0;
+    p.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(s.m.par_chunks_mut(CHUNK))
+        .zip(s.v.par_chunks_mut(CHUNK))
+        .for_each(|(((p, g), m), v)| {
+            for i in 0..p.len() {
+                if decay {
+                    p[i] *= shrink;
+                }
+                let gi = g[i];
+                m[i] += (gi - m[i]) * b1c;
+                v[i] += (gi * gi - v[i]) * b2c;
+                let m_hat = c_m * m[i] + c_g * gi;
+                let v_hat = v[i] * v_scale;
+                p[i] -= (m_hat * lr_t) / (v_hat.sqrt() + eps);
+            }
+        });
+}

@@ -1,0 +1,203 @@
+//! Every fast kernel agrees with the scalar reference over a sweep of shapes:
+//! sizes 0, 1, primes and powers of two; every stride, padding, dilation
+//! and group combination; several thread counts.
+
+use striate::Tensor;
+use striate::kernels::{self, Par, reference};
+use striate::ops::conv::{Conv2dParams, ConvAlgo, Padding, conv2d, conv2d_backward};
+use striate::rng::SeededRng;
+use striate::scalar::Scalar;
+
+use crate::common::*;
+
+fn matmul_case<T: Scalar>(m: usize, n: usize, k: usize, a_t: bool, b_t: bool, acc: bool, par: Par) {
+    let a = randn::<T>(&[m * k], (m * 31 + k) as u64);
+    let b = randn::<T>(&[k * n], (n * 17 + k) as u64);
+    let c0 = randn::<T>(&[m * n], 5);
+    let (mut c_fast, mut c_ref) = (c0.clone(), c0.clone());
+    kernels::matmul(
+        m,
+        n,
+        k,
+        a.data(),
+        a_t,
+        b.data(),
+        b_t,
+        c_fast.data_mut(),
+        acc,
+        par,
+    );
+    reference::matmul(m, n, k, a.data(), a_t, b.data(), b_t, c_ref.data_mut(), acc);
+    let label = format!(
+        "matmul {} m={m} n={n} k={k} a_t={a_t} b_t={b_t} acc={acc} {par:?}",
+        T::DTYPE
+    );
+    let rtol = if T::DTYPE == "F64" { 1e-12 } else { 1e-5 };
+    if m * n > 0 {
+        assert_close(&label, &c_fast, &c_ref, rtol);
+    }
+}
+
+#[test]
+fn gemm_matches_reference() {
+    let sizes = [0, 1, 2, 3, 7, 13, 31, 63, 64, 65, 128];
+    let mut rng = SeededRng::new(99);
+    for _ in 0..150 {
+        let pick = |rng: &mut SeededRng| sizes[rng.below(sizes.len() as u64) as usize];
+        let (m, n, k) = (pick(&mut rng), pick(&mut rng), pick(&mut rng));
+        let (a_t, b_t, acc) = (rng.bernoulli(0.5), rng.bernoulli(0.5), rng.bernoulli(0.5));
+        let par = if rng.bernoulli(0.5) {
+            Par::Seq
+        } else {
+            Par::Threads(2)
+        };
+        matmul_case::<f32>(m, n, k, a_t, b_t, acc, par);
+        matmul_case::<f64>(m, n, k, a_t, b_t, acc, par);
+    }
+    // A large product through the threaded path.
+    matmul_case::<f32>(257, 300, 129, false, true, false, Par::Threads(2));
+}
+
+fn random_params(rng: &mut SeededRng) -> (Conv2dParams, [usize; 4], usize) {
+    let pick = |rng: &mut SeededRng, v: &[usize]| v[rng.below(v.len() as u64) as usize];
+    let groups = pick(rng, &[1, 1, 2, 3]);
+    let c_in = groups * pick(rng, &[1, 2, 3]);
+    let c_out = groups * pick(rng, &[1, 2, 5]);
+    let k = [pick(rng, &[1, 2, 3, 5]), pick(rng, &[1, 2, 3, 4])];
+    let stride = [pick(rng, &[1, 1, 2, 3]), pick(rng, &[1, 1, 2, 3])];
+    let dilation = [pick(rng, &[1, 1, 2]), pick(rng, &[1, 1, 2])];
+    let padding = match rng.below(4) {
+        0 => Padding::Valid,
+        1 => Padding::Same,
+        2 => Padding::symmetric(pick(rng, &[1, 2])),
+        _ => Padding::Explicit {
+            top: pick(rng, &[0, 1, 2]),
+            bottom: pick(rng, &[0, 1, 3]),
+            left: pick(rng, &[0, 2]),
+            right: pick(rng, &[0, 1]),
+        },
+    };
+    let h = pick(rng, &[1, 2, 5, 8, 13]);
+    let w = pick(rng, &[1, 3, 7, 16]);
+    let n = pick(rng, &[1, 2, 3, 7]);
+    let p = Conv2dParams {
+        kernel: k,
+        stride,
+        padding,
+        dilation,
+        groups,
+    };
+    (p, [n, c_in, h, w], c_out)
+}
+
+fn conv_sweep<T: Scalar>(threads: usize) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let mut rng = SeededRng::new(7 + threads as u64);
+    let mut tried = 0;
+    while tried < 120 {
+        let (p, xs, c_out) = random_params(&mut rng);
+        if p.geometry(xs[1], xs[2], xs[3], c_out).is_err() {
+            continue; // kernel larger than the padded input
+        }
+        tried += 1;
+        let x = randn::<T>(&xs, tried);
+        let w = randn::<T>(
+            &[c_out, xs[1] / p.groups, p.kernel[0], p.kernel[1]],
+            tried + 1000,
+        );
+        let b = randn::<T>(&[c_out], tried + 2000);
+        let label = format!(
+            "{} threads={threads} x={xs:?} c_out={c_out} {p:?}",
+            T::DTYPE
+        );
+        let rtol = if T::DTYPE == "F64" { 1e-12 } else { 1e-5 };
+        pool.install(|| {
+            let y_ref = conv2d(&x, &w, Some(&b), &p, ConvAlgo::Reference).unwrap();
+            let y_fast = conv2d(&x, &w, Some(&b), &p, ConvAlgo::Im2colGemm).unwrap();
+            assert_close(&format!("forward {label}"), &y_fast, &y_ref, rtol);
+            let dy = randn::<T>(y_ref.shape(), tried + 3000);
+            let g_ref = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Reference).unwrap();
+            let g_fast = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap();
+            assert_close(
+                &format!("d_input {label}"),
+                &g_fast.d_input,
+                &g_ref.d_input,
+                rtol,
+            );
+            assert_close(
+                &format!("d_weight {label}"),
+                &g_fast.d_weight,
+                &g_ref.d_weight,
+                rtol,
+            );
+            assert_close(
+                &format!("d_bias {label}"),
+                g_fast.d_bias.as_ref().unwrap(),
+                g_ref.d_bias.as_ref().unwrap(),
+                rtol,
+            );
+        });
+    }
+}
+
+#[test]
+fn conv_im2col_matches_reference_one_thread() {
+    conv_sweep::<f64>(1);
+    conv_sweep::<f32>(1);
+}
+
+#[test]
+fn conv_im2col_matches_reference_three_threads() {
+    conv_sweep::<f64>(3);
+    conv_sweep::<f32>(3);
+}
+
+/// With a fixed thread count, the parallel reduction order is fixed, so two
+/// runs give bit-identical gradients.
+#[test]
+fn conv_backward_is_deterministic() {
+    let p = Conv2dParams::new([3, 3]).with_padding(Padding::Same);
+    let x = randn::<f32>(&[9, 4, 10, 10], 1);
+    let w = randn::<f32>(&[6, 4, 3, 3], 2);
+    let dy = randn::<f32>(&[9, 6, 10, 10], 3);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let (a, b) = pool.install(|| {
+        (
+            conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap(),
+            conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap(),
+        )
+    });
+    assert_eq!(a.d_weight, b.d_weight);
+    assert_eq!(a.d_input, b.d_input);
+}
+
+/// The checked entry points reject shapes that do not fit.
+#[test]
+fn conv_rejects_bad_shapes() {
+    let p = Conv2dParams::new([3, 3]);
+    let x = Tensor::<f32>::zeros(&[1, 2, 5, 5]);
+    let wrong_channels = Tensor::<f32>::zeros(&[4, 3, 3, 3]);
+    let err = conv2d(&x, &wrong_channels, None, &p, ConvAlgo::Auto)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("conv2d weight") && err.contains("[4, 2, 3, 3]"),
+        "{err}"
+    );
+    let too_small = Tensor::<f32>::zeros(&[1, 2, 2, 5]);
+    let w = Tensor::<f32>::zeros(&[4, 2, 3, 3]);
+    let err = conv2d(&too_small, &w, None, &p, ConvAlgo::Auto)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("smaller than the kernel"), "{err}");
+    let err = conv2d(&x, &w, None, &p.with_groups(3), ConvAlgo::Auto)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("groups = 3"), "{err}");
+}

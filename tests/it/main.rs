@@ -1,0 +1,12 @@
+//! striate's integration tests, one binary with a module per concern.
+
+mod common;
+mod gradcheck;
+mod kernel_paths;
+mod metrics;
+mod model_build;
+mod real_data;
+mod regression;
+mod torch_ref;
+mod train_smoke;
+mod weights_io;

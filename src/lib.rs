@@ -22,6 +22,8 @@
 //! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
 //! - [`data`]: data sets and file readers
 //! - [`atomic`]: crash-safe file writes
+//! - [`run`]: run directories: manifest, checkpoints, metrics
+//! - [`report`]: charts (SVG and PNG) and the HTML report
 
 pub mod atomic;
 pub mod data;
@@ -33,7 +35,9 @@ pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod optim;
+pub mod report;
 pub mod rng;
+pub mod run;
 pub mod scalar;
 pub mod tensor;
 pub mod train;

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
+use crate::data::npy::f16_to_f32;
 use crate::error::{Error, Result};
 use crate::layers::{StateMut, StateRef};
 use crate::model::Sequential;
@@ -130,24 +131,6 @@ pub fn write_safetensors(
 pub struct TensorFile {
     pub tensors: BTreeMap<String, Stored>,
     pub metadata: HashMap<String, String>,
-}
-
-fn f16_to_f32(bits: u16) -> f32 {
-    let sign = ((bits >> 15) as u32) << 31;
-    let exp = ((bits >> 10) & 0x1f) as u32;
-    let frac = (bits & 0x3ff) as u32;
-    let out = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            // Subnormal: renormalise.
-            let shift = f.leading_zeros() - 21;
-            let f = (f << shift) & 0x3ff;
-            sign | ((127 - 15 + 1 - shift) << 23) | (f << 13)
-        }
-        (0x1f, f) => sign | 0x7f80_0000 | (f << 13),
-        (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
-    };
-    f32::from_bits(out)
 }
 
 /// Parses safetensors bytes; `path` is used in error messages.

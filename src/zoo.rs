@@ -219,6 +219,13 @@ pub fn default_shape(name: &str) -> Option<(Vec<usize>, usize)> {
     })
 }
 
+/// Image height and width a built-in model is defined for, when it does not
+/// adapt to its input: LeNet-5 is a 32×32 network, so smaller images (28×28
+/// MNIST) are zero-padded to 32×32, as in LeCun et al.
+pub fn fixed_hw(name: &str) -> Option<[usize; 2]> {
+    (name == "lenet5").then_some([32, 32])
+}
+
 /// A built-in model by name, for `input` (per sample) and `classes`
 /// (defaults from [`default_shape`]).
 pub fn by_name(name: &str, input: Option<&[usize]>, classes: Option<usize>) -> Result<ModelSpec> {

@@ -8,17 +8,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::Dataset;
+use super::array::{Array, Elements};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-
-/// The contents of an IDX file, widened to `f64` (exact for every IDX type).
-#[derive(Clone, Debug, PartialEq)]
-pub struct IdxArray {
-    pub shape: Vec<usize>,
-    pub data: Vec<f64>,
-    /// The IDX element type code.
-    pub type_code: u8,
-}
 
 /// Reads a whole file, decompressing it when it starts with the gzip magic.
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
@@ -35,7 +27,7 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Parses IDX bytes; `path` is only used in error messages.
-pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
+pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<Array> {
     let bad = |detail: String| Error::format(path, detail);
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
         return Err(bad(
@@ -75,35 +67,50 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
         )));
     }
     let body = &body[..need];
-    let data: Vec<f64> = match type_code {
-        0x08 => body.iter().map(|&b| b as f64).collect(),
-        0x09 => body.iter().map(|&b| b as i8 as f64).collect(),
-        0x0B => body
-            .chunks_exact(2)
-            .map(|c| i16::from_be_bytes([c[0], c[1]]) as f64)
-            .collect(),
-        0x0C => body
-            .chunks_exact(4)
-            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f64)
-            .collect(),
-        0x0D => body
-            .chunks_exact(4)
-            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f64)
-            .collect(),
-        _ => body
-            .chunks_exact(8)
-            .map(|c| f64::from_be_bytes(c.try_into().unwrap_or([0; 8])))
-            .collect(),
+    let (dtype, elems) = match type_code {
+        0x08 => ("uint8", Elements::U8(body.to_vec())),
+        0x09 => (
+            "int8",
+            Elements::Int(body.iter().map(|&b| b as i8 as i64).collect()),
+        ),
+        0x0B => (
+            "int16",
+            Elements::Int(
+                body.chunks_exact(2)
+                    .map(|c| i16::from_be_bytes([c[0], c[1]]) as i64)
+                    .collect(),
+            ),
+        ),
+        0x0C => (
+            "int32",
+            Elements::Int(
+                body.chunks_exact(4)
+                    .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as i64)
+                    .collect(),
+            ),
+        ),
+        0x0D => (
+            "float32",
+            Elements::F32(
+                body.chunks_exact(4)
+                    .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            ),
+        ),
+        _ => (
+            "float64",
+            Elements::F64(
+                body.chunks_exact(8)
+                    .map(|c| f64::from_be_bytes(c.try_into().unwrap_or([0; 8])))
+                    .collect(),
+            ),
+        ),
     };
-    Ok(IdxArray {
-        shape,
-        data,
-        type_code,
-    })
+    Ok(Array::new(shape, dtype, elems))
 }
 
 /// Reads an IDX file (raw or gzip).
-pub fn read_idx(path: &Path) -> Result<IdxArray> {
+pub fn read_idx(path: &Path) -> Result<Array> {
     parse_idx(&read_maybe_gzip(path)?, path)
 }
 
@@ -192,18 +199,9 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
             ),
         ));
     }
-    let mut ys = Vec::with_capacity(lab.data.len());
-    for (i, &v) in lab.data.iter().enumerate() {
-        if v < 0.0 || v.fract() != 0.0 || v > u32::MAX as f64 {
-            return Err(Error::format(
-                labels,
-                format!("label {i} is {v}, not a class index"),
-            ));
-        }
-        ys.push(v as u32);
-    }
+    let ys = lab.to_labels(labels, "label")?;
     let n_classes = ys.iter().copied().max().map_or(0, |m| m as usize + 1);
     let [n, h, w] = [img.shape[0], img.shape[1], img.shape[2]];
-    let x = Tensor::from_vec(&[n, 1, h, w], img.data.iter().map(|&v| v as f32).collect())?;
+    let x = Tensor::from_vec(&[n, 1, h, w], img.to_f32())?;
     Dataset::classification(x, ys, n_classes)
 }

@@ -1,8 +1,15 @@
 //! Data sets: samples with class labels (or real targets), and readers for
 //! the file formats striate understands.
 
+pub mod array;
+pub mod hdf5;
 pub mod idx;
+pub mod images;
+pub mod npy;
+pub mod preprocess;
+pub mod source;
 pub mod synthetic;
+pub mod table;
 
 use crate::error::{Error, Result};
 use crate::rng::SeededRng;

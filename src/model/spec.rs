@@ -330,6 +330,25 @@ impl ModelSpec {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
+    /// Rank of the per-sample input the model takes: the input shape's
+    /// length when set, else what the first layer needs (3 for 2-D layers,
+    /// 2 for 1-D layers, 1 for dense layers); `None` when it cannot tell.
+    pub fn input_rank(&self) -> Option<usize> {
+        if let Some(i) = &self.input {
+            return Some(i.len());
+        }
+        self.layers.iter().find_map(|l| match &l.kind {
+            LayerKind::Conv2d(_)
+            | LayerKind::MaxPool2d(_)
+            | LayerKind::AvgPool2d(_)
+            | LayerKind::BatchNorm2d(_) => Some(3),
+            LayerKind::Residual(_) => Some(3),
+            LayerKind::Conv1d(_) | LayerKind::MaxPool1d(_) | LayerKind::AvgPool1d(_) => Some(2),
+            LayerKind::Dense(_) => Some(1),
+            _ => None,
+        })
+    }
+
     /// Layer names, generated where the spec gives none: convolutions
     /// `conv1, conv2, …`, dense layers `fc1, …`, batch norms `bn1, …`,
     /// residual blocks `block1, …`, pools `pool1, …`, activations `relu1, …`.

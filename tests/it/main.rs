@@ -1,5 +1,7 @@
 //! striate's integration tests, one binary with a module per concern.
 
+mod atomic;
+mod cli;
 mod common;
 mod gradcheck;
 mod kernel_paths;

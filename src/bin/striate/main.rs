@@ -1,9 +1,98 @@
-//! The `striate` command.
+//! The `striate` command: argument parsing, subcommands and printing. The
+//! numerics live in the library.
 
-fn main() {
-    for (name, _) in striate::zoo::MODELS {
-        let spec = striate::zoo::by_name(name, None, None).unwrap();
-        let m = spec.build::<f32>(0).unwrap();
-        println!("{}", m.summary());
+mod args;
+mod datasets;
+mod inspect;
+mod progress;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, DataCommand};
+
+/// Exit status for mistakes in what the user gave (flags, files, data).
+const USAGE_ERROR: u8 = 2;
+/// Exit status for failures inside striate.
+const INTERNAL_ERROR: u8 = 1;
+/// Exit status after Ctrl-C (with a checkpoint saved).
+const INTERRUPTED: u8 = 130;
+
+fn run(cli: Cli) -> anyhow::Result<train::Finish> {
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            anyhow::bail!("--threads must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
+    }
+    match &cli.command {
+        Command::Summary(a) => inspect::summary(a)?,
+        Command::Models => inspect::models(),
+        Command::Train(a) => return train::train(a),
+        Command::Evaluate(a) => inspect::evaluate_cmd(a)?,
+        Command::Predict(a) => inspect::predict(a)?,
+        Command::Data {
+            command: DataCommand::Info(a),
+        } => inspect::info(a)?,
+    }
+    Ok(train::Finish::Done)
+}
+
+/// 2 for the user's mistakes (bad files, shapes, labels, flags), 1 for
+/// internal failures.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(err) = cause.downcast_ref::<striate::Error>() {
+            return if err.is_user_error() {
+                USAGE_ERROR
+            } else {
+                INTERNAL_ERROR
+            };
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return USAGE_ERROR;
+        }
+    }
+    // Validation messages raised by the binary itself (bail!) are about input.
+    USAGE_ERROR
+}
+
+fn main() -> ExitCode {
+    // A panic is a bug in striate: one line, no backtrace, status 1.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("striate: internal error: {info}. Please report this.");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: clap's first line, without its usage block.
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            eprintln!("striate: error: {first} (see --help)");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(train::Finish::Done)) => ExitCode::SUCCESS,
+        Ok(Ok(train::Finish::Interrupted)) => ExitCode::from(INTERRUPTED),
+        Ok(Err(e)) => {
+            eprintln!("striate: error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+        Err(_) => ExitCode::from(INTERNAL_ERROR),
     }
 }

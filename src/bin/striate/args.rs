@@ -1,0 +1,472 @@
+//! Command-line arguments as clap parses them, and their validation into
+//! library settings.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use striate::data::images::Channels;
+use striate::data::preprocess::{Layout, PrepOptions, Standardize};
+use striate::data::source::ReadOptions;
+use striate::data::table::LabelColumn;
+use striate::init::Init;
+use striate::optim::OptimizerConfig;
+use striate::train::{EarlyStopping, LossConfig, LrSchedule};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "striate",
+    version,
+    about = "Convolutional neural networks: train, evaluate and predict on image and signal data",
+    after_help = "Examples:\n  striate train --model fashion_convnet --data ../shared/data/fashion-mnist\n  striate evaluate --run runs/fashion_convnet-1 --data ../shared/data/fashion-mnist\n  striate data info jet_images.h5"
+)]
+pub struct Cli {
+    /// Worker threads (default: every core).
+    #[arg(long, global = true, env = "STRIATE_THREADS")]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print a model's layers, output shapes and parameter counts.
+    Summary(SummaryArgs),
+    /// List the built-in models and data sets.
+    Models,
+    /// Train a model and write a run directory with weights, metrics, plots and a report.
+    Train(Box<TrainArgs>),
+    /// Metrics of a trained model on a data set.
+    Evaluate(EvaluateArgs),
+    /// Class probabilities of a trained model for each sample.
+    Predict(PredictArgs),
+    /// Inspect data files.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// What a data file holds: shapes, type, labels, value range, mean and std.
+    Info(InfoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SummaryArgs {
+    /// A built-in model name (see `striate models`) or a model file (.toml/.json).
+    #[arg(long, short)]
+    pub model: String,
+    /// Per-sample input shape, e.g. 1,28,28 (default: the model's own).
+    #[arg(long, value_parser = parse_shape)]
+    pub input: Option<Vec<usize>>,
+    /// Number of classes (default: the model's own).
+    #[arg(long)]
+    pub classes: Option<usize>,
+}
+
+/// How to read a data source.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReadArgs {
+    /// HDF5/NPZ dataset with the samples (default: images, x, X or data).
+    #[arg(long)]
+    pub x_key: Option<String>,
+    /// HDF5/NPZ dataset with the labels (default: labels, y, Y or targets).
+    #[arg(long)]
+    pub y_key: Option<String>,
+    /// One HDF5/NPZ dataset per class, in label order, e.g. QCD,TT.
+    #[arg(long, value_delimiter = ',')]
+    pub class_keys: Vec<String>,
+    /// Labels of an .npy sample file (default: the one *label*.npy beside it).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Label column of a CSV table: index (negative from the end) or header name.
+    #[arg(long, default_value = "-1", allow_hyphen_values = true)]
+    pub label_col: String,
+    /// Channels of an image folder.
+    #[arg(long, value_enum, default_value_t = ChannelsArg::Auto)]
+    pub channels: ChannelsArg,
+    /// Resize images of a folder to HxW.
+    #[arg(long, value_parser = parse_hw)]
+    pub resize: Option<[usize; 2]>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default)]
+pub enum ChannelsArg {
+    #[default]
+    Auto,
+    Gray,
+    Rgb,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> ReadOptions {
+        let label_column = match self.label_col.parse::<i64>() {
+            Ok(i) => LabelColumn::Index(i),
+            Err(_) => LabelColumn::Name(self.label_col.clone()),
+        };
+        ReadOptions {
+            x_key: self.x_key.clone(),
+            y_key: self.y_key.clone(),
+            class_keys: self.class_keys.clone(),
+            labels_file: self.labels.clone(),
+            label_column,
+            channels: match self.channels {
+                ChannelsArg::Auto => Channels::Auto,
+                ChannelsArg::Gray => Channels::Gray,
+                ChannelsArg::Rgb => Channels::Rgb,
+            },
+            resize: self.resize,
+            allow_unlabeled: false,
+        }
+    }
+}
+
+/// How stored samples become model inputs.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PrepArgs {
+    /// Where the channel axis of stored images is.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    pub layout: LayoutArg,
+    /// Multiply stored values by this (default: 1/255 for byte data, else 1).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Standardise inputs with training-set statistics.
+    #[arg(long, value_enum, default_value_t = StandardizeArg::None)]
+    pub standardize: StandardizeArg,
+    /// Per-sample shape, e.g. 1,8,8 for flat 64-value rows.
+    #[arg(long, value_parser = parse_shape)]
+    pub reshape: Option<Vec<usize>>,
+    /// Zero-pad images to HxW (centred), e.g. 32x32.
+    #[arg(long, value_parser = parse_hw)]
+    pub pad_to: Option<[usize; 2]>,
+    /// Z-normalise each series (time-series convention).
+    #[arg(long)]
+    pub znorm: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LayoutArg {
+    #[default]
+    Auto,
+    ChannelsFirst,
+    ChannelsLast,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StandardizeArg {
+    #[default]
+    None,
+    Global,
+    Pixel,
+}
+
+impl PrepArgs {
+    pub fn options(&self) -> PrepOptions {
+        PrepOptions {
+            layout: match self.layout {
+                LayoutArg::Auto => Layout::Auto,
+                LayoutArg::ChannelsFirst => Layout::ChannelsFirst,
+                LayoutArg::ChannelsLast => Layout::ChannelsLast,
+            },
+            scale: self.scale,
+            standardize: match self.standardize {
+                StandardizeArg::None => Standardize::None,
+                StandardizeArg::Global => Standardize::Global,
+                StandardizeArg::Pixel => Standardize::PerPixel,
+            },
+            reshape: self.reshape.clone(),
+            pad_to: self.pad_to,
+            znorm: self.znorm,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// A built-in model (see `striate models`) or a model file (.toml/.json).
+    #[arg(long, short, required_unless_present = "resume")]
+    pub model: Option<String>,
+    /// Training data: a file, a folder or builtin:NAME.
+    #[arg(long, short, required_unless_present = "resume")]
+    pub data: Option<String>,
+    /// Validation data.
+    #[arg(long, conflicts_with = "valid_split")]
+    pub valid: Option<String>,
+    /// Hold out this fraction of the training data for validation (stratified).
+    #[arg(long)]
+    pub valid_split: Option<f64>,
+    /// Test data, evaluated after training (an IDX folder's t10k files are used automatically).
+    #[arg(long, conflicts_with = "test_split")]
+    pub test: Option<String>,
+    /// Hold out this fraction of the training data for the final test (stratified).
+    #[arg(long)]
+    pub test_split: Option<f64>,
+    /// Use only the first N training samples (quick tries).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, short, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, short, default_value_t = 64)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    pub optimizer: OptimizerArg,
+    /// Learning rate (default: 1e-3 for adam, adamw and nadam, 0.01 for sgd and rmsprop).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Momentum of sgd and rmsprop.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Nesterov momentum (sgd).
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Weight decay (L2 for sgd/adam/rmsprop, decoupled for adamw/nadam).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Learning-rate schedule: cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR.
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Stop when the monitored quantity has not improved for this many epochs.
+    #[arg(long)]
+    pub early_stopping: Option<usize>,
+    /// Quantity early stopping and the plateau schedule watch.
+    #[arg(long, default_value = "val_loss")]
+    pub monitor: String,
+    #[arg(long, value_enum, default_value_t = LossArg::CrossEntropy)]
+    pub loss: LossArg,
+    /// Label smoothing of the cross-entropy.
+    #[arg(long, default_value_t = 0.0)]
+    pub label_smoothing: f64,
+    /// Weight initialisation (default: the model's own).
+    #[arg(long, value_enum)]
+    pub init: Option<InitArg>,
+    /// Start from these weights (safetensors with PyTorch names); what does not fit is left as initialised.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Freeze parameters whose names start with this prefix (repeatable), e.g. conv.
+    #[arg(long)]
+    pub freeze: Vec<String>,
+    /// Seed of initialisation, shuffling, splits and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run directory (default: runs/<model>-N).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing run directory.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Continue an interrupted run in this directory.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Print nothing while training.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print one JSON object per epoch (and the final metrics) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
+    pub prep: PrepArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizerArg {
+    Sgd,
+    Adam,
+    Adamw,
+    Nadam,
+    Rmsprop,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossArg {
+    CrossEntropy,
+    Bce,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitArg {
+    Torch,
+    Glorot,
+    KaimingNormal,
+}
+
+impl InitArg {
+    pub fn init(self) -> Init {
+        match self {
+            InitArg::Torch => Init::Torch,
+            InitArg::Glorot => Init::Glorot,
+            InitArg::KaimingNormal => Init::KaimingNormal,
+        }
+    }
+}
+
+impl TrainArgs {
+    pub fn optimizer(&self) -> Result<OptimizerConfig> {
+        let name = format!("{:?}", self.optimizer).to_ascii_lowercase();
+        let mut cfg = OptimizerConfig::by_name(&name)?;
+        if let Some(lr) = self.lr {
+            cfg = cfg.with_lr(lr);
+        }
+        match &mut cfg {
+            OptimizerConfig::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
+                *momentum = self.momentum.unwrap_or(0.0);
+                *nesterov = self.nesterov;
+                *weight_decay = self.weight_decay.unwrap_or(0.0);
+            }
+            OptimizerConfig::RmsProp {
+                momentum,
+                weight_decay,
+                ..
+            } => {
+                *momentum = self.momentum.unwrap_or(0.0);
+                *weight_decay = self.weight_decay.unwrap_or(0.0);
+            }
+            OptimizerConfig::Adam { weight_decay, .. }
+            | OptimizerConfig::Nadam { weight_decay, .. } => {
+                *weight_decay = self.weight_decay.unwrap_or(0.0);
+            }
+            OptimizerConfig::AdamW { weight_decay, .. } => {
+                if let Some(wd) = self.weight_decay {
+                    *weight_decay = wd;
+                }
+            }
+        }
+        if self.momentum.is_some()
+            && !matches!(self.optimizer, OptimizerArg::Sgd | OptimizerArg::Rmsprop)
+        {
+            bail!("--momentum applies to sgd and rmsprop only");
+        }
+        if self.nesterov && self.optimizer != OptimizerArg::Sgd {
+            bail!("--nesterov applies to sgd only");
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn schedule(&self) -> Result<Option<LrSchedule>> {
+        let Some(s) = &self.schedule else {
+            return Ok(None);
+        };
+        let parts: Vec<&str> = s.split(':').collect();
+        let num = |i: usize, what: &str| -> Result<f64> {
+            parts
+                .get(i)
+                .with_context(|| format!("--schedule {s}: missing {what}"))?
+                .parse::<f64>()
+                .with_context(|| format!("--schedule {s}: {what} is not a number"))
+        };
+        let sched = match parts[0] {
+            "cosine" => LrSchedule::Cosine {
+                t_max: self.epochs.max(1),
+                eta_min: 0.0,
+            },
+            "step" => LrSchedule::Step {
+                step_size: num(1, "step size")? as usize,
+                gamma: num(2, "gamma")?,
+            },
+            "exp" => LrSchedule::Exponential {
+                gamma: num(1, "gamma")?,
+            },
+            "plateau" => LrSchedule::Plateau {
+                monitor: self.monitor.clone(),
+                patience: num(1, "patience")? as usize,
+                factor: num(2, "factor")?,
+                min_lr: 0.0,
+            },
+            other => bail!(
+                "--schedule {other:?}: use cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR"
+            ),
+        };
+        Ok(Some(sched))
+    }
+
+    pub fn loss(&self) -> LossConfig {
+        match self.loss {
+            LossArg::CrossEntropy => LossConfig {
+                label_smoothing: self.label_smoothing,
+                ..LossConfig::cross_entropy()
+            },
+            LossArg::Bce => LossConfig {
+                name: "binary_cross_entropy".into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    pub fn early_stopping(&self) -> Option<EarlyStopping> {
+        self.early_stopping
+            .map(|p| EarlyStopping::new(self.monitor.clone(), p).restore_best())
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// Run directory written by `striate train`.
+    #[arg(long, short)]
+    pub run: PathBuf,
+    /// Data to evaluate on (default: the run's test data).
+    #[arg(long, short)]
+    pub data: Option<String>,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the metrics to this JSON file.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Run directory written by `striate train`.
+    #[arg(long, short)]
+    pub run: PathBuf,
+    /// Data to predict (labels are not needed).
+    #[arg(long, short)]
+    pub data: String,
+    /// Output file: .csv (default: stdout) or .npy (probabilities as float32 [n, classes]).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// A file, a folder or builtin:NAME.
+    pub data: String,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// `1,28,28` → `[1, 28, 28]`.
+pub fn parse_shape(s: &str) -> std::result::Result<Vec<usize>, String> {
+    let dims: std::result::Result<Vec<usize>, _> = s
+        .split([',', 'x'])
+        .map(|d| d.trim().parse::<usize>())
+        .collect();
+    match dims {
+        Ok(d) if !d.is_empty() && !d.contains(&0) => Ok(d),
+        _ => Err(format!("{s:?} is not a shape like 1,28,28")),
+    }
+}
+
+/// `32x32` (or `32`) → `[32, 32]`.
+pub fn parse_hw(s: &str) -> std::result::Result<[usize; 2], String> {
+    let d = parse_shape(s)?;
+    match *d.as_slice() {
+        [n] => Ok([n, n]),
+        [h, w] => Ok([h, w]),
+        _ => Err(format!("{s:?} is not a size like 32x32")),
+    }
+}

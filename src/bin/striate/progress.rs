@@ -1,0 +1,178 @@
+//! What `striate train` shows while it trains, checkpoints after every
+//! epoch, and Ctrl-C handling.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use striate::optim::Optimizer;
+use striate::train::{BatchLog, Callback, Control, EpochLog, Trainer};
+use striate::{Sequential, run};
+
+/// How progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A progress bar per epoch and a line per epoch (a terminal).
+    Bar,
+    /// A line per epoch (pipes, CI).
+    Lines,
+    /// A JSON object per epoch.
+    Json,
+    Quiet,
+}
+
+impl Mode {
+    pub fn choose(quiet: bool, json: bool) -> Mode {
+        if json {
+            Mode::Json
+        } else if quiet {
+            Mode::Quiet
+        } else if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+            Mode::Bar
+        } else {
+            Mode::Lines
+        }
+    }
+
+    /// True when human-readable text goes to stdout.
+    pub fn text(self) -> bool {
+        matches!(self, Mode::Bar | Mode::Lines)
+    }
+}
+
+/// Set by Ctrl-C; a second Ctrl-C exits at once.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let _ = ctrlc::set_handler(move || {
+        if f.swap(true, Ordering::SeqCst) {
+            eprintln!("\nstriate: interrupted again, exiting without saving");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstriate: stopping after this batch and saving a checkpoint (Ctrl-C again to quit at once)"
+        );
+    });
+    flag
+}
+
+/// The training callback of the command line.
+pub struct Reporter {
+    mode: Mode,
+    epochs: usize,
+    bar: Option<ProgressBar>,
+    epoch_start: Instant,
+    interrupt: Arc<AtomicBool>,
+    checkpoint: PathBuf,
+    /// The first failure to write a checkpoint (training stops on it).
+    pub error: Option<striate::Error>,
+}
+
+impl Reporter {
+    pub fn new(mode: Mode, epochs: usize, checkpoint: PathBuf, interrupt: Arc<AtomicBool>) -> Self {
+        Reporter {
+            mode,
+            epochs,
+            bar: None,
+            epoch_start: Instant::now(),
+            interrupt,
+            checkpoint,
+            error: None,
+        }
+    }
+
+    fn save(
+        &mut self,
+        trainer: &Trainer,
+        model: &Sequential<f32>,
+        opt: &Optimizer<f32>,
+    ) -> Control {
+        match run::save_checkpoint(&self.checkpoint, model, opt, trainer) {
+            Ok(()) => Control::Continue,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                Control::Stop
+            }
+        }
+    }
+}
+
+/// `epoch 3/15  loss 0.4120  acc 0.8530  val_loss 0.4501  val_acc 0.8400  12.1 s`
+pub fn epoch_line(log: &EpochLog, epochs: usize) -> String {
+    let mut s = format!("epoch {}/{}  loss {:.4}", log.epoch, epochs, log.loss);
+    if let Some(a) = log.accuracy {
+        s += &format!("  acc {a:.4}");
+    }
+    if let Some(v) = log.val_loss {
+        s += &format!("  val_loss {v:.4}");
+    }
+    if let Some(v) = log.val_accuracy {
+        s += &format!("  val_acc {v:.4}");
+    }
+    s + &format!("  lr {:.2e}  {:.1} s", log.lr, log.seconds)
+}
+
+impl Callback<f32> for Reporter {
+    fn on_epoch_begin(&mut self, epoch: usize, batches: usize) {
+        self.epoch_start = Instant::now();
+        if self.mode == Mode::Bar {
+            let bar = ProgressBar::new(batches as u64);
+            let style =
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(format!("epoch {epoch}/{}", self.epochs));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn on_batch_end(&mut self, log: &BatchLog) -> Control {
+        if let Some(bar) = &self.bar {
+            let rate = log.samples as f64 / self.epoch_start.elapsed().as_secs_f64().max(1e-9);
+            let acc = log
+                .accuracy
+                .map_or(String::new(), |a| format!(" acc {a:.4}"));
+            bar.set_position(log.batch as u64);
+            bar.set_message(format!("{rate:.0} samples/s loss {:.4}{acc}", log.loss));
+        }
+        if self.interrupt.load(Ordering::SeqCst) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        log: &EpochLog,
+        trainer: &Trainer,
+        model: &Sequential<f32>,
+        opt: &Optimizer<f32>,
+    ) -> Control {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        match self.mode {
+            Mode::Bar | Mode::Lines => println!("{}", epoch_line(log, self.epochs)),
+            Mode::Json => println!("{}", serde_json::to_string(log).unwrap_or_default()),
+            Mode::Quiet => {}
+        }
+        let saved = self.save(trainer, model, opt);
+        if self.interrupt.load(Ordering::SeqCst) {
+            Control::Stop
+        } else {
+            saved
+        }
+    }
+
+    fn on_interrupt(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) {
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+        self.save(trainer, model, opt);
+    }
+}

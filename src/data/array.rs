@@ -1,0 +1,138 @@
+//! A raw N-dimensional array as read from a file, before it becomes samples
+//! or labels: its shape, its NumPy dtype name and its values in a compact
+//! representation (bytes stay bytes, integers stay exact).
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::tensor::numel;
+
+/// The values of an [`Array`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Elements {
+    U8(Vec<u8>),
+    /// Any other integer type, widened.
+    Int(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+/// An array read from a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    pub shape: Vec<usize>,
+    /// NumPy's name of the stored type: `uint8`, `int64`, `float32`, …
+    pub dtype: String,
+    pub elems: Elements,
+}
+
+impl Array {
+    pub fn new(shape: Vec<usize>, dtype: impl Into<String>, elems: Elements) -> Self {
+        Array {
+            shape,
+            dtype: dtype.into(),
+            elems,
+        }
+    }
+
+    pub fn from_f32(shape: &[usize], data: Vec<f32>) -> Self {
+        Array::new(shape.to_vec(), "float32", Elements::F32(data))
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.elems {
+            Elements::U8(v) => v.len(),
+            Elements::Int(v) => v.len(),
+            Elements::F32(v) => v.len(),
+            Elements::F64(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True for integer (and byte) types.
+    pub fn is_integer(&self) -> bool {
+        matches!(self.elems, Elements::U8(_) | Elements::Int(_))
+    }
+
+    /// True when the values are bytes (pixel data to scale by 1/255).
+    pub fn is_bytes(&self) -> bool {
+        matches!(self.elems, Elements::U8(_))
+    }
+
+    /// Element `i` as `f64`.
+    pub fn get(&self, i: usize) -> f64 {
+        match &self.elems {
+            Elements::U8(v) => v[i] as f64,
+            Elements::Int(v) => v[i] as f64,
+            Elements::F32(v) => v[i] as f64,
+            Elements::F64(v) => v[i],
+        }
+    }
+
+    /// All values as `f32`.
+    pub fn to_f32(&self) -> Vec<f32> {
+        match &self.elems {
+            Elements::U8(v) => v.iter().map(|&x| x as f32).collect(),
+            Elements::Int(v) => v.iter().map(|&x| x as f32).collect(),
+            Elements::F32(v) => v.clone(),
+            Elements::F64(v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+
+    /// The values as class labels: non-negative integers (integral floats
+    /// are accepted). `path` and `what` name the source in errors.
+    pub fn to_labels(&self, path: &Path, what: &str) -> Result<Vec<u32>> {
+        let mut out = Vec::with_capacity(self.len());
+        for i in 0..self.len() {
+            let v = self.get(i);
+            if !(v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "{what} {i} is {v}: labels must be non-negative integers (class indices)"
+                    ),
+                ));
+            }
+            out.push(v as u32);
+        }
+        Ok(out)
+    }
+
+    /// Checks that the shape accounts for every value.
+    pub fn check(&self, path: &Path) -> Result<()> {
+        if numel(&self.shape) != self.len() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "shape {:?} needs {} values, found {}",
+                    self.shape,
+                    numel(&self.shape),
+                    self.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Minimum, maximum, mean and standard deviation of the values (f64
+    /// accumulation); `None` for an empty array.
+    pub fn stats(&self) -> Option<(f64, f64, f64, f64)> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+        for i in 0..n {
+            let v = self.get(i);
+            lo = lo.min(v);
+            hi = hi.max(v);
+            sum += v;
+        }
+        let mean = sum / n as f64;
+        let var = (0..n).map(|i| (self.get(i) - mean).powi(2)).sum::<f64>() / n as f64;
+        Some((lo, hi, mean, var.sqrt()))
+    }
+}

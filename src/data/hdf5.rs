@@ -1,0 +1,178 @@
+//! HDF5 files through the pure-Rust `hdf5-pure` crate (no libhdf5 needed),
+//! including h5py's LZF filter, gzip and shuffle.
+
+use std::path::Path;
+
+use hdf5_pure::{DType, File};
+
+use super::array::{Array, Elements};
+use crate::error::{Error, Result};
+
+/// A dataset in a file: its path, shape and type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatasetInfo {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dtype: String,
+}
+
+fn h5err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::format(path, format!("HDF5: {e}"))
+}
+
+/// True when the file starts with the HDF5 signature.
+pub fn is_hdf5(path: &Path) -> bool {
+    hdf5_pure::is_hdf5(path).unwrap_or(false)
+}
+
+fn open(path: &Path) -> Result<File> {
+    if !path.exists() {
+        return Err(Error::io(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
+    File::open(path).map_err(|e| h5err(path, e))
+}
+
+fn dtype_name(d: &DType) -> String {
+    match d {
+        DType::F32 => "float32".into(),
+        DType::F64 => "float64".into(),
+        DType::I8 => "int8".into(),
+        DType::I16 => "int16".into(),
+        DType::I32 => "int32".into(),
+        DType::I64 => "int64".into(),
+        DType::U8 => "uint8".into(),
+        DType::U16 => "uint16".into(),
+        DType::U32 => "uint32".into(),
+        DType::U64 => "uint64".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Every dataset in the file, depth first, with `/`-separated paths.
+pub fn list(path: &Path) -> Result<Vec<DatasetInfo>> {
+    let f = open(path)?;
+    let mut out = Vec::new();
+    let mut stack = vec![String::new()];
+    while let Some(prefix) = stack.pop() {
+        let group = if prefix.is_empty() {
+            f.root()
+        } else {
+            f.group(&prefix).map_err(|e| h5err(path, e))?
+        };
+        let join = |n: &str| {
+            if prefix.is_empty() {
+                n.to_string()
+            } else {
+                format!("{prefix}/{n}")
+            }
+        };
+        let mut names = group.datasets().map_err(|e| h5err(path, e))?;
+        names.sort();
+        for name in names {
+            let full = join(&name);
+            let ds = f.dataset(&full).map_err(|e| h5err(path, e))?;
+            let shape = ds
+                .shape()
+                .map_err(|e| h5err(path, e))?
+                .into_iter()
+                .map(|d| d as usize)
+                .collect();
+            let dtype = ds
+                .dtype()
+                .map(|d| dtype_name(&d))
+                .unwrap_or_else(|_| "unknown".into());
+            out.push(DatasetInfo {
+                name: full,
+                shape,
+                dtype,
+            });
+        }
+        let mut groups = group.groups().map_err(|e| h5err(path, e))?;
+        groups.sort();
+        for g in groups.into_iter().rev() {
+            stack.push(join(&g));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads dataset `key` whole.
+pub fn read(path: &Path, key: &str) -> Result<Array> {
+    let f = open(path)?;
+    let ds = f.dataset(key).map_err(|_| {
+        let names: Vec<String> = list(path)
+            .map(|l| l.into_iter().map(|d| d.name).collect())
+            .unwrap_or_default();
+        Error::format(
+            path,
+            format!(
+                "no dataset {key:?}; the file has {}",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        )
+    })?;
+    let shape: Vec<usize> = ds
+        .shape()
+        .map_err(|e| h5err(path, e))?
+        .into_iter()
+        .map(|d| d as usize)
+        .collect();
+    let dtype = ds.dtype().map_err(|e| h5err(path, e))?;
+    let ctx = |e: hdf5_pure::Error| Error::format(path, format!("HDF5 dataset {key:?}: {e}"));
+    let elems = match dtype {
+        DType::U8 => Elements::U8(ds.read_u8().map_err(ctx)?),
+        DType::F32 => Elements::F32(ds.read_f32().map_err(ctx)?),
+        DType::F64 => Elements::F64(ds.read_f64().map_err(ctx)?),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::U16 | DType::U32 => {
+            Elements::Int(ds.read_i64().map_err(ctx)?)
+        }
+        DType::U64 => Elements::Int(
+            ds.read_u64()
+                .map_err(ctx)?
+                .into_iter()
+                .map(|v| v as i64)
+                .collect(),
+        ),
+        other => {
+            return Err(Error::format(
+                path,
+                format!("dataset {key:?} has type {other}, not numbers striate can train on"),
+            ));
+        }
+    };
+    let arr = Array::new(shape, dtype_name(&dtype), elems);
+    arr.check(path)?;
+    Ok(arr)
+}
+
+/// Writes `f32` arrays and `i64` label arrays as datasets of a new file
+/// (LZF-compressed in chunks of `chunk_rows` rows when given), atomically.
+pub fn write(path: &Path, datasets: &[(&str, &Array)], chunk_rows: Option<usize>) -> Result<()> {
+    let mut b = hdf5_pure::FileBuilder::new();
+    for (name, arr) in datasets {
+        let d = b.create_dataset(name);
+        match &arr.elems {
+            Elements::U8(v) => d.with_u8_data(v),
+            Elements::Int(v) => d.with_i64_data(v),
+            Elements::F32(v) => d.with_f32_data(v),
+            Elements::F64(v) => d.with_f64_data(v),
+        };
+        d.with_shape(&arr.shape.iter().map(|&s| s as u64).collect::<Vec<_>>());
+        if let (Some(rows), Some(&n)) = (chunk_rows, arr.shape.first()) {
+            if n > 0 {
+                let mut chunk: Vec<u64> = arr.shape.iter().map(|&s| s as u64).collect();
+                chunk[0] = rows.min(n) as u64;
+                d.with_chunks(&chunk).with_lzf();
+            }
+        }
+    }
+    let bytes = b.finish().map_err(|e| h5err(path, e))?;
+    crate::atomic::write(path, &bytes)
+}

@@ -1,0 +1,330 @@
+//! Turning stored samples into model inputs, the same way for training,
+//! evaluation and prediction.
+//!
+//! In order: arrange the axes (channels-last images become channels-first,
+//! flat vectors become `[1, s, s]` images or `[1, l]` signals when the model
+//! wants those), scale (1/255 for byte data by default), zero-pad images to a
+//! size, standardise with statistics of the training split only, and
+//! optionally z-normalise each series. A [`Preprocess`] records every choice
+//! and statistic; it is saved with a trained model.
+
+use serde::{Deserialize, Serialize};
+
+use super::Dataset;
+use super::source::RawData;
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, fmt_shape, numel};
+
+/// Where the channel axis of stored images is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// Channels-last when the last axis has 1, 3 or 4 entries and the first
+    /// does not (`[h, w, c]`); channels-first otherwise.
+    #[default]
+    Auto,
+    ChannelsFirst,
+    ChannelsLast,
+}
+
+/// Standardisation of inputs: `(x − mean) / std`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standardize {
+    #[default]
+    None,
+    /// One mean and standard deviation over every training value.
+    Global,
+    /// A mean and standard deviation per input element (pixel × channel).
+    PerPixel,
+}
+
+/// What the user asked for; [`Preprocess::plan`] resolves it against data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PrepOptions {
+    pub layout: Layout,
+    /// Multiply stored values by this; `None`: 1/255 for bytes, else 1.
+    pub scale: Option<f64>,
+    pub standardize: Standardize,
+    /// Explicit per-sample shape, e.g. `[1, 8, 8]` for flat digits.
+    pub reshape: Option<Vec<usize>>,
+    /// Zero-pad images (centred) to `[h, w]`.
+    pub pad_to: Option<[usize; 2]>,
+    /// Subtract each series' mean and divide by its standard deviation.
+    pub znorm: bool,
+}
+
+/// How stored samples become model inputs; saved with a trained model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preprocess {
+    /// Per-sample shape as stored.
+    pub stored_shape: Vec<usize>,
+    /// True when stored images are `[h, w, c]`.
+    pub channels_last: bool,
+    /// Per-sample shape after arranging, before padding.
+    pub arranged_shape: Vec<usize>,
+    pub scale: f64,
+    #[serde(default)]
+    pub pad_to: Option<[usize; 2]>,
+    pub standardize: Standardize,
+    /// Standardisation statistics (one value, or one per input element).
+    #[serde(default)]
+    pub mean: Vec<f32>,
+    #[serde(default)]
+    pub std: Vec<f32>,
+    #[serde(default)]
+    pub znorm: bool,
+}
+
+fn is_channel_count(n: usize) -> bool {
+    matches!(n, 1 | 3 | 4)
+}
+
+impl Preprocess {
+    /// Resolves the options for `raw`; `target_rank` is the rank of the
+    /// model's per-sample input when known (3: images, 2: signals, 1: vectors).
+    pub fn plan(raw: &RawData, opts: &PrepOptions, target_rank: Option<usize>) -> Result<Self> {
+        let stored: Vec<usize> = raw.x.shape[1..].to_vec();
+        let mut channels_last = false;
+        let arranged = if let Some(shape) = &opts.reshape {
+            if numel(shape) != numel(&stored) {
+                return Err(Error::Data(format!(
+                    "cannot reshape samples of shape {} ({} values) to {}",
+                    fmt_shape(&stored),
+                    numel(&stored),
+                    fmt_shape(shape)
+                )));
+            }
+            shape.clone()
+        } else {
+            match (stored.as_slice(), target_rank) {
+                (&[a, b, c], _) => {
+                    channels_last = match opts.layout {
+                        Layout::ChannelsLast => true,
+                        Layout::ChannelsFirst => false,
+                        Layout::Auto => {
+                            !raw.channels_first && is_channel_count(c) && !is_channel_count(a)
+                        }
+                    };
+                    if channels_last {
+                        vec![c, a, b]
+                    } else {
+                        vec![a, b, c]
+                    }
+                }
+                (&[a, b], Some(2)) => {
+                    channels_last = opts.layout == Layout::ChannelsLast;
+                    if channels_last {
+                        vec![b, a]
+                    } else {
+                        vec![a, b]
+                    }
+                }
+                (&[a, b], _) => vec![1, a, b],
+                (&[f], Some(3)) => {
+                    let s = (f as f64).sqrt().round() as usize;
+                    if s * s != f {
+                        return Err(Error::Data(format!(
+                            "samples are vectors of {f} values, not square images; pass --reshape C,H,W"
+                        )));
+                    }
+                    vec![1, s, s]
+                }
+                (&[f], Some(2)) => vec![1, f],
+                (&[f], _) => vec![f],
+                _ => {
+                    return Err(Error::Data(format!(
+                        "samples of shape {} have too many axes; pass --reshape",
+                        fmt_shape(&stored)
+                    )));
+                }
+            }
+        };
+        if let Some([ph, pw]) = opts.pad_to {
+            if arranged.len() != 3 || arranged[1] > ph || arranged[2] > pw {
+                return Err(Error::Data(format!(
+                    "cannot pad samples of shape {} to {ph}×{pw}",
+                    fmt_shape(&arranged)
+                )));
+            }
+        }
+        let scale = opts
+            .scale
+            .unwrap_or(if raw.x.is_bytes() { 1.0 / 255.0 } else { 1.0 });
+        if !(scale.is_finite() && scale != 0.0) {
+            return Err(Error::invalid(
+                "scale",
+                format!("{scale} must be a non-zero number"),
+            ));
+        }
+        Ok(Preprocess {
+            stored_shape: stored,
+            channels_last,
+            arranged_shape: arranged,
+            scale,
+            pad_to: opts.pad_to,
+            standardize: opts.standardize,
+            mean: Vec::new(),
+            std: Vec::new(),
+            znorm: opts.znorm,
+        })
+    }
+
+    /// Per-sample shape of the model inputs this produces.
+    pub fn input_shape(&self) -> Vec<usize> {
+        match self.pad_to {
+            Some([h, w]) => vec![self.arranged_shape[0], h, w],
+            None => self.arranged_shape.clone(),
+        }
+    }
+
+    /// Arranges, scales and pads `raw` (no standardisation: see
+    /// [`Preprocess::fit`] and [`Preprocess::standardize`]).
+    pub fn arrange(&self, raw: &RawData) -> Result<Dataset> {
+        let stored: &[usize] = &raw.x.shape[1..];
+        if stored != self.stored_shape.as_slice() {
+            return Err(Error::Data(format!(
+                "{}: samples have shape {} but the model was trained on {}",
+                raw.origin,
+                fmt_shape(stored),
+                fmt_shape(&self.stored_shape)
+            )));
+        }
+        let n = raw.len();
+        let item = numel(stored);
+        let out_shape = self.input_shape();
+        let out_item = numel(&out_shape);
+        let mut out = vec![0f32; n * out_item];
+        let scale = self.scale as f32;
+        let vals = raw.x.to_f32();
+        for (s, dst) in out.chunks_exact_mut(out_item.max(1)).enumerate() {
+            let src = &vals[s * item..(s + 1) * item];
+            // Index of stored element `i` in the arranged (unpadded) sample.
+            let arranged_at = |i: usize| -> usize {
+                if !self.channels_last {
+                    return i;
+                }
+                let d = &self.stored_shape;
+                if d.len() == 3 {
+                    let (h, w, c) = (d[0], d[1], d[2]);
+                    let (y, x, ch) = (i / (w * c), (i / c) % w, i % c);
+                    (ch * h + y) * w + x
+                } else {
+                    let (l, c) = (d[0], d[1]);
+                    let (t, ch) = (i / c, i % c);
+                    ch * l + t
+                }
+            };
+            match self.pad_to {
+                None => {
+                    for (i, &v) in src.iter().enumerate() {
+                        dst[arranged_at(i)] = v * scale;
+                    }
+                }
+                Some([ph, pw]) => {
+                    let (c, h, w) = (
+                        self.arranged_shape[0],
+                        self.arranged_shape[1],
+                        self.arranged_shape[2],
+                    );
+                    let (top, left) = ((ph - h) / 2, (pw - w) / 2);
+                    for (i, &v) in src.iter().enumerate() {
+                        let a = arranged_at(i);
+                        let (ch, y, x) = (a / (h * w), (a / w) % h, a % w);
+                        debug_assert!(ch < c);
+                        dst[(ch * ph + y + top) * pw + x + left] = v * scale;
+                    }
+                }
+            }
+            if self.znorm {
+                znormalize(dst);
+            }
+        }
+        let x = Tensor::from_vec(&[n, out_shape.iter().product::<usize>()], out)?
+            .reshape(&[&[n][..], &out_shape].concat())?;
+        let n_classes = raw.n_classes();
+        let ds =
+            Dataset::classification(x, raw.labels.clone(), n_classes).map_err(|e| match e {
+                Error::Data(m) => Error::Data(format!("{}: {m}", raw.origin)),
+                e => e,
+            })?;
+        Ok(ds.with_class_names(raw.class_names.clone()))
+    }
+
+    /// Computes standardisation statistics on the training set.
+    pub fn fit(&mut self, train: &Dataset) {
+        let item = train.x.item_len();
+        let n = train.len().max(1) as f64;
+        match self.standardize {
+            Standardize::None => {
+                self.mean.clear();
+                self.std.clear();
+            }
+            Standardize::Global => {
+                let count = train.x.len().max(1) as f64;
+                let mean = train.x.data().iter().map(|&v| v as f64).sum::<f64>() / count;
+                let var = train
+                    .x
+                    .data()
+                    .iter()
+                    .map(|&v| (v as f64 - mean).powi(2))
+                    .sum::<f64>()
+                    / count;
+                self.mean = vec![mean as f32];
+                self.std = vec![guard_std(var.sqrt())];
+            }
+            Standardize::PerPixel => {
+                let mut sum = vec![0f64; item];
+                let mut sq = vec![0f64; item];
+                for s in 0..train.len() {
+                    for (j, &v) in train.x.item(s).iter().enumerate() {
+                        sum[j] += v as f64;
+                        sq[j] += (v as f64) * (v as f64);
+                    }
+                }
+                self.mean = sum.iter().map(|&s| (s / n) as f32).collect();
+                self.std = sum
+                    .iter()
+                    .zip(&sq)
+                    .map(|(&s, &q)| guard_std((q / n - (s / n).powi(2)).max(0.0).sqrt()))
+                    .collect();
+            }
+        }
+    }
+
+    /// Applies the fitted standardisation in place.
+    pub fn standardize(&self, data: &mut Dataset) {
+        if self.mean.is_empty() {
+            return;
+        }
+        let item = data.x.item_len();
+        for (i, v) in data.x.data_mut().iter_mut().enumerate() {
+            let j = if self.mean.len() == 1 { 0 } else { i % item };
+            *v = (*v - self.mean[j]) / self.std[j];
+        }
+    }
+
+    /// Arranges and standardises: what evaluation and prediction use.
+    pub fn apply(&self, raw: &RawData) -> Result<Dataset> {
+        let mut ds = self.arrange(raw)?;
+        self.standardize(&mut ds);
+        Ok(ds)
+    }
+}
+
+/// A standard deviation safe to divide by (constant inputs, such as padding,
+/// keep their value instead of becoming NaN).
+fn guard_std(s: f64) -> f32 {
+    if s > 1e-12 { s as f32 } else { 1.0 }
+}
+
+/// Per-series z-normalisation: zero mean, unit standard deviation.
+fn znormalize(v: &mut [f32]) {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let std = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let std = if std > 1e-12 { std } else { 1.0 };
+    for x in v.iter_mut() {
+        *x = ((*x as f64 - mean) / std) as f32;
+    }
+}

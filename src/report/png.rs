@@ -1,0 +1,46 @@
+//! Rasterising the charts' SVG to PNG with `resvg`, using the DejaVu Sans
+//! font embedded in the binary, so PNGs look the same on machines without
+//! any installed fonts.
+
+use std::sync::{Arc, OnceLock};
+
+use resvg::{tiny_skia, usvg};
+
+use crate::error::{Error, Result};
+
+fn fonts() -> Arc<usvg::fontdb::Database> {
+    static DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(dejavu::sans::regular().to_vec());
+        db.set_sans_serif_family(super::svg::FONT);
+        Arc::new(db)
+    })
+    .clone()
+}
+
+/// Renders an SVG document to PNG bytes at `scale` × its size.
+pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
+    let opt = usvg::Options {
+        font_family: super::svg::FONT.to_string(),
+        fontdb: fonts(),
+        ..Default::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &opt)
+        .map_err(|e| Error::Data(format!("cannot render chart: {e}")))?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(scale)
+        .ok_or_else(|| Error::Data("chart has no size".into()))?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| Error::Data("chart too large".into()))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| Error::Data(format!("cannot encode PNG: {e}")))
+}

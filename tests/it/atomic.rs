@@ -1,0 +1,38 @@
+//! Atomic writes: a file is replaced whole or not at all, and no temporary
+//! file survives either way.
+
+use striate::atomic;
+
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
+}
+
+#[test]
+fn replaces_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("metrics.json");
+    atomic::write_str(&p, "a much longer first version of the file").unwrap();
+    atomic::write_str(&p, "short").unwrap();
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "short");
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn a_failed_write_keeps_the_old_file_and_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    // The target is a non-empty folder: the final rename fails.
+    let target = dir.path().join("checkpoint.safetensors");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep"), b"old").unwrap();
+    let err = atomic::write(&target, b"new contents").unwrap_err().to_string();
+    assert!(err.contains("checkpoint.safetensors"), "{err}");
+    assert_eq!(std::fs::read(target.join("keep")).unwrap(), b"old");
+    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+    // A folder that does not exist is an error naming the path.
+    let err = atomic::write(&dir.path().join("missing/x.json"), b"{}").unwrap_err().to_string();
+    assert!(err.contains("missing/x.json"), "{err}");
+}

@@ -19,6 +19,7 @@
 //! - [`train`]: the training loop, history, early stopping, callbacks
 //! - [`metrics`]: accuracy, confusion matrix, classification report
 //! - [`weights`]: safetensors with PyTorch parameter names
+//! - [`filter`]: fixed-kernel convolution with SciPy/NumPy semantics, named kernels, images
 //! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
 //! - [`data`]: data sets and file readers
 //! - [`atomic`]: crash-safe file writes
@@ -28,6 +29,7 @@
 pub mod atomic;
 pub mod data;
 pub mod error;
+pub mod filter;
 pub mod init;
 pub mod kernels;
 pub mod layers;

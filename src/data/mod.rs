@@ -7,6 +7,7 @@ pub mod idx;
 pub mod images;
 pub mod npy;
 pub mod preprocess;
+pub mod series;
 pub mod source;
 pub mod synthetic;
 pub mod table;

@@ -273,6 +273,18 @@ pub fn to_bytes_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
     )
 }
 
+/// `.npy` bytes of `f64` values.
+pub fn to_bytes_f64(shape: &[usize], data: &[f64]) -> Vec<u8> {
+    to_bytes(
+        shape,
+        "<f8",
+        &data
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+}
+
 /// `.npy` bytes of `u8` values.
 pub fn to_bytes_u8(shape: &[usize], data: &[u8]) -> Vec<u8> {
     to_bytes(shape, "|u1", data)

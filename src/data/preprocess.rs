@@ -318,11 +318,14 @@ fn guard_std(s: f64) -> f32 {
     if s > 1e-12 { s as f32 } else { 1.0 }
 }
 
-/// Per-series z-normalisation: zero mean, unit standard deviation.
+/// Per-series z-normalisation: zero mean and unit *sample* standard
+/// deviation (`ddof = 1`), the UCR archive's convention, so that already
+/// normalised UCR series stay as they are.
 fn znormalize(v: &mut [f32]) {
     let n = v.len().max(1) as f64;
     let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let std = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let std =
+        (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
     let std = if std > 1e-12 { std } else { 1.0 };
     for x in v.iter_mut() {
         *x = ((*x as f64 - mean) / std) as f32;

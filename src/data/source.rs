@@ -8,7 +8,9 @@
 //! | `*.h5`, `*.hdf5` | HDF5: `--x-key`/`--y-key` datasets, or one dataset per class (`--class-keys`) |
 //! | `*.npz` | NumPy archive: x/y members by key, or `x_train`/`y_train` (`x_test`/`y_test` for test data) |
 //! | `*.npy[.gz]` | NumPy array of samples; labels from `--labels FILE` or the one `*label*.npy` beside it |
-//! | `*.csv[.gz]`, `*.tsv` | table with a label column (last by default) |
+//! | `*.csv[.gz]` | table with a label column (last by default) |
+//! | `*.ts` | UCR/UEA time series (sktime/aeon format) |
+//! | `*.txt`, `*.tsv` | classic UCR time series: label first, then the values |
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::array::{Array, Elements};
 use super::images::{self, Channels};
 use super::table::{self, LabelColumn};
-use super::{hdf5, idx, npy, synthetic};
+use super::{hdf5, idx, npy, series, synthetic};
 use crate::error::{Error, Result};
 
 /// A recognised data source.
@@ -30,6 +32,10 @@ pub enum Source {
     Npz(PathBuf),
     Npy(PathBuf),
     Table(PathBuf),
+    /// `.ts` time series.
+    Ts(PathBuf),
+    /// Classic UCR text time series.
+    UcrText(PathBuf),
 }
 
 /// Built-in data sets.
@@ -58,6 +64,8 @@ pub struct ReadOptions {
     pub label_column: LabelColumn,
     pub channels: Channels,
     pub resize: Option<[usize; 2]>,
+    /// Zero-pad time series of unequal lengths at the end.
+    pub pad_series: bool,
     /// Accept samples without labels (prediction); they get label 0.
     #[serde(skip)]
     pub allow_unlabeled: bool,
@@ -73,6 +81,7 @@ impl Default for ReadOptions {
             label_column: LabelColumn::default(),
             channels: Channels::Auto,
             resize: None,
+            pad_series: false,
             allow_unlabeled: false,
         }
     }
@@ -160,14 +169,18 @@ pub fn detect(spec: &str) -> Result<Source> {
         Ok(Source::Npz(path))
     } else if ext_is(&[".npy", ".npy.gz"]) {
         Ok(Source::Npy(path))
-    } else if ext_is(&[".csv", ".csv.gz", ".tsv", ".tsv.gz"]) {
+    } else if ext_is(&[".csv", ".csv.gz"]) {
         Ok(Source::Table(path))
+    } else if ext_is(&[".ts"]) {
+        Ok(Source::Ts(path))
+    } else if ext_is(&[".txt", ".tsv", ".txt.gz", ".tsv.gz"]) {
+        Ok(Source::UcrText(path))
     } else if hdf5::is_hdf5(&path) {
         Ok(Source::Hdf5(path))
     } else {
         Err(Error::format(
             &path,
-            "unknown data format (expected a folder, .h5/.hdf5, .npy, .npz, .csv or builtin:NAME)",
+            "unknown data format (expected a folder, .h5/.hdf5, .npy, .npz, .csv, .ts, .txt/.tsv or builtin:NAME)",
         ))
     }
 }
@@ -395,6 +408,20 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
                 class_names: Vec::new(),
                 origin: path.display().to_string(),
                 channels_first: false,
+            }
+        }
+        Source::Ts(path) | Source::UcrText(path) => {
+            let set = if matches!(source, Source::Ts(_)) {
+                series::read_ts(path, opts.pad_series)?
+            } else {
+                series::read_ucr_text(path, opts.pad_series)?
+            };
+            RawData {
+                x: set.x,
+                labels: set.labels,
+                class_names: set.class_names,
+                origin: path.display().to_string(),
+                channels_first: true,
             }
         }
         Source::Table(path) => {

@@ -342,24 +342,15 @@ pub fn tile_png(pixels: &[f32], shape: [usize; 3]) -> Vec<u8> {
         });
     let span = if hi > lo { hi - lo } else { 1.0 };
     let byte = |v: f32| (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8;
-    let (color, data): (image::ExtendedColorType, Vec<u8>) = if c == 3 {
-        let mut d = Vec::with_capacity(h * w * 3);
-        for i in 0..h * w {
-            for ch in 0..3 {
-                d.push(byte(pixels[ch * h * w + i]));
-            }
-        }
-        (image::ExtendedColorType::Rgb8, d)
+    let data: Vec<u8> = if c == 3 {
+        (0..h * w)
+            .flat_map(|i| (0..3).map(move |ch| (ch, i)))
+            .map(|(ch, i)| byte(pixels[ch * h * w + i]))
+            .collect()
     } else {
-        (
-            image::ExtendedColorType::L8,
-            pixels[..h * w].iter().map(|&v| byte(v)).collect(),
-        )
+        pixels[..h * w].iter().map(|&v| byte(v)).collect()
     };
-    let mut out = Vec::new();
-    let enc = image::codecs::png::PngEncoder::new(&mut out);
-    let _ = image::ImageEncoder::write_image(enc, &data, w as u32, h as u32, color);
-    out
+    crate::filter::image::encode_png(w, h, c == 3, &data).unwrap_or_default()
 }
 
 /// A grid of images with captions.

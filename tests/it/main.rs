@@ -3,12 +3,14 @@
 mod atomic;
 mod cli;
 mod common;
+mod filters;
 mod gradcheck;
 mod kernel_paths;
 mod metrics;
 mod model_build;
 mod real_data;
 mod regression;
+mod series;
 mod torch_ref;
 mod train_smoke;
 mod weights_io;

@@ -152,3 +152,92 @@ fn cli_jet_cnn_on_cms_jet_images_reaches_auc_092() {
     assert_eq!(m["n_samples"], 1005);
     assert!(auc >= 0.92, "AUC {auc}");
 }
+
+/// `striate filter --kernel sobel7-horizontal photo.png` reproduces the
+/// course's `scipy.signal.convolve2d(np.sum(plt.imread(png), axis=-1), K)`
+/// on the real photo (statistics from `tests/fixtures/gen_filters.py`).
+#[test]
+#[ignore = "needs ../shared/data; run by .ci/run"]
+fn course_edge_filters_on_the_cms_photo_match_scipy() {
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/filters_photo.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let photo = shared("hsf/sun-shines-in-CMS.png");
+    let dir = tempfile::tempdir().unwrap();
+    for (kernel, key) in [("sobel7-horizontal", "kA"), ("sobel7-vertical", "kB")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_striate"))
+            .args(["filter", "--kernel", kernel, &photo, "--out", "o.npy"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let a = striate::data::npy::read(&dir.path().join("o.npy")).unwrap();
+        let r = &reference[key];
+        let shape: Vec<usize> = r["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(a.shape, shape);
+        let v: Vec<f64> = (0..a.len()).map(|i| a.get(i)).collect();
+        let rel = |x: f64, y: f64| (x - y).abs() / y.abs().max(1e-300);
+        let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        assert!(
+            rel(min, r["min"].as_f64().unwrap()) < 1e-6,
+            "{key} min {min}"
+        );
+        assert!(
+            rel(max, r["max"].as_f64().unwrap()) < 1e-6,
+            "{key} max {max}"
+        );
+        let abs_sum: f64 = v.iter().map(|x| x.abs()).sum();
+        let sq_sum: f64 = v.iter().map(|x| x * x).sum();
+        assert!(
+            rel(abs_sum, r["abs_sum"].as_f64().unwrap()) < 1e-6,
+            "{key} abs_sum {abs_sum}"
+        );
+        assert!(
+            rel(sq_sum, r["sq_sum"].as_f64().unwrap()) < 1e-6,
+            "{key} sq_sum {sq_sum}"
+        );
+        for (pos, expected) in r["values"].as_object().unwrap() {
+            let (row, col) = pos.split_once(',').unwrap();
+            let i = row.parse::<usize>().unwrap() * shape[1] + col.parse::<usize>().unwrap();
+            let e = expected.as_f64().unwrap();
+            assert!(
+                (v[i] - e).abs() <= 1e-6 * e.abs().max(1e-3),
+                "{key} at {pos}: {} vs {e}",
+                v[i]
+            );
+        }
+    }
+}
+
+/// The acceptance command: the FCN of Wang et al. on GunPoint,
+/// default settings, at least 0.95 test accuracy (published: 1.00).
+#[test]
+#[ignore = "needs ../shared/data; run by .ci/run"]
+fn cli_fcn1d_on_gunpoint_reaches_095() {
+    let m = cli_train(&[
+        "--model",
+        "fcn1d",
+        "--data",
+        &shared("ucr/GunPoint_TRAIN.ts"),
+        "--test",
+        &shared("ucr/GunPoint_TEST.ts"),
+    ]);
+    let acc = m["accuracy"].as_f64().unwrap();
+    assert_eq!(m["n_samples"], 150);
+    assert!(acc >= 0.95, "test accuracy {acc}");
+}

@@ -41,6 +41,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Class probabilities of a trained model for each sample.
     Predict(PredictArgs),
+    /// Convolve an image with a fixed kernel (Sobel, the course's edge kernels, Gaussian, …).
+    Filter(FilterArgs),
     /// Inspect data files.
     Data {
         #[command(subcommand)]
@@ -91,6 +93,9 @@ pub struct ReadArgs {
     /// Resize images of a folder to HxW.
     #[arg(long, value_parser = parse_hw)]
     pub resize: Option<[usize; 2]>,
+    /// Zero-pad time series of unequal lengths at the end (default: an error).
+    #[arg(long)]
+    pub pad_series: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default)]
@@ -119,6 +124,7 @@ impl ReadArgs {
                 ChannelsArg::Rgb => Channels::Rgb,
             },
             resize: self.resize,
+            pad_series: self.pad_series,
             allow_unlabeled: false,
         }
     }
@@ -207,10 +213,12 @@ pub struct TrainArgs {
     /// Use only the first N training samples (quick tries).
     #[arg(long)]
     pub limit: Option<usize>,
-    #[arg(long, short, default_value_t = 10)]
-    pub epochs: usize,
-    #[arg(long, short, default_value_t = 64)]
-    pub batch: usize,
+    /// Epochs (default: the model's recipe, 10 for image models, 100 for time-series models).
+    #[arg(long, short)]
+    pub epochs: Option<usize>,
+    /// Batch size (default: the model's recipe, 64 for image models, 8 for time-series models).
+    #[arg(long, short)]
+    pub batch: Option<usize>,
     #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
     pub optimizer: OptimizerArg,
     /// Learning rate (default: 1e-3 for adam, adamw and nadam, 0.01 for sgd and rmsprop).
@@ -225,7 +233,8 @@ pub struct TrainArgs {
     /// Weight decay (L2 for sgd/adam/rmsprop, decoupled for adamw/nadam).
     #[arg(long)]
     pub weight_decay: Option<f64>,
-    /// Learning-rate schedule: cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR.
+    /// Learning-rate schedule: none, cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR
+    /// (default: the model's recipe, cosine for time-series models).
     #[arg(long)]
     pub schedule: Option<String>,
     /// Stop when the monitored quantity has not improved for this many epochs.
@@ -352,10 +361,18 @@ impl TrainArgs {
         Ok(cfg)
     }
 
-    pub fn schedule(&self) -> Result<Option<LrSchedule>> {
-        let Some(s) = &self.schedule else {
-            return Ok(None);
+    /// The schedule asked for, or the recipe's; `epochs` is the resolved count.
+    pub fn schedule(
+        &self,
+        recipe: striate::zoo::Recipe,
+        epochs: usize,
+    ) -> Result<Option<LrSchedule>> {
+        let s = match &self.schedule {
+            Some(s) => s.clone(),
+            None if recipe.cosine => "cosine".to_string(),
+            None => return Ok(None),
         };
+        let s = &s;
         let parts: Vec<&str> = s.split(':').collect();
         let num = |i: usize, what: &str| -> Result<f64> {
             parts
@@ -365,8 +382,9 @@ impl TrainArgs {
                 .with_context(|| format!("--schedule {s}: {what} is not a number"))
         };
         let sched = match parts[0] {
+            "none" => return Ok(None),
             "cosine" => LrSchedule::Cosine {
-                t_max: self.epochs.max(1),
+                t_max: epochs.max(1),
                 eta_min: 0.0,
             },
             "step" => LrSchedule::Step {
@@ -439,6 +457,84 @@ pub struct PredictArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    /// A PNG/JPEG image, read as matplotlib's imread does (PNG values in [0, 1]),
+    /// or a 1-D signal (.npy, .csv or .txt numbers) filtered as np.convolve/np.correlate.
+    pub input: PathBuf,
+    /// Kernel: sobel3-horizontal, sobel3-vertical, sobel7-horizontal, sobel7-vertical,
+    /// edge-horizontal, edge-vertical, gaussian, box, laplacian, sharpen.
+    #[arg(long, short, required_unless_present = "kernel_file")]
+    pub kernel: Option<String>,
+    /// A kernel from a CSV (one row per line) or 2-D .npy file.
+    #[arg(long, conflicts_with = "kernel")]
+    pub kernel_file: Option<PathBuf>,
+    /// Kernel size (odd) for edge-*, gaussian and box.
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Standard deviation of the gaussian kernel.
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Output window, as scipy.signal.convolve2d.
+    #[arg(long, value_enum, default_value_t = FilterMode::Full)]
+    pub mode: FilterMode,
+    /// What lies beyond the image's edges.
+    #[arg(long, value_enum, default_value_t = BoundaryArg::Fill)]
+    pub boundary: BoundaryArg,
+    /// Value outside the image with --boundary fill.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub fill_value: f64,
+    /// Correlate (no kernel flip, as CNN layers do) instead of convolving.
+    #[arg(long)]
+    pub correlate: bool,
+    /// How colour becomes grey: the sum of R, G, B (as the course), their mean, or luma.
+    #[arg(long, value_enum, default_value_t = GrayArg::Sum)]
+    pub gray: GrayArg,
+    /// PNG intensity mapping: min–max, symmetric around zero (signed edges) or absolute value.
+    #[arg(long, value_enum, default_value_t = NormalizeArg::Minmax)]
+    pub normalize: NormalizeArg,
+    /// PNG colours.
+    #[arg(long, value_enum, default_value_t = ColormapArg::Gray)]
+    pub colormap: ColormapArg,
+    /// Output files: .png (images), .npy (exact float64 values), .csv (signals); repeatable.
+    #[arg(long, short, required = true)]
+    pub out: Vec<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterMode {
+    Full,
+    Same,
+    Valid,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundaryArg {
+    Fill,
+    Wrap,
+    Symm,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrayArg {
+    Sum,
+    Mean,
+    Luma,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormalizeArg {
+    Minmax,
+    Symmetric,
+    Abs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColormapArg {
+    Gray,
+    Rdbu,
 }
 
 #[derive(Args, Debug)]

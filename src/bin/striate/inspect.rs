@@ -223,6 +223,8 @@ fn describe(src: &Source) -> String {
         Source::Npz(p) => format!("NumPy archive {}", p.display()),
         Source::Npy(p) => format!("NumPy array {}", p.display()),
         Source::Table(p) => format!("table {}", p.display()),
+        Source::Ts(p) => format!("time series (.ts) {}", p.display()),
+        Source::UcrText(p) => format!("time series (UCR text) {}", p.display()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod datasets;
+mod filter;
 mod inspect;
 mod progress;
 mod train;
@@ -36,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<train::Finish> {
         Command::Train(a) => return train::train(a),
         Command::Evaluate(a) => inspect::evaluate_cmd(a)?,
         Command::Predict(a) => inspect::predict(a)?,
+        Command::Filter(a) => filter::filter(a)?,
         Command::Data {
             command: DataCommand::Info(a),
         } => inspect::info(a)?,

@@ -83,6 +83,14 @@ impl ModelSource {
         }
     }
 
+    /// Training settings for the flags left out.
+    fn recipe(&self) -> zoo::Recipe {
+        match self {
+            ModelSource::Builtin(n) => zoo::recipe(n),
+            ModelSource::File(_) => zoo::recipe(""),
+        }
+    }
+
     fn name(&self) -> String {
         match self {
             ModelSource::Builtin(n) => n.clone(),
@@ -220,9 +228,11 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
             bail!("--freeze {prefix}: no parameter name starts with it");
         }
     }
-    let mut training = TrainConfig::new(args.epochs, args.batch, args.seed);
+    let recipe = source.recipe();
+    let epochs = args.epochs.unwrap_or(recipe.epochs);
+    let mut training = TrainConfig::new(epochs, args.batch.unwrap_or(recipe.batch), args.seed);
     training.loss = args.loss();
-    training.schedule = args.schedule()?;
+    training.schedule = args.schedule(recipe, epochs)?;
     training.early_stopping = args.early_stopping();
     if training.early_stopping.is_some() && sets.valid.is_none() && args.monitor.starts_with("val_")
     {
@@ -285,11 +295,10 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Finish> {
         );
     }
     let mut training = manifest.training.clone();
-    if args.epochs != training.epochs
-        && std::env::args().any(|a| a == "--epochs" || a == "-e" || a.starts_with("--epochs="))
-    {
-        training.epochs = args.epochs;
-        manifest.training.epochs = args.epochs;
+    if let Some(epochs) = args.epochs.filter(|&e| e != training.epochs) {
+        // Extending a run: a cosine schedule keeps its original length.
+        training.epochs = epochs;
+        manifest.training.epochs = epochs;
         manifest.save(dir)?;
     }
     let mut model: Sequential<f32> = manifest.model.build(manifest.model_seed)?;

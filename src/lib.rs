@@ -20,6 +20,7 @@
 //! - [`metrics`]: accuracy, confusion matrix, classification report
 //! - [`weights`]: safetensors with PyTorch parameter names
 //! - [`filter`]: fixed-kernel convolution with SciPy/NumPy semantics, named kernels, images
+//! - [`jets`]: four-vectors to jet images (EnergyFlow's recipe), the built-in jet generator
 //! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
 //! - [`data`]: data sets and file readers
 //! - [`atomic`]: crash-safe file writes
@@ -31,6 +32,7 @@ pub mod data;
 pub mod error;
 pub mod filter;
 pub mod init;
+pub mod jets;
 pub mod kernels;
 pub mod layers;
 pub mod metrics;

@@ -269,27 +269,135 @@ pub fn auc(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// Background rejection `1/εB` at signal efficiency `eff_s`, with εB
-/// linearly interpolated in εS as `scipy.interpolate.interp1d(tpr, fpr)`.
-/// Infinite when no background passes.
+/// interpolated linearly in εS exactly as the course's
+/// `scipy.interpolate.interp1d(tpr, fpr)(eff_s)`, which for this data is
+/// `np.interp`: the last point with `tpr ≤ eff_s` (on a vertical stretch of
+/// the curve, the one with the largest εB) and the next one. Infinite when
+/// no background passes.
 pub fn background_rejection_at(roc: &Roc, eff_s: f64) -> Result<f64> {
-    if !(0.0..=1.0).contains(&eff_s) {
+    let (x, y) = (&roc.tpr, &roc.fpr);
+    let n = x.len();
+    let (lo, hi) = (
+        x.first().copied().unwrap_or(f64::NAN),
+        x.last().copied().unwrap_or(f64::NAN),
+    );
+    if n < 2 || !(lo..=hi).contains(&eff_s) {
         return Err(Error::invalid(
             "signal efficiency",
-            format!("{eff_s} must be in [0, 1]"),
+            format!("{eff_s} is outside the ROC curve's range [{lo}, {hi}]"),
         ));
     }
-    let (x, y) = (&roc.tpr, &roc.fpr);
-    // interp1d needs increasing x; tpr is non-decreasing. Use the last point
-    // with x <= eff_s and the first with x >= eff_s.
-    let hi = x
-        .iter()
-        .position(|&v| v >= eff_s)
-        .ok_or_else(|| Error::invalid("roc", "curve does not reach the efficiency"))?;
-    let eb = if x[hi] == eff_s || hi == 0 {
-        y[hi]
+    let j = x.partition_point(|&v| v <= eff_s) - 1;
+    let eb = if j == n - 1 || x[j] == eff_s {
+        y[j]
     } else {
-        let lo = hi - 1;
-        y[lo] + (y[hi] - y[lo]) * (eff_s - x[lo]) / (x[hi] - x[lo])
+        let slope = (y[j + 1] - y[j]) / (x[j + 1] - x[j]);
+        let v = slope * (eff_s - x[j]) + y[j];
+        if v.is_nan() {
+            slope * (eff_s - x[j + 1]) + y[j + 1]
+        } else {
+            v
+        }
     };
     Ok(if eb > 0.0 { 1.0 / eb } else { f64::INFINITY })
+}
+
+/// What physicists quote about a tagger: the ROC curve, its area and the
+/// background rejection at chosen signal efficiencies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RocSummary {
+    /// Name of the signal class (`1` of a binary task, or one class against the rest).
+    pub signal: String,
+    pub auc: f64,
+    /// Background rejection at the chosen signal efficiencies.
+    pub rejection: Vec<Rejection>,
+    /// The curve, thinned to at most 200 points for reports.
+    pub fpr: Vec<f64>,
+    pub tpr: Vec<f64>,
+}
+
+/// Background rejection `1/εB` at one signal efficiency εS.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub signal_efficiency: f64,
+    /// `1/εB`; `null` in JSON when no background passes (infinite).
+    #[serde(
+        serialize_with = "finite_or_null",
+        deserialize_with = "null_is_infinite"
+    )]
+    pub background_rejection: f64,
+}
+
+fn finite_or_null<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else {
+        s.serialize_none()
+    }
+}
+
+fn null_is_infinite<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
+}
+
+/// ROC summary of `scores` for the `positive` samples.
+pub fn roc_summary(
+    signal: &str,
+    positive: &[bool],
+    scores: &[f64],
+    effs: &[f64],
+) -> Result<RocSummary> {
+    let roc = roc_curve(positive, scores)?;
+    if roc.tpr.iter().any(|v| v.is_nan()) || roc.fpr.iter().any(|v| v.is_nan()) {
+        return Err(Error::invalid(
+            "ROC curve",
+            "needs both signal and background samples",
+        ));
+    }
+    let rejection = effs
+        .iter()
+        .map(|&e| {
+            background_rejection_at(&roc, e).map(|r| Rejection {
+                signal_efficiency: e,
+                background_rejection: r,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let step = roc.fpr.len().div_ceil(200).max(1);
+    let keep = |v: &[f64]| -> Vec<f64> {
+        let mut out: Vec<f64> = v.iter().step_by(step).copied().collect();
+        if (v.len() - 1) % step != 0 {
+            out.push(v[v.len() - 1]);
+        }
+        out
+    };
+    Ok(RocSummary {
+        signal: signal.to_string(),
+        auc: auc(&roc.fpr, &roc.tpr),
+        rejection,
+        fpr: keep(&roc.fpr),
+        tpr: keep(&roc.tpr),
+    })
+}
+
+/// One-vs-rest ROC summaries of class probabilities `probs` (`n × k`), one
+/// per class present with both signal and background.
+pub fn one_vs_rest(
+    probs: &[f32],
+    k: usize,
+    labels: &[u32],
+    names: &[String],
+    effs: &[f64],
+) -> Result<Vec<RocSummary>> {
+    let mut out = Vec::new();
+    for c in 0..k {
+        let positive: Vec<bool> = labels.iter().map(|&l| l as usize == c).collect();
+        if !positive.iter().any(|&p| p) || positive.iter().all(|&p| p) {
+            continue;
+        }
+        let scores: Vec<f64> = probs.chunks_exact(k).map(|r| r[c] as f64).collect();
+        let name = names.get(c).cloned().unwrap_or_else(|| c.to_string());
+        out.push(roc_summary(&name, &positive, &scores, effs)?);
+    }
+    Ok(out)
 }

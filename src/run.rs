@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::preprocess::Preprocess;
 use crate::data::source::ReadOptions;
 use crate::error::{Error, Result};
-use crate::metrics::{self, ClassScores, ClassificationReport};
+use crate::metrics::{self, ClassScores, ClassificationReport, RocSummary};
 use crate::model::{ModelSpec, Sequential};
 use crate::optim::{Optimizer, OptimizerConfig, OptimizerState};
 use crate::rng::SeededRng;
@@ -183,10 +183,27 @@ pub struct EvalReport {
     /// Area under the ROC curve, for two classes (class 1 is the signal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auc: Option<f64>,
+    /// ROC summaries: class 1 against class 0 for two classes, each class
+    /// against the rest otherwise (AUC and background rejection `1/εB` at
+    /// chosen signal efficiencies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roc: Vec<RocSummary>,
+    /// Mean one-vs-rest AUC (more than two classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auc_macro: Option<f64>,
 }
 
-/// Metrics of an evaluation against labels.
-pub fn eval_report(e: &Evaluation, labels: &[u32], classes: &[String]) -> Result<EvalReport> {
+/// Signal efficiencies at which background rejection is reported by default.
+pub const DEFAULT_SIGNAL_EFFICIENCIES: [f64; 2] = [0.3, 0.5];
+
+/// Metrics of an evaluation against labels; ROC summaries at the signal
+/// efficiencies `effs`.
+pub fn eval_report(
+    e: &Evaluation,
+    labels: &[u32],
+    classes: &[String],
+    effs: &[f64],
+) -> Result<EvalReport> {
     let k = classes.len().max(e.width).max(2);
     let names: Vec<String> = (0..k)
         .map(|c| classes.get(c).cloned().unwrap_or_else(|| c.to_string()))
@@ -194,26 +211,28 @@ pub fn eval_report(e: &Evaluation, labels: &[u32], classes: &[String]) -> Result
     let cm = metrics::confusion_matrix(&e.predicted, labels, k);
     let report = ClassificationReport::from_confusion(&cm, &names);
     let top5 = (e.width > 5).then(|| metrics::top_k_accuracy(&e.outputs, e.width, labels, 5));
-    let auc = if k == 2 {
-        let score: Vec<f64> = if e.width == 1 {
-            e.outputs.iter().map(|&v| v as f64).collect()
+    let both_present = |c: u32| labels.contains(&c) && labels.iter().any(|&l| l != c);
+    let roc = if k == 2 {
+        if both_present(1) {
+            let score: Vec<f64> = if e.width == 1 {
+                e.outputs.iter().map(|&v| v as f64).collect()
+            } else {
+                e.outputs
+                    .chunks_exact(e.width)
+                    .map(|r| r[1] as f64)
+                    .collect()
+            };
+            let positive: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
+            vec![metrics::roc_summary(&names[1], &positive, &score, effs)?]
         } else {
-            e.outputs
-                .chunks_exact(e.width)
-                .map(|r| r[1] as f64)
-                .collect()
-        };
-        let positive: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
-        let both = positive.iter().any(|&p| p) && positive.iter().any(|&p| !p);
-        if both {
-            let roc = metrics::roc_curve(&positive, &score)?;
-            Some(metrics::auc(&roc.fpr, &roc.tpr))
-        } else {
-            None
+            Vec::new()
         }
     } else {
-        None
+        metrics::one_vs_rest(&e.outputs, e.width, labels, &names, effs)?
     };
+    let auc = (k == 2).then(|| roc.first().map(|r| r.auc)).flatten();
+    let auc_macro = (k > 2 && !roc.is_empty())
+        .then(|| roc.iter().map(|r| r.auc).sum::<f64>() / roc.len() as f64);
     Ok(EvalReport {
         n_samples: labels.len(),
         loss: e.loss,
@@ -225,6 +244,8 @@ pub fn eval_report(e: &Evaluation, labels: &[u32], classes: &[String]) -> Result
         weighted_avg: report.weighted_avg,
         top5_accuracy: top5,
         auc,
+        roc,
+        auc_macro,
     })
 }
 

@@ -329,13 +329,41 @@ pub struct Tile<'a> {
     pub caption: String,
     /// Captions of wrong predictions are drawn in red.
     pub highlight: bool,
+    /// Log scale (four decades below the maximum) instead of linear.
+    pub log: bool,
+}
+
+/// True for images best shown on a log scale: non-negative and mostly
+/// empty, as jet images are.
+pub fn is_sparse(pixels: &[f32]) -> bool {
+    let zeros = pixels.iter().filter(|&&v| v == 0.0).count();
+    pixels.iter().all(|&v| v >= 0.0) && zeros * 2 >= pixels.len()
 }
 
 /// PNG bytes of a `[c, h, w]` image (1 or 3 channels; others use the first),
-/// min–max normalised to 0–255.
-pub fn tile_png(pixels: &[f32], shape: [usize; 3]) -> Vec<u8> {
+/// min–max normalised to 0–255, linearly or on a log scale over four decades
+/// below the maximum.
+pub fn tile_png(pixels: &[f32], shape: [usize; 3], log: bool) -> Vec<u8> {
     let [c, h, w] = shape;
-    let (lo, hi) = pixels
+    let max = pixels
+        .iter()
+        .fold(0f32, |m, &v| m.max(v))
+        .max(f32::MIN_POSITIVE);
+    let scaled: Vec<f32> = if log {
+        pixels
+            .iter()
+            .map(|&v| {
+                if v > 0.0 {
+                    ((v / max).log10() + 4.0).max(0.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    } else {
+        pixels.to_vec()
+    };
+    let (lo, hi) = scaled
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
@@ -345,10 +373,10 @@ pub fn tile_png(pixels: &[f32], shape: [usize; 3]) -> Vec<u8> {
     let data: Vec<u8> = if c == 3 {
         (0..h * w)
             .flat_map(|i| (0..3).map(move |ch| (ch, i)))
-            .map(|(ch, i)| byte(pixels[ch * h * w + i]))
+            .map(|(ch, i)| byte(scaled[ch * h * w + i]))
             .collect()
     } else {
-        pixels[..h * w].iter().map(|&v| byte(v)).collect()
+        scaled[..h * w].iter().map(|&v| byte(v)).collect()
     };
     crate::filter::image::encode_png(w, h, c == 3, &data).unwrap_or_default()
 }
@@ -380,7 +408,7 @@ pub fn image_grid_svg(tiles: &[Tile<'_>], cols: usize, title: &str) -> String {
             y + (size - dh) / 2.0,
             dw,
             dh,
-            &tile_png(t.pixels, t.shape),
+            &tile_png(t.pixels, t.shape, t.log),
         );
         svg.rect(
             x + (size - dw) / 2.0,

@@ -153,6 +153,26 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
             );
         }
         h.push_str("</table>\n");
+        if !m.roc.is_empty() {
+            let effs: Vec<f64> = m.roc[0]
+                .rejection
+                .iter()
+                .map(|r| r.signal_efficiency)
+                .collect();
+            h.push_str("<table><tr><th>signal</th><th>AUC</th>");
+            for e in &effs {
+                let _ = write!(h, "<th>1/εB at εS = {e}</th>");
+            }
+            h.push_str("</tr>\n");
+            for r in &m.roc {
+                let _ = write!(h, "<tr><td>{}</td><td>{:.4}</td>", escape(&r.signal), r.auc);
+                for x in &r.rejection {
+                    let _ = write!(h, "<td>{}</td>", fmt_rejection(x.background_rejection));
+                }
+                h.push_str("</tr>\n");
+            }
+            h.push_str("</table>\n");
+        }
     }
     if !page.charts.is_empty() {
         h.push_str("<h2>Charts</h2>\n<div class=\"charts\">\n");
@@ -191,32 +211,38 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
     h
 }
 
+/// `1/εB` for people: `∞` when no background passes.
+pub fn fmt_rejection(r: f64) -> String {
+    if r.is_finite() {
+        format!("{r:.1}")
+    } else {
+        "∞".into()
+    }
+}
+
 fn strip_xml_header(svg: &str) -> &str {
     svg.trim_start_matches(|c: char| c != '<')
 }
 
-/// Up to `count` sample indices taken round-robin over the true classes, so
-/// every class shows, in data order within a class.
-pub fn pick_samples(labels: &[u32], count: usize) -> Vec<usize> {
+/// Up to `per_class` sample indices of each class, in data order, grouped
+/// by class.
+pub fn pick_samples(labels: &[u32], per_class: usize) -> Vec<usize> {
     let k = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
-    let mut by_class: Vec<std::collections::VecDeque<usize>> = vec![Default::default(); k];
-    for (i, &l) in labels.iter().enumerate() {
-        by_class[l as usize].push_back(i);
-    }
-    let mut out = Vec::with_capacity(count);
-    while out.len() < count && by_class.iter().any(|q| !q.is_empty()) {
-        for q in by_class.iter_mut() {
-            if let Some(i) = q.pop_front() {
-                if out.len() < count {
-                    out.push(i);
-                }
-            }
-        }
+    let mut out = Vec::new();
+    for c in 0..k as u32 {
+        out.extend(
+            labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| **l == c)
+                .map(|(i, _)| i)
+                .take(per_class),
+        );
     }
     out
 }
 
-/// A grid chart of samples with predicted and true class names.
+/// A grid of samples, one row per class, with predicted and true class names.
 pub fn samples_chart(
     images: &[&[f32]],
     shape: [usize; 3],
@@ -238,13 +264,112 @@ pub fn samples_chart(
             shape,
             caption: format!("{} / {}", name(p), name(t)),
             highlight: p != t,
+            log: charts::is_sparse(px),
         })
         .collect();
+    let per_row = truth
+        .iter()
+        .filter(|&&t| t == truth.first().copied().unwrap_or(0))
+        .count()
+        .clamp(1, 8);
     Chart {
         stem: "samples".into(),
         title: "Samples".into(),
-        svg: charts::image_grid_svg(&tiles, 8, "Samples: predicted / true (wrong in red)"),
+        svg: charts::image_grid_svg(
+            &tiles,
+            per_row,
+            "Samples by class: predicted / true (wrong in red)",
+        ),
     }
+}
+
+/// The mean image of each class.
+pub fn class_means_chart(
+    x: &crate::Tensor<f32>,
+    labels: &[u32],
+    classes: &[String],
+) -> Option<Chart> {
+    let shape = x.shape();
+    if shape.len() != 4 {
+        return None;
+    }
+    let item = x.item_len();
+    let k = classes.len();
+    let mut sums = vec![vec![0f64; item]; k];
+    let mut counts = vec![0usize; k];
+    for (i, &l) in labels.iter().enumerate() {
+        if (l as usize) < k {
+            counts[l as usize] += 1;
+            sums[l as usize]
+                .iter_mut()
+                .zip(x.item(i))
+                .for_each(|(s, &v)| *s += v as f64);
+        }
+    }
+    let means: Vec<Vec<f32>> = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, &n)| s.iter().map(|&v| (v / n.max(1) as f64) as f32).collect())
+        .collect();
+    // Sparse samples (jet images) make means best read on a log scale.
+    let log = labels
+        .iter()
+        .take(50)
+        .enumerate()
+        .all(|(i, _)| charts::is_sparse(x.item(i)));
+    let tiles: Vec<Tile<'_>> = means
+        .iter()
+        .zip(classes)
+        .zip(&counts)
+        .filter(|(_, n)| **n > 0)
+        .map(|((m, c), n)| Tile {
+            pixels: m,
+            shape: [shape[1], shape[2], shape[3]],
+            caption: format!("{c} (mean of {n})"),
+            highlight: false,
+            log,
+        })
+        .collect();
+    Some(Chart {
+        stem: "class_means".into(),
+        title: "Mean image per class".into(),
+        svg: charts::image_grid_svg(&tiles, tiles.len().min(8), "Mean image per class"),
+    })
+}
+
+/// ROC curves as physicists draw them: signal efficiency εS on x,
+/// background rejection 1/εB on a log y axis.
+pub fn roc_chart(rocs: &[crate::metrics::RocSummary]) -> Option<Chart> {
+    if rocs.is_empty() {
+        return None;
+    }
+    let series = rocs
+        .iter()
+        .map(|r| Series {
+            name: format!("{} (AUC {:.3})", r.signal, r.auc),
+            points: r
+                .tpr
+                .iter()
+                .zip(&r.fpr)
+                .filter(|(_, f)| **f > 0.0)
+                .map(|(&t, &f)| (t, 1.0 / f))
+                .collect(),
+            dashed: false,
+        })
+        .collect();
+    let chart = LineChart {
+        title: "ROC: background rejection vs signal efficiency".into(),
+        x_label: "signal efficiency εS".into(),
+        y_label: "background rejection 1/εB".into(),
+        series,
+        log_y: true,
+        markers: false,
+    };
+    Some(Chart {
+        stem: "roc".into(),
+        title: "ROC".into(),
+        svg: chart.to_svg(),
+    })
 }
 
 /// The confusion matrix chart.

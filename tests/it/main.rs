@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod filters;
 mod gradcheck;
+mod jets;
 mod kernel_paths;
 mod metrics;
 mod model_build;

@@ -269,6 +269,9 @@ pub struct TrainArgs {
     /// Continue an interrupted run in this directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Signal efficiencies at which to report the background rejection 1/εB.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.3, 0.5])]
+    pub signal_efficiency: Vec<f64>,
     /// Print nothing while training.
     #[arg(long, short)]
     pub quiet: bool,
@@ -440,6 +443,9 @@ pub struct EvaluateArgs {
     /// Also write the metrics to this JSON file.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Signal efficiencies at which to report the background rejection 1/εB.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.3, 0.5])]
+    pub signal_efficiency: Vec<f64>,
     #[command(flatten)]
     pub read: ReadArgs,
 }

@@ -91,7 +91,7 @@ pub fn evaluate_cmd(args: &EvaluateArgs) -> Result<()> {
     check_classes(&raw, &manifest)?;
     let (data, e) = run_model(&manifest, &mut model, &raw)?;
     let labels = data.labels().unwrap_or(&[]);
-    let m = run::eval_report(&e, labels, &manifest.classes)?;
+    let m = run::eval_report(&e, labels, &manifest.classes, &args.signal_efficiency)?;
     if let Some(out) = &args.out {
         striate::atomic::write_str(out, &serde_json::to_string_pretty(&m)?)?;
     }
@@ -107,8 +107,9 @@ pub fn evaluate_cmd(args: &EvaluateArgs) -> Result<()> {
         let cells: Vec<String> = row.iter().map(|v| format!("{v:>6}")).collect();
         println!("{name:>w$} {}", cells.join(""));
     }
-    if let Some(auc) = m.auc {
-        println!("\nAUC {auc:.4}");
+    if !m.roc.is_empty() {
+        println!();
+        crate::train::print_roc(&m);
     }
     println!("\naccuracy {:.4}  loss {:.4}", m.accuracy, m.loss);
     Ok(())

@@ -40,6 +40,10 @@ const RUN_FILES: &[&str] = &[
     "confusion_matrix.png",
     "samples.svg",
     "samples.png",
+    "roc.svg",
+    "roc.png",
+    "class_means.svg",
+    "class_means.png",
 ];
 
 /// Where a model comes from.
@@ -275,7 +279,16 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
     }
     let opt = Optimizer::new(opt_config)?;
     let trainer = Trainer::new(training)?;
-    fit_and_report(mode, &out, &manifest, model, opt, trainer, &sets)
+    fit_and_report(
+        mode,
+        &out,
+        &manifest,
+        model,
+        opt,
+        trainer,
+        &sets,
+        &args.signal_efficiency,
+    )
 }
 
 fn resume(args: &TrainArgs, dir: &Path) -> Result<Finish> {
@@ -312,7 +325,16 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Finish> {
             trainer.config.epochs
         );
     }
-    fit_and_report(mode, dir, &manifest, model, opt, trainer, &sets)
+    fit_and_report(
+        mode,
+        dir,
+        &manifest,
+        model,
+        opt,
+        trainer,
+        &sets,
+        &args.signal_efficiency,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -324,7 +346,11 @@ fn fit_and_report(
     mut opt: Optimizer<f32>,
     mut trainer: Trainer,
     sets: &Sets,
+    effs: &[f64],
 ) -> Result<Finish> {
+    if let Some(e) = effs.iter().find(|e| !(0.0..=1.0).contains(*e)) {
+        bail!("--signal-efficiency {e} must be between 0 and 1");
+    }
     let started = Instant::now();
     let interrupt = progress::interrupt_flag();
     let mut reporter = Reporter::new(
@@ -376,15 +402,17 @@ fn fit_and_report(
     };
     let evaluation = trainer.evaluate(&mut model, eval_set)?;
     let labels = eval_set.labels().unwrap_or(&[]);
-    let metrics = run::eval_report(&evaluation, labels, &manifest.classes)?;
+    let metrics = run::eval_report(&evaluation, labels, &manifest.classes, effs)?;
     let json = serde_json::to_string_pretty(&metrics_json(&metrics, &set_name, seconds))?;
     striate::atomic::write_str(&out.join("metrics.json"), &json)?;
 
     let mut charts = report::learning_curves(&trainer.progress.history);
     charts.push(report::confusion_chart(&metrics));
+    charts.extend(report::roc_chart(&metrics.roc));
     let shape = eval_set.sample_shape();
     if shape.len() == 3 {
-        let picked = report::pick_samples(labels, 32);
+        let per_class = (32 / manifest.classes.len().max(1)).clamp(2, 8);
+        let picked = report::pick_samples(labels, per_class);
         let images: Vec<&[f32]> = picked.iter().map(|&i| eval_set.x.item(i)).collect();
         let predicted: Vec<u32> = picked.iter().map(|&i| evaluation.predicted[i]).collect();
         let truth: Vec<u32> = picked.iter().map(|&i| labels[i]).collect();
@@ -393,6 +421,11 @@ fn fit_and_report(
             [shape[0], shape[1], shape[2]],
             &predicted,
             &truth,
+            &manifest.classes,
+        ));
+        charts.extend(report::class_means_chart(
+            &eval_set.x,
+            labels,
             &manifest.classes,
         ));
     }
@@ -452,9 +485,7 @@ fn fit_and_report(
         _ => {
             println!("\nmetrics on the {set_name}:");
             print!("{}", metrics.classification_report());
-            if let Some(auc) = metrics.auc {
-                println!("AUC {auc:.4}");
-            }
+            print_roc(&metrics);
             println!(
                 "\naccuracy {:.4}  loss {:.4}",
                 metrics.accuracy, metrics.loss
@@ -463,6 +494,29 @@ fn fit_and_report(
         }
     }
     Ok(Finish::Done)
+}
+
+/// AUC and background rejection, one line per signal class.
+pub fn print_roc(m: &EvalReport) {
+    for r in &m.roc {
+        let rej: Vec<String> = r
+            .rejection
+            .iter()
+            .map(|x| {
+                format!(
+                    "1/εB at εS={}: {}",
+                    x.signal_efficiency,
+                    report::fmt_rejection(x.background_rejection)
+                )
+            })
+            .collect();
+        let label = if m.classes.len() == 2 {
+            format!("{} vs {}", r.signal, m.classes[0])
+        } else {
+            format!("{} vs rest", r.signal)
+        };
+        println!("{label}: AUC {:.4}  {}", r.auc, rej.join("  "));
+    }
 }
 
 /// `metrics.json`: the report plus where it was measured.

@@ -129,7 +129,7 @@ fn ln_dd(a: Dd) -> Dd {
 /// boundary; ±∞ at ±1 and NaN outside `[−1, 1]`, like `f64::atanh`.
 pub fn atanh(x: f64) -> f64 {
     let ax = x.abs();
-    if ax.is_nan() || ax >= 1.0 || ax < 1e-300 {
+    if !(1e-300..1.0).contains(&ax) {
         // ±1, |x| > 1, NaN, zero and subnormals: the C library is exact here.
         return x.atanh();
     }

@@ -8,9 +8,7 @@ use std::path::PathBuf;
 
 use striate::data::idx::{Split, load_mnist_dir};
 use striate::optim::{Optimizer, OptimizerConfig};
-use striate::train::{
-    BatchLog, Callback, Control, EpochLog, LrSchedule, TrainConfig, Trainer, classification_summary,
-};
+use striate::train::{BatchLog, Callback, Control, EpochLog, LrSchedule, TrainConfig, Trainer, classification_summary};
 use striate::{Sequential, zoo};
 
 struct Print;
@@ -20,13 +18,7 @@ impl Callback<f32> for Print {
         Control::Continue
     }
 
-    fn on_epoch_end(
-        &mut self,
-        log: &EpochLog,
-        _t: &Trainer,
-        _m: &Sequential<f32>,
-        _o: &Optimizer<f32>,
-    ) -> Control {
+    fn on_epoch_end(&mut self, log: &EpochLog, _t: &Trainer, _m: &Sequential<f32>, _o: &Optimizer<f32>) -> Control {
         println!(
             "epoch {}  loss {:.4}  acc {:.4}  val_loss {:.4}  val_acc {:.4}  {:.1} s",
             log.epoch,
@@ -42,10 +34,7 @@ impl Callback<f32> for Print {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(
-        args.next()
-            .unwrap_or_else(|| "../shared/data/fashion-mnist".into()),
-    );
+    let dir = PathBuf::from(args.next().unwrap_or_else(|| "../shared/data/fashion-mnist".into()));
     let epochs: usize = args.next().map_or(Ok(5), |s| s.parse())?;
     let lr: f64 = args.next().map_or(Ok(0.1), |s| s.parse())?;
     let momentum: f64 = args.next().map_or(Ok(0.0), |s| s.parse())?;

@@ -15,13 +15,7 @@ use striate::train::{Callback, Control, EpochLog, TrainConfig, Trainer, classifi
 struct PrintEpochs;
 
 impl Callback<f32> for PrintEpochs {
-    fn on_epoch_end(
-        &mut self,
-        log: &EpochLog,
-        _: &Trainer,
-        _: &Sequential<f32>,
-        _: &Optimizer<f32>,
-    ) -> Control {
+    fn on_epoch_end(&mut self, log: &EpochLog, _: &Trainer, _: &Sequential<f32>, _: &Optimizer<f32>) -> Control {
         println!(
             "epoch {}  loss {:.4}  acc {:.4}  val_loss {:.4}  val_acc {:.4}  {:.2} s",
             log.epoch,
@@ -54,19 +48,9 @@ fn main() -> striate::Result<()> {
     println!("{}\n", model.summary());
     let mut opt = Optimizer::new(OptimizerConfig::adam(1e-3))?;
     let mut trainer = Trainer::new(TrainConfig::new(8, 32, 0))?;
-    trainer.fit(
-        &mut model,
-        &mut opt,
-        &train,
-        Some(&test),
-        &mut [&mut PrintEpochs],
-    )?;
+    trainer.fit(&mut model, &mut opt, &train, Some(&test), &mut [&mut PrintEpochs])?;
     let eval = trainer.evaluate(&mut model, &test)?;
-    let (_, report) = classification_summary(
-        &eval,
-        test.labels().unwrap_or(&[]),
-        &test.class_names_or_indices(),
-    );
+    let (_, report) = classification_summary(&eval, test.labels().unwrap_or(&[]), &test.class_names_or_indices());
     println!("\n{report}");
     Ok(())
 }

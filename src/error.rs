@@ -46,11 +46,7 @@ pub enum Error {
 
     /// The loss turned NaN or infinite during training.
     #[error("loss became {value} at epoch {epoch}, batch {batch}; try a lower learning rate")]
-    NonFiniteLoss {
-        epoch: usize,
-        batch: usize,
-        value: f64,
-    },
+    NonFiniteLoss { epoch: usize, batch: usize, value: f64 },
 
     /// A data set that cannot be used as given (empty, NaN values, mismatched sizes).
     #[error("{0}")]
@@ -78,11 +74,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn shape(
-        op: impl Into<String>,
-        expected: impl Into<String>,
-        actual: &[usize],
-    ) -> Self {
+    pub(crate) fn shape(op: impl Into<String>, expected: impl Into<String>, actual: &[usize]) -> Self {
         Error::Shape {
             op: op.into(),
             expected: expected.into(),

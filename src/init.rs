@@ -38,13 +38,7 @@ impl Init {
     }
 
     /// A weight tensor of `shape`.
-    pub fn weight<T: Scalar>(
-        &self,
-        shape: &[usize],
-        fan_in: usize,
-        fan_out: usize,
-        rng: &mut SeededRng,
-    ) -> Tensor<T> {
+    pub fn weight<T: Scalar>(&self, shape: &[usize], fan_in: usize, fan_out: usize, rng: &mut SeededRng) -> Tensor<T> {
         match self {
             Init::Torch => {
                 let bound = 1.0 / (fan_in.max(1) as f64).sqrt();

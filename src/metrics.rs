@@ -321,10 +321,7 @@ pub struct RocSummary {
 pub struct Rejection {
     pub signal_efficiency: f64,
     /// `1/εB`; `null` in JSON when no background passes (infinite).
-    #[serde(
-        serialize_with = "finite_or_null",
-        deserialize_with = "null_is_infinite"
-    )]
+    #[serde(serialize_with = "finite_or_null", deserialize_with = "null_is_infinite")]
     pub background_rejection: f64,
 }
 
@@ -341,18 +338,10 @@ fn null_is_infinite<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Resu
 }
 
 /// ROC summary of `scores` for the `positive` samples.
-pub fn roc_summary(
-    signal: &str,
-    positive: &[bool],
-    scores: &[f64],
-    effs: &[f64],
-) -> Result<RocSummary> {
+pub fn roc_summary(signal: &str, positive: &[bool], scores: &[f64], effs: &[f64]) -> Result<RocSummary> {
     let roc = roc_curve(positive, scores)?;
     if roc.tpr.iter().any(|v| v.is_nan()) || roc.fpr.iter().any(|v| v.is_nan()) {
-        return Err(Error::invalid(
-            "ROC curve",
-            "needs both signal and background samples",
-        ));
+        return Err(Error::invalid("ROC curve", "needs both signal and background samples"));
     }
     let rejection = effs
         .iter()
@@ -382,13 +371,7 @@ pub fn roc_summary(
 
 /// One-vs-rest ROC summaries of class probabilities `probs` (`n × k`), one
 /// per class present with both signal and background.
-pub fn one_vs_rest(
-    probs: &[f32],
-    k: usize,
-    labels: &[u32],
-    names: &[String],
-    effs: &[f64],
-) -> Result<Vec<RocSummary>> {
+pub fn one_vs_rest(probs: &[f32], k: usize, labels: &[u32], names: &[String], effs: &[f64]) -> Result<Vec<RocSummary>> {
     let mut out = Vec::new();
     for c in 0..k {
         let positive: Vec<bool> = labels.iter().map(|&l| l as usize == c).collect();

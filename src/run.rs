@@ -69,8 +69,7 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 
 impl Manifest {
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let text = toml::to_string(self)
-            .map_err(|e| Error::Data(format!("cannot write the manifest: {e}")))?;
+        let text = toml::to_string(self).map_err(|e| Error::Data(format!("cannot write the manifest: {e}")))?;
         crate::atomic::write_str(&dir.join(MANIFEST), &text)
     }
 
@@ -83,12 +82,7 @@ impl Manifest {
 
 /// Writes a resumable checkpoint: weights, optimizer state, progress and the
 /// dropout generator, in one safetensors file written atomically.
-pub fn save_checkpoint(
-    path: &Path,
-    model: &Sequential<f32>,
-    opt: &Optimizer<f32>,
-    trainer: &Trainer,
-) -> Result<()> {
+pub fn save_checkpoint(path: &Path, model: &Sequential<f32>, opt: &Optimizer<f32>, trainer: &Trainer) -> Result<()> {
     let mut tensors: Vec<(String, Stored)> = crate::weights::model_state(model)
         .into_iter()
         .map(|(n, s)| (format!("model/{n}"), s))
@@ -108,8 +102,7 @@ pub fn save_checkpoint(
 }
 
 fn to_json<V: Serialize>(v: &V) -> Result<String> {
-    serde_json::to_string(v)
-        .map_err(|e| Error::Data(format!("cannot serialise checkpoint state: {e}")))
+    serde_json::to_string(v).map_err(|e| Error::Data(format!("cannot serialise checkpoint state: {e}")))
 }
 
 /// A checkpoint read back.
@@ -132,8 +125,7 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
             .get(k)
             .ok_or_else(|| Error::format(path, format!("checkpoint has no {k}")))
     };
-    let parse_err =
-        |e: serde_json::Error| Error::format(path, format!("corrupt checkpoint state: {e}"));
+    let parse_err = |e: serde_json::Error| Error::format(path, format!("corrupt checkpoint state: {e}"));
     let mut model_state = BTreeMap::new();
     let mut optimizer_tensors = Vec::new();
     for (name, t) in file.tensors.iter() {
@@ -198,12 +190,7 @@ pub const DEFAULT_SIGNAL_EFFICIENCIES: [f64; 2] = [0.3, 0.5];
 
 /// Metrics of an evaluation against labels; ROC summaries at the signal
 /// efficiencies `effs`.
-pub fn eval_report(
-    e: &Evaluation,
-    labels: &[u32],
-    classes: &[String],
-    effs: &[f64],
-) -> Result<EvalReport> {
+pub fn eval_report(e: &Evaluation, labels: &[u32], classes: &[String], effs: &[f64]) -> Result<EvalReport> {
     let k = classes.len().max(e.width).max(2);
     let names: Vec<String> = (0..k)
         .map(|c| classes.get(c).cloned().unwrap_or_else(|| c.to_string()))
@@ -217,10 +204,7 @@ pub fn eval_report(
             let score: Vec<f64> = if e.width == 1 {
                 e.outputs.iter().map(|&v| v as f64).collect()
             } else {
-                e.outputs
-                    .chunks_exact(e.width)
-                    .map(|r| r[1] as f64)
-                    .collect()
+                e.outputs.chunks_exact(e.width).map(|r| r[1] as f64).collect()
             };
             let positive: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
             vec![metrics::roc_summary(&names[1], &positive, &score, effs)?]
@@ -231,8 +215,7 @@ pub fn eval_report(
         metrics::one_vs_rest(&e.outputs, e.width, labels, &names, effs)?
     };
     let auc = (k == 2).then(|| roc.first().map(|r| r.auc)).flatten();
-    let auc_macro = (k > 2 && !roc.is_empty())
-        .then(|| roc.iter().map(|r| r.auc).sum::<f64>() / roc.len() as f64);
+    let auc_macro = (k > 2 && !roc.is_empty()).then(|| roc.iter().map(|r| r.auc).sum::<f64>() / roc.len() as f64);
     Ok(EvalReport {
         n_samples: labels.len(),
         loss: e.loss,

@@ -196,9 +196,7 @@ impl LossConfig {
             other => {
                 return Err(Error::invalid(
                     "loss",
-                    format!(
-                        "unknown loss {other:?}; choose cross_entropy, binary_cross_entropy or mse"
-                    ),
+                    format!("unknown loss {other:?}; choose cross_entropy, binary_cross_entropy or mse"),
                 ));
             }
         })
@@ -604,12 +602,7 @@ impl Trainer {
         Ok(Outcome::Completed)
     }
 
-    fn check_data<T: Scalar>(
-        &self,
-        model: &Sequential<T>,
-        data: &Dataset,
-        what: &str,
-    ) -> Result<()> {
+    fn check_data<T: Scalar>(&self, model: &Sequential<T>, data: &Dataset, what: &str) -> Result<()> {
         if data.is_empty() {
             return Err(Error::Data(format!("the {what} set is empty")));
         }
@@ -622,16 +615,12 @@ impl Trainer {
         }
         let outputs = model.n_outputs();
         match (&data.targets, &self.loss) {
-            (Targets::Classes { n_classes, .. }, Loss::CrossEntropy { .. })
-                if *n_classes > outputs =>
-            {
+            (Targets::Classes { n_classes, .. }, Loss::CrossEntropy { .. }) if *n_classes > outputs => {
                 Err(Error::Data(format!(
                     "the {what} set has {n_classes} classes but the model has {outputs} outputs"
                 )))
             }
-            (Targets::Classes { n_classes, .. }, Loss::BinaryCrossEntropy { .. })
-                if outputs == 1 && *n_classes > 2 =>
-            {
+            (Targets::Classes { n_classes, .. }, Loss::BinaryCrossEntropy { .. }) if outputs == 1 && *n_classes > 2 => {
                 Err(Error::Data(format!(
                     "binary cross-entropy with one output needs 2 classes, the {what} set has {n_classes}"
                 )))
@@ -667,11 +656,7 @@ impl Trainer {
     }
 
     /// Loss, accuracy and outputs of `model` on `data` in evaluation mode.
-    pub fn evaluate<T: Scalar>(
-        &self,
-        model: &mut Sequential<T>,
-        data: &Dataset,
-    ) -> Result<Evaluation> {
+    pub fn evaluate<T: Scalar>(&self, model: &mut Sequential<T>, data: &Dataset) -> Result<Evaluation> {
         evaluate(model, data, &self.loss, self.config.eval_batch_size)
     }
 
@@ -690,12 +675,7 @@ impl Trainer {
             )
         })?;
         let dir = es.mode.resolve(&es.monitor);
-        if self
-            .progress
-            .early
-            .observe(value, dir, es.min_delta, log.epoch)
-            && es.restore_best_weights
-        {
+        if self.progress.early.observe(value, dir, es.min_delta, log.epoch) && es.restore_best_weights {
             self.best_weights = Some(snapshot(model));
         }
         Ok(self.progress.early.wait >= es.patience.max(1))
@@ -756,18 +736,14 @@ fn snapshot<T: Scalar>(model: &Sequential<T>) -> Vec<(String, Vec<f64>)> {
 }
 
 fn restore<T: Scalar>(model: &mut Sequential<T>, saved: &[(String, Vec<f64>)]) {
-    let map: std::collections::HashMap<&str, &Vec<f64>> =
-        saved.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    let map: std::collections::HashMap<&str, &Vec<f64>> = saved.iter().map(|(n, v)| (n.as_str(), v)).collect();
     model.visit_state_mut(&mut |name, s| {
         let t = match s {
             StateMut::Param(p) => &mut p.value,
             StateMut::Buffer(b) => b,
         };
         if let Some(v) = map.get(name.as_str()) {
-            t.data_mut()
-                .iter_mut()
-                .zip(v.iter())
-                .for_each(|(d, &s)| *d = T::lit(s));
+            t.data_mut().iter_mut().zip(v.iter()).for_each(|(d, &s)| *d = T::lit(s));
         }
     });
 }
@@ -846,15 +822,7 @@ pub fn evaluate<T: Scalar>(
         let indices: Vec<usize> = (start..(start + batch_size).min(n)).collect();
         buf.x.gather_items(&data.x, &indices);
         let logits = model.forward_logits(&buf.x, false)?;
-        let (l, c) = batch_loss(
-            loss,
-            logits,
-            data,
-            &indices,
-            &mut buf.labels,
-            &mut buf.values,
-            None,
-        )?;
+        let (l, c) = batch_loss(loss, logits, data, &indices, &mut buf.labels, &mut buf.values, None)?;
         loss_sum += l * indices.len() as f64;
         correct += c.unwrap_or(0);
         for row in logits.data().chunks_exact(width.max(1)) {
@@ -880,9 +848,7 @@ fn append_outputs<T: Scalar>(loss: &Loss, row: &[T], classes: bool, out: &mut Ve
             let sum: f64 = row.iter().map(|v| (v.f64() - max).exp()).sum();
             out.extend(row.iter().map(|v| ((v.f64() - max).exp() / sum) as f32));
         }
-        Loss::BinaryCrossEntropy { .. } => {
-            out.extend(row.iter().map(|v| (1.0 / (1.0 + (-v.f64()).exp())) as f32))
-        }
+        Loss::BinaryCrossEntropy { .. } => out.extend(row.iter().map(|v| (1.0 / (1.0 + (-v.f64()).exp())) as f32)),
         _ => out.extend(row.iter().map(|v| v.f64() as f32)),
     }
 }

@@ -40,11 +40,7 @@ impl Stored {
     /// From a tensor, stored as `T`'s type.
     pub fn from_tensor<T: Scalar>(t: &Tensor<T>) -> Self {
         Stored {
-            dtype: if T::DTYPE == "F64" {
-                DType::F64
-            } else {
-                DType::F32
-            },
+            dtype: if T::DTYPE == "F64" { DType::F64 } else { DType::F32 },
             shape: t.shape().to_vec(),
             values: t.data().iter().map(|v| v.f64()).collect(),
         }
@@ -79,17 +75,9 @@ impl View for &Bytes {
 
 fn to_bytes(s: &Stored) -> Bytes {
     let data: Vec<u8> = match s.dtype {
-        DType::F32 => s
-            .values
-            .iter()
-            .flat_map(|&v| (v as f32).to_le_bytes())
-            .collect(),
+        DType::F32 => s.values.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect(),
         DType::F64 => s.values.iter().flat_map(|&v| v.to_le_bytes()).collect(),
-        DType::I64 => s
-            .values
-            .iter()
-            .flat_map(|&v| (v as i64).to_le_bytes())
-            .collect(),
+        DType::I64 => s.values.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect(),
     };
     let dtype = match s.dtype {
         DType::F32 => Dtype::F32,
@@ -108,10 +96,7 @@ pub fn to_safetensors_bytes(
     tensors: &[(String, Stored)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Bytes)> = tensors
-        .iter()
-        .map(|(n, s)| (n.clone(), to_bytes(s)))
-        .collect();
+    let bytes: Vec<(String, Bytes)> = tensors.iter().map(|(n, s)| (n.clone(), to_bytes(s))).collect();
     safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), metadata)
         .map_err(|e| Error::Weights(format!("cannot serialise tensors: {e}")))
 }
@@ -135,10 +120,10 @@ pub struct TensorFile {
 
 /// Parses safetensors bytes; `path` is used in error messages.
 pub fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<TensorFile> {
-    let st = SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::format(path, format!("bad safetensors header: {e}")))?;
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::format(path, format!("bad safetensors header: {e}")))?;
     let mut out = TensorFile {
         metadata: meta.metadata().clone().unwrap_or_default(),
         ..Default::default()
@@ -229,10 +214,7 @@ pub fn model_state<T: Scalar>(model: &Sequential<T>) -> Vec<(String, Stored)> {
 pub fn save_weights<T: Scalar>(model: &Sequential<T>, path: &Path) -> Result<()> {
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), "pt".to_string());
-    meta.insert(
-        "producer".to_string(),
-        format!("striate {}", env!("CARGO_PKG_VERSION")),
-    );
+    meta.insert("producer".to_string(), format!("striate {}", env!("CARGO_PKG_VERSION")));
     write_safetensors(path, &model_state(model), Some(meta))
 }
 
@@ -270,8 +252,8 @@ pub fn load_state<T: Scalar>(
             Some(stored) => {
                 seen.insert(name.clone());
                 // Scalars may be stored as [] or [1].
-                let same = stored.shape == t.shape()
-                    || (numel(&stored.shape) == 1 && t.len() == 1 && stored.shape.len() <= 1);
+                let same =
+                    stored.shape == t.shape() || (numel(&stored.shape) == 1 && t.len() == 1 && stored.shape.len() <= 1);
                 if !same {
                     errors.push(format!(
                         "{name}: file has shape {}, model expects {}",
@@ -289,16 +271,8 @@ pub fn load_state<T: Scalar>(
             }
         }
     });
-    report.unexpected = tensors
-        .keys()
-        .filter(|k| !seen.contains(*k))
-        .cloned()
-        .collect();
-    if strict
-        && (!report.missing.is_empty()
-            || !report.unexpected.is_empty()
-            || !report.mismatched.is_empty())
-    {
+    report.unexpected = tensors.keys().filter(|k| !seen.contains(*k)).cloned().collect();
+    if strict && (!report.missing.is_empty() || !report.unexpected.is_empty() || !report.mismatched.is_empty()) {
         let mut parts = errors;
         if !report.missing.is_empty() {
             parts.push(format!("missing {}", report.missing.join(", ")));
@@ -312,11 +286,7 @@ pub fn load_state<T: Scalar>(
 }
 
 /// Loads weights saved by [`save_weights`] (or PyTorch) into `model`.
-pub fn load_weights<T: Scalar>(
-    model: &mut Sequential<T>,
-    path: &Path,
-    strict: bool,
-) -> Result<LoadReport> {
+pub fn load_weights<T: Scalar>(model: &mut Sequential<T>, path: &Path, strict: bool) -> Result<LoadReport> {
     let file = read_safetensors(path)?;
     load_state(model, &file.tensors, strict).map_err(|e| match e {
         Error::Weights(msg) => Error::format(path, msg),

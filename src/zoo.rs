@@ -117,9 +117,7 @@ pub fn keras_small(input: &[usize], classes: usize) -> ModelSpec {
 /// (skipped once the image is 1 pixel), then global average pooling and one
 /// dense classifier.
 pub fn vgg11(input: &[usize], classes: usize) -> ModelSpec {
-    let mut spec = ModelSpec::new(input)
-        .named("vgg11")
-        .with_init(Init::KaimingNormal);
+    let mut spec = ModelSpec::new(input).named("vgg11").with_init(Init::KaimingNormal);
     let mut size = input
         .get(1)
         .copied()

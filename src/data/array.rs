@@ -91,9 +91,7 @@ impl Array {
             if !(v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
                 return Err(Error::format(
                     path,
-                    format!(
-                        "{what} {i} is {v}: labels must be non-negative integers (class indices)"
-                    ),
+                    format!("{what} {i} is {v}: labels must be non-negative integers (class indices)"),
                 ));
             }
             out.push(v as u32);

@@ -30,9 +30,7 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
 pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<Array> {
     let bad = |detail: String| Error::format(path, detail);
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
-        return Err(bad(
-            "not an IDX file (the first two bytes must be zero)".into()
-        ));
+        return Err(bad("not an IDX file (the first two bytes must be zero)".into()));
     }
     let type_code = bytes[2];
     let ndim = bytes[3] as usize;
@@ -51,9 +49,7 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<Array> {
         return Err(bad("truncated IDX header".into()));
     }
     let shape: Vec<usize> = (0..ndim)
-        .map(|i| {
-            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap_or([0; 4])) as usize
-        })
+        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap_or([0; 4])) as usize)
         .collect();
     let count: usize = shape.iter().product();
     let need = count
@@ -69,10 +65,7 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<Array> {
     let body = &body[..need];
     let (dtype, elems) = match type_code {
         0x08 => ("uint8", Elements::U8(body.to_vec())),
-        0x09 => (
-            "int8",
-            Elements::Int(body.iter().map(|&b| b as i8 as i64).collect()),
-        ),
+        0x09 => ("int8", Elements::Int(body.iter().map(|&b| b as i8 as i64).collect())),
         0x0B => (
             "int16",
             Elements::Int(
@@ -152,9 +145,7 @@ fn find(dir: &Path, stem: &str) -> Option<PathBuf> {
 
 /// True when `dir` holds MNIST-layout files.
 pub fn is_mnist_dir(dir: &Path) -> bool {
-    dir.is_dir()
-        && (find(dir, "train-images-idx3-ubyte").is_some()
-            || find(dir, "t10k-images-idx3-ubyte").is_some())
+    dir.is_dir() && (find(dir, "train-images-idx3-ubyte").is_some() || find(dir, "t10k-images-idx3-ubyte").is_some())
 }
 
 /// Reads one split of an MNIST/Fashion-MNIST folder as `[n, 1, h, w]` images
@@ -162,10 +153,10 @@ pub fn is_mnist_dir(dir: &Path) -> bool {
 pub fn load_mnist_dir(dir: &Path, split: Split) -> Result<Dataset> {
     let images_stem = format!("{}-images-idx3-ubyte", split.prefix());
     let labels_stem = format!("{}-labels-idx1-ubyte", split.prefix());
-    let images = find(dir, &images_stem)
-        .ok_or_else(|| Error::format(dir, format!("no {images_stem}[.gz] in this folder")))?;
-    let labels = find(dir, &labels_stem)
-        .ok_or_else(|| Error::format(dir, format!("no {labels_stem}[.gz] in this folder")))?;
+    let images =
+        find(dir, &images_stem).ok_or_else(|| Error::format(dir, format!("no {images_stem}[.gz] in this folder")))?;
+    let labels =
+        find(dir, &labels_stem).ok_or_else(|| Error::format(dir, format!("no {labels_stem}[.gz] in this folder")))?;
     load_idx_pair(&images, &labels)
 }
 
@@ -176,10 +167,7 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
     if img.shape.len() != 3 {
         return Err(Error::format(
             images,
-            format!(
-                "expected [n, height, width] images, got shape {:?}",
-                img.shape
-            ),
+            format!("expected [n, height, width] images, got shape {:?}", img.shape),
         ));
     }
     if lab.shape.len() != 1 {

@@ -96,10 +96,7 @@ pub fn read_folder(dir: &Path, channels: Channels, resize: Option<[usize; 2]>) -
         Channels::Auto => decoded.iter().all(|(_, _, i)| !i.color().has_color()),
     };
     let c = if gray { 1 } else { 3 };
-    let (h, w) = (
-        decoded[0].2.height() as usize,
-        decoded[0].2.width() as usize,
-    );
+    let (h, w) = (decoded[0].2.height() as usize, decoded[0].2.width() as usize);
     let mut bytes = Vec::with_capacity(decoded.len() * c * h * w);
     let mut labels = Vec::with_capacity(decoded.len());
     for (label, path, img) in &decoded {

@@ -70,11 +70,7 @@ impl Dataset {
     /// A data set with real-valued targets (`[n, …]`).
     pub fn regression(x: Tensor<f32>, y: Tensor<f32>) -> Result<Self> {
         if x.batch() != y.batch() {
-            return Err(Error::Data(format!(
-                "{} samples but {} targets",
-                x.batch(),
-                y.batch()
-            )));
+            return Err(Error::Data(format!("{} samples but {} targets", x.batch(), y.batch())));
         }
         let ds = Dataset {
             x,
@@ -102,10 +98,7 @@ impl Dataset {
         }
         if let Targets::Values(y) = &self.targets {
             if let Some(i) = y.data().iter().position(|v| !v.is_finite()) {
-                return Err(Error::Data(format!(
-                    "target {} is not finite",
-                    i / y.item_len().max(1)
-                )));
+                return Err(Error::Data(format!("target {} is not finite", i / y.item_len().max(1))));
             }
         }
         Ok(())
@@ -204,9 +197,7 @@ impl Dataset {
         match self.labels() {
             Some(labels) => {
                 for c in 0..self.n_classes() {
-                    let mut idx: Vec<usize> = (0..self.len())
-                        .filter(|&i| labels[i] as usize == c)
-                        .collect();
+                    let mut idx: Vec<usize> = (0..self.len()).filter(|&i| labels[i] as usize == c).collect();
                     rng.shuffle(&mut idx);
                     let n_held = (idx.len() as f64 * fraction).round() as usize;
                     held.extend_from_slice(&idx[..n_held]);

@@ -119,11 +119,7 @@ pub fn read_ts(path: &Path, pad: bool) -> Result<SeriesSet> {
                 }
                 "missing" => missing_ok = flag,
                 "targetlabel" if flag => {
-                    return Err(bad(
-                        path,
-                        n,
-                        "regression targets are not supported; striate classifies",
-                    ));
+                    return Err(bad(path, n, "regression targets are not supported; striate classifies"));
                 }
                 "classlabel" => {
                     class_names = flag.then(|| rest[1..].iter().map(|s| s.to_string()).collect());
@@ -158,29 +154,18 @@ pub fn read_ts(path: &Path, pad: bool) -> Result<SeriesSet> {
     if cases.is_empty() {
         return Err(Error::format(path, "no series after @data"));
     }
-    let names = class_names.ok_or_else(|| {
-        Error::format(
-            path,
-            "@classLabel is false or missing: the file has no classes",
-        )
-    })?;
+    let names =
+        class_names.ok_or_else(|| Error::format(path, "@classLabel is false or missing: the file has no classes"))?;
     let labels = raw_labels
         .iter()
         .map(|(n, l)| {
-            names
-                .iter()
-                .position(|c| c == l)
-                .map(|p| p as u32)
-                .ok_or_else(|| {
-                    bad(
-                        path,
-                        *n,
-                        format!(
-                            "class {l:?} is not declared in @classLabel ({})",
-                            names.join(" ")
-                        ),
-                    )
-                })
+            names.iter().position(|c| c == l).map(|p| p as u32).ok_or_else(|| {
+                bad(
+                    path,
+                    *n,
+                    format!("class {l:?} is not declared in @classLabel ({})", names.join(" ")),
+                )
+            })
         })
         .collect::<Result<Vec<u32>>>()?;
     Ok(SeriesSet {
@@ -198,10 +183,7 @@ pub fn read_ucr_text(path: &Path, pad: bool) -> Result<SeriesSet> {
     let mut raw_labels = Vec::new();
     for (i, raw_line) in text.lines().enumerate() {
         let n = i + 1;
-        let toks: Vec<&str> = raw_line
-            .split([',', '\t', ' '])
-            .filter(|t| !t.is_empty())
-            .collect();
+        let toks: Vec<&str> = raw_line.split([',', '\t', ' ']).filter(|t| !t.is_empty()).collect();
         if toks.is_empty() {
             continue;
         }

@@ -10,14 +10,7 @@ use crate::rng::SeededRng;
 use crate::tensor::Tensor;
 
 /// Class names of [`shapes`], in label order.
-pub const SHAPE_CLASSES: [&str; 6] = [
-    "hbar",
-    "vbar",
-    "diagonal",
-    "antidiagonal",
-    "square",
-    "cross",
-];
+pub const SHAPE_CLASSES: [&str; 6] = ["hbar", "vbar", "diagonal", "antidiagonal", "square", "cross"];
 
 /// `n` images of `size × size` pixels (`size ≥ 8`), classes in turn, with
 /// Gaussian pixel noise of standard deviation `noise`; values roughly in

@@ -53,12 +53,8 @@ pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
         .from_reader(&bytes[..]);
     let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            Error::format(
-                path,
-                format!("line {}: {e}", e.position().map_or(0, |p| p.line())),
-            )
-        })?;
+        let rec =
+            rec.map_err(|e| Error::format(path, format!("line {}: {e}", e.position().map_or(0, |p| p.line()))))?;
         let line = rec.position().map_or(0, |p| p.line());
         if rec.iter().all(|f| f.is_empty()) {
             continue;
@@ -80,8 +76,7 @@ pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
         let first = &rows[0].1;
         let non_numeric = first.iter().filter(|f| !numeric(f)).count();
         // A header has (almost) no numbers; a data row at most one text cell (a label).
-        (non_numeric > 1 || (width == 2 && non_numeric == 2))
-            .then(|| first.iter().map(str::to_string).collect())
+        (non_numeric > 1 || (width == 2 && non_numeric == 2)).then(|| first.iter().map(str::to_string).collect())
     };
     if header.is_some() {
         rows.remove(0);
@@ -100,12 +95,7 @@ pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
         LabelColumn::Name(n) => header
             .as_ref()
             .and_then(|h| h.iter().position(|c| c == n))
-            .ok_or_else(|| {
-                Error::format(
-                    path,
-                    format!("no column named {n:?} (is there a header row?)"),
-                )
-            })?,
+            .ok_or_else(|| Error::format(path, format!("no column named {n:?} (is there a header row?)")))?,
     };
     let n = rows.len();
     let mut feats = Vec::with_capacity(n * (width - 1));
@@ -134,12 +124,7 @@ pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
     // Integer labels stay indices; anything else names classes.
     let ints: Option<Vec<i64>> = raw_labels
         .iter()
-        .map(|s| {
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| v.fract() == 0.0)
-                .map(|v| v as i64)
-        })
+        .map(|s| s.parse::<f64>().ok().filter(|v| v.fract() == 0.0).map(|v| v as i64))
         .collect();
     let (labels, class_names) = match ints {
         Some(v) => {

@@ -55,28 +55,11 @@ pub fn imread(path: &Path) -> Result<Picture> {
                     .collect(),
             )
         }
-        D::ImageRgb16(b) => (
-            3,
-            b.as_raw()
-                .iter()
-                .map(|&v| (v >> 8) as f32 / 255.0)
-                .collect(),
-        ),
-        D::ImageRgba16(b) => (
-            4,
-            b.as_raw()
-                .iter()
-                .map(|&v| (v >> 8) as f32 / 255.0)
-                .collect(),
-        ),
+        D::ImageRgb16(b) => (3, b.as_raw().iter().map(|&v| (v >> 8) as f32 / 255.0).collect()),
+        D::ImageRgba16(b) => (4, b.as_raw().iter().map(|&v| (v >> 8) as f32 / 255.0).collect()),
         other => (4, other.to_rgba32f().into_raw()),
     };
-    Ok(Picture {
-        h,
-        w,
-        channels,
-        data,
-    })
+    Ok(Picture { h, w, channels, data })
 }
 
 /// How colour becomes grey.
@@ -111,11 +94,7 @@ pub fn to_gray(p: &Picture, how: Gray) -> Plane {
             v as f64
         })
         .collect();
-    Plane {
-        h: p.h,
-        w: p.w,
-        data,
-    }
+    Plane { h: p.h, w: p.w, data }
 }
 
 /// How values map to pixel intensities.
@@ -144,9 +123,7 @@ pub fn normalized(p: &Plane, how: Normalize) -> Vec<f64> {
     let (lo, hi) = p
         .data
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let m = lo.abs().max(hi.abs());
     let safe = |d: f64| if d > 0.0 { d } else { 1.0 };
     p.data
@@ -183,18 +160,11 @@ pub fn png_bytes(p: &Plane, how: Normalize, cmap: Colormap) -> Result<Vec<u8>> {
     let t = normalized(p, how);
     match cmap {
         Colormap::Gray => {
-            let px: Vec<u8> = t
-                .iter()
-                .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
-                .collect();
+            let px: Vec<u8> = t.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect();
             encode_png(p.w, p.h, false, &px)
         }
         Colormap::RdBu => {
-            let (blue, white, red) = (
-                [33.0, 102.0, 172.0],
-                [247.0, 247.0, 247.0],
-                [178.0, 24.0, 43.0],
-            );
+            let (blue, white, red) = ([33.0, 102.0, 172.0], [247.0, 247.0, 247.0], [178.0, 24.0, 43.0]);
             let px: Vec<u8> = t
                 .iter()
                 .flat_map(|&v| {

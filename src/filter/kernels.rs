@@ -81,10 +81,7 @@ fn gaussian_radius(sigma: f64, size: Option<usize>) -> Result<usize> {
     }
     match size {
         Some(s) if s % 2 == 1 => Ok(s / 2),
-        Some(s) => Err(Error::invalid(
-            "gaussian kernel",
-            format!("size {s} must be odd"),
-        )),
+        Some(s) => Err(Error::invalid("gaussian kernel", format!("size {s} must be odd"))),
         None => Ok((4.0 * sigma + 0.5).floor() as usize),
     }
 }
@@ -127,10 +124,7 @@ pub fn named(name: &str, size: Option<usize>, sigma: Option<f64>) -> Result<Plan
         other => {
             return Err(Error::invalid(
                 "kernel",
-                format!(
-                    "unknown kernel {other:?}; choose {} or --kernel-file",
-                    NAMES.join(", ")
-                ),
+                format!("unknown kernel {other:?}; choose {} or --kernel-file", NAMES.join(", ")),
             ));
         }
     })
@@ -168,11 +162,7 @@ pub fn from_file(path: &Path) -> Result<Plane> {
                 format!("a kernel must be 2-D, this array has shape {:?}", a.shape),
             ));
         }
-        Plane::new(
-            a.shape[0],
-            a.shape[1],
-            (0..a.len()).map(|i| a.get(i)).collect(),
-        )?
+        Plane::new(a.shape[0], a.shape[1], (0..a.len()).map(|i| a.get(i)).collect())?
     } else {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut rows: Vec<Vec<f64>> = Vec::new();
@@ -185,9 +175,8 @@ pub fn from_file(path: &Path) -> Result<Plane> {
                 .split([',', ' ', '\t'])
                 .filter(|t| !t.is_empty())
                 .map(|t| {
-                    t.parse::<f64>().map_err(|_| {
-                        Error::format(path, format!("line {}: {t:?} is not a number", i + 1))
-                    })
+                    t.parse::<f64>()
+                        .map_err(|_| Error::format(path, format!("line {}: {t:?} is not a number", i + 1)))
                 })
                 .collect::<Result<Vec<f64>>>()?;
             if let Some(first) = rows.first() {
@@ -212,10 +201,7 @@ pub fn from_file(path: &Path) -> Result<Plane> {
         Plane::new(h, w, rows.into_iter().flatten().collect())?
     };
     if let Some(i) = plane.data.iter().position(|v| !v.is_finite()) {
-        return Err(Error::format(
-            path,
-            format!("kernel entry {i} is not finite"),
-        ));
+        return Err(Error::format(path, format!("kernel entry {i} is not finite")));
     }
     Ok(plane)
 }

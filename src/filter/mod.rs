@@ -43,10 +43,7 @@ pub struct Plane {
 impl Plane {
     pub fn new(h: usize, w: usize, data: Vec<f64>) -> Result<Self> {
         if data.len() != h * w {
-            return Err(Error::invalid(
-                "plane",
-                format!("{} values for {h}×{w}", data.len()),
-            ));
+            return Err(Error::invalid("plane", format!("{} values for {h}×{w}", data.len())));
         }
         Ok(Plane { h, w, data })
     }
@@ -111,10 +108,7 @@ impl std::str::FromStr for Mode {
             "full" => Ok(Mode::Full),
             "same" => Ok(Mode::Same),
             "valid" => Ok(Mode::Valid),
-            other => Err(Error::invalid(
-                "mode",
-                format!("{other:?}: use full, same or valid"),
-            )),
+            other => Err(Error::invalid("mode", format!("{other:?}: use full, same or valid"))),
         }
     }
 }
@@ -181,15 +175,7 @@ fn window(img: &Plane, k: &Plane, mode: Mode, correlate: bool) -> Result<(Window
             } else {
                 ((kh - 1) / 2, (kw - 1) / 2)
             };
-            (
-                Window {
-                    top,
-                    left,
-                    h: m,
-                    w: n,
-                },
-                false,
-            )
+            (Window { top, left, h: m, w: n }, false)
         }
         Mode::Valid => {
             let fits = (m >= kh && n >= kw) || (kh >= m && kw >= n);
@@ -224,33 +210,16 @@ pub fn correlate2d(image: &Plane, kernel: &Plane, mode: Mode, boundary: Boundary
     filter2d(image, kernel, mode, boundary, true)
 }
 
-fn filter2d(
-    image: &Plane,
-    kernel: &Plane,
-    mode: Mode,
-    boundary: Boundary,
-    correlate: bool,
-) -> Result<Plane> {
+fn filter2d(image: &Plane, kernel: &Plane, mode: Mode, boundary: Boundary, correlate: bool) -> Result<Plane> {
     if image.data.is_empty() || kernel.data.is_empty() {
-        return Err(Error::invalid(
-            "convolution",
-            "image and kernel must not be empty",
-        ));
+        return Err(Error::invalid("convolution", "image and kernel must not be empty"));
     }
     let (win, zero_fill) = window(image, kernel, mode, correlate)?;
-    let boundary = if zero_fill {
-        Boundary::Fill(0.0)
-    } else {
-        boundary
-    };
+    let boundary = if zero_fill { Boundary::Fill(0.0) } else { boundary };
     // Both operations as a correlation over the full-output coordinates:
     // out[r, c] = Σ kc[p, q] · E(r + top − (K−1) + p, c + left − (L−1) + q),
     // with kc the kernel itself (correlation) or flipped (convolution).
-    let kc = if correlate {
-        kernel.clone()
-    } else {
-        kernel.flipped()
-    };
+    let kc = if correlate { kernel.clone() } else { kernel.flipped() };
     let (kh, kw) = (kc.h, kc.w);
     let padded = pad(image, &win, kh, kw, boundary);
     Ok(match separate(&kc) {
@@ -264,51 +233,40 @@ fn pad(image: &Plane, win: &Window, kh: usize, kw: usize, boundary: Boundary) ->
     let (ph, pw) = (win.h + kh - 1, win.w + kw - 1);
     let row0 = win.top as isize - (kh as isize - 1);
     let col0 = win.left as isize - (kw as isize - 1);
-    let cols: Vec<Option<usize>> = (0..pw)
-        .map(|j| boundary.source(col0 + j as isize, image.w))
-        .collect();
-    let fill = if let Boundary::Fill(v) = boundary {
-        v
-    } else {
-        0.0
-    };
+    let cols: Vec<Option<usize>> = (0..pw).map(|j| boundary.source(col0 + j as isize, image.w)).collect();
+    let fill = if let Boundary::Fill(v) = boundary { v } else { 0.0 };
     let mut data = vec![0.0; ph * pw];
     data.par_chunks_mut(pw.max(1))
         .enumerate()
-        .for_each(
-            |(i, row)| match boundary.source(row0 + i as isize, image.h) {
-                None => row.fill(fill),
-                Some(r) => {
-                    let src = &image.data[r * image.w..(r + 1) * image.w];
-                    for (d, c) in row.iter_mut().zip(&cols) {
-                        *d = c.map_or(fill, |c| src[c]);
-                    }
+        .for_each(|(i, row)| match boundary.source(row0 + i as isize, image.h) {
+            None => row.fill(fill),
+            Some(r) => {
+                let src = &image.data[r * image.w..(r + 1) * image.w];
+                for (d, c) in row.iter_mut().zip(&cols) {
+                    *d = c.map_or(fill, |c| src[c]);
                 }
-            },
-        );
+            }
+        });
     Plane { h: ph, w: pw, data }
 }
 
 /// Valid correlation of the padded image with `k`, row by row in parallel.
 fn direct_pass(p: &Plane, k: &Plane, win: &Window) -> Plane {
     let mut out = Plane::zeros(win.h, win.w);
-    out.data
-        .par_chunks_mut(win.w.max(1))
-        .enumerate()
-        .for_each(|(r, row)| {
-            for a in 0..k.h {
-                let src = &p.data[(r + a) * p.w..(r + a + 1) * p.w];
-                for b in 0..k.w {
-                    let kv = k.data[a * k.w + b];
-                    if kv == 0.0 {
-                        continue;
-                    }
-                    for (o, &s) in row.iter_mut().zip(&src[b..b + win.w]) {
-                        *o += kv * s;
-                    }
+    out.data.par_chunks_mut(win.w.max(1)).enumerate().for_each(|(r, row)| {
+        for a in 0..k.h {
+            let src = &p.data[(r + a) * p.w..(r + a + 1) * p.w];
+            for b in 0..k.w {
+                let kv = k.data[a * k.w + b];
+                if kv == 0.0 {
+                    continue;
+                }
+                for (o, &s) in row.iter_mut().zip(&src[b..b + win.w]) {
+                    *o += kv * s;
                 }
             }
-        });
+        }
+    });
     out
 }
 
@@ -342,28 +300,23 @@ pub fn is_separable(kernel: &Plane) -> bool {
 fn separable_pass(p: &Plane, u: &[f64], v: &[f64], win: &Window) -> Plane {
     // Vertical: tmp[r, j] = Σ_a u[a] · p[r + a, j] over the padded width.
     let mut tmp = vec![0.0; win.h * p.w];
-    tmp.par_chunks_mut(p.w.max(1))
-        .enumerate()
-        .for_each(|(r, row)| {
-            for (a, &ua) in u.iter().enumerate() {
-                let src = &p.data[(r + a) * p.w..(r + a + 1) * p.w];
-                for (o, &s) in row.iter_mut().zip(src) {
-                    *o += ua * s;
-                }
+    tmp.par_chunks_mut(p.w.max(1)).enumerate().for_each(|(r, row)| {
+        for (a, &ua) in u.iter().enumerate() {
+            let src = &p.data[(r + a) * p.w..(r + a + 1) * p.w];
+            for (o, &s) in row.iter_mut().zip(src) {
+                *o += ua * s;
             }
-        });
+        }
+    });
     let mut out = Plane::zeros(win.h, win.w);
-    out.data
-        .par_chunks_mut(win.w.max(1))
-        .enumerate()
-        .for_each(|(r, row)| {
-            let src = &tmp[r * p.w..(r + 1) * p.w];
-            for (b, &vb) in v.iter().enumerate() {
-                for (o, &s) in row.iter_mut().zip(&src[b..b + win.w]) {
-                    *o += vb * s;
-                }
+    out.data.par_chunks_mut(win.w.max(1)).enumerate().for_each(|(r, row)| {
+        let src = &tmp[r * p.w..(r + 1) * p.w];
+        for (b, &vb) in v.iter().enumerate() {
+            for (o, &s) in row.iter_mut().zip(&src[b..b + win.w]) {
+                *o += vb * s;
             }
-        });
+        }
+    });
     out
 }
 
@@ -379,10 +332,7 @@ pub fn correlate(a: &[f64], v: &[f64], mode: Mode) -> Result<Vec<f64>> {
 
 fn filter1d(a: &[f64], v: &[f64], mode: Mode, correlate: bool) -> Result<Vec<f64>> {
     if a.is_empty() || v.is_empty() {
-        return Err(Error::invalid(
-            "1-D convolution",
-            "inputs must not be empty",
-        ));
+        return Err(Error::invalid("1-D convolution", "inputs must not be empty"));
     }
     let (m, n) = (a.len(), v.len());
     // The full output, as np.correlate / np.convolve define it.

@@ -29,10 +29,7 @@ fn two_sum(a: f64, b: f64) -> Dd {
 #[inline]
 fn quick_two_sum(a: f64, b: f64) -> Dd {
     let s = a + b;
-    Dd {
-        hi: s,
-        lo: b - (s - a),
-    }
+    Dd { hi: s, lo: b - (s - a) }
 }
 
 /// Dekker's split of `a` into two 26-bit halves.
@@ -116,12 +113,7 @@ fn exp_dd(r: Dd) -> Dd {
 fn ln_dd(a: Dd) -> Dd {
     let y = Dd::from(a.hi.ln());
     // Newton: y + a·e^(−y) − 1.
-    let corr = a
-        .mul(exp_dd(Dd {
-            hi: -y.hi,
-            lo: -y.lo,
-        }))
-        .add(Dd::from(-1.0));
+    let corr = a.mul(exp_dd(Dd { hi: -y.hi, lo: -y.lo })).add(Dd::from(-1.0));
     y.add(corr)
 }
 

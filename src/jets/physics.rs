@@ -95,9 +95,7 @@ pub fn hardest(particles: &[[f64; 4]]) -> Option<usize> {
     for (i, p) in particles.iter().enumerate() {
         match best {
             None => best = Some(i),
-            Some(b) if p[0] > particles[b][0] || (particles[b][0].is_nan() && !p[0].is_nan()) => {
-                best = Some(i)
-            }
+            Some(b) if p[0] > particles[b][0] || (particles[b][0].is_nan() && !p[0].is_nan()) => best = Some(i),
             _ => {}
         }
     }
@@ -216,16 +214,8 @@ pub fn rotate(particles: &mut [[f64; 4]]) {
 /// True when less `pt` lies at positive than at negative values of column
 /// `col` (strict comparisons, particles on the axis count for neither).
 fn side_sums(particles: &[[f64; 4]], col: usize) -> bool {
-    let pos: Vec<f64> = particles
-        .iter()
-        .filter(|p| p[col] > 0.0)
-        .map(|p| p[0])
-        .collect();
-    let neg: Vec<f64> = particles
-        .iter()
-        .filter(|p| p[col] < 0.0)
-        .map(|p| p[0])
-        .collect();
+    let pos: Vec<f64> = particles.iter().filter(|p| p[col] > 0.0).map(|p| p[0]).collect();
+    let neg: Vec<f64> = particles.iter().filter(|p| p[col] < 0.0).map(|p| p[0]).collect();
     pairwise_sum(&pos) < pairwise_sum(&neg)
 }
 

@@ -88,23 +88,12 @@ fn pixel_of(v: f64, pw: f64) -> f64 {
 /// counts). `Ok(None)` when the jet has no particle with `pt > 0`, or when,
 /// with `norm`, no `pt` lands in the image: EnergyFlow raises there, striate
 /// skips the jet and counts it.
-pub fn pixelate(
-    particles: &[[f64; 4]],
-    pids: Option<&[i64]>,
-    p: &PixelParams,
-) -> Result<Option<Vec<f64>>> {
+pub fn pixelate(particles: &[[f64; 4]], pids: Option<&[i64]>, p: &PixelParams) -> Result<Option<Vec<f64>>> {
     p.validate()?;
-    if p.channels == Channels::PtChargedCounts
-        && pids.is_none_or(|ids| ids.len() != particles.len())
-    {
-        return Err(Error::invalid(
-            "charged counts",
-            "need one PDG id per particle",
-        ));
+    if p.channels == Channels::PtChargedCounts && pids.is_none_or(|ids| ids.len() != particles.len()) {
+        return Err(Error::invalid("charged counts", "need one PDG id per particle"));
     }
-    let kept: Vec<usize> = (0..particles.len())
-        .filter(|&i| particles[i][0] > 0.0)
-        .collect();
+    let kept: Vec<usize> = (0..particles.len()).filter(|&i| particles[i][0] > 0.0).collect();
     if kept.is_empty() {
         return Ok(None);
     }
@@ -119,14 +108,8 @@ pub fn pixelate(
     let pw = p.width / p.npix as f64;
     let pts: Vec<f64> = kept.iter().map(|&i| particles[i][0]).collect();
     let total = pairwise_sum(&pts);
-    let wy: Vec<f64> = kept
-        .iter()
-        .map(|&i| particles[i][1] * particles[i][0])
-        .collect();
-    let wphi: Vec<f64> = kept
-        .iter()
-        .map(|&i| particles[i][2] * particles[i][0])
-        .collect();
+    let wy: Vec<f64> = kept.iter().map(|&i| particles[i][1] * particles[i][0]).collect();
+    let wphi: Vec<f64> = kept.iter().map(|&i| particles[i][2] * particles[i][0]).collect();
     let (ybar, phibar) = (pairwise_sum(&wy) / total, pairwise_sum(&wphi) / total);
     let half = (p.npix / 2) as f64;
     let (cy, cphi) = (pixel_of(ybar, pw) - half, pixel_of(phibar, pw) - half);

@@ -45,16 +45,8 @@ pub fn matmul<T: Scalar>(
         }
         return;
     }
-    let (a_rs, a_cs) = if a_t {
-        (1, m as isize)
-    } else {
-        (k as isize, 1)
-    };
-    let (b_rs, b_cs) = if b_t {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
+    let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
     let parallelism = match par {
         Par::Threads(t) if t > 1 => gemm::Parallelism::Rayon(t),
         _ => gemm::Parallelism::None,

@@ -13,11 +13,7 @@ use crate::scalar::Scalar;
 #[inline]
 fn valid_range(out: usize, stride: usize, offset: isize, size: usize) -> (usize, usize) {
     let s = stride as isize;
-    let lo = if offset >= 0 {
-        0
-    } else {
-        ((-offset) + s - 1) / s
-    };
+    let lo = if offset >= 0 { 0 } else { ((-offset) + s - 1) / s };
     let hi_excl = if offset >= size as isize {
         0
     } else {

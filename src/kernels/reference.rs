@@ -10,14 +10,7 @@ use crate::scalar::Scalar;
 /// Input coordinate read by output coordinate `o` at kernel tap `k`, or
 /// `None` in the padding.
 #[inline(always)]
-pub(crate) fn tap(
-    o: usize,
-    k: usize,
-    stride: usize,
-    dilation: usize,
-    pad: usize,
-    size: usize,
-) -> Option<usize> {
+pub(crate) fn tap(o: usize, k: usize, stride: usize, dilation: usize, pad: usize, size: usize) -> Option<usize> {
     let i = (o * stride + k * dilation) as isize - pad as isize;
     (i >= 0 && (i as usize) < size).then_some(i as usize)
 }
@@ -37,14 +30,11 @@ fn for_each_mac(g: &ConvGeometry, n: usize, mut mac: impl FnMut(usize, usize, us
                     for cg in 0..cig {
                         let ci = grp * cig + cg;
                         for ky in 0..g.k_h {
-                            let Some(iy) = tap(oy, ky, g.stride[0], g.dilation[0], g.pad_top, g.h)
-                            else {
+                            let Some(iy) = tap(oy, ky, g.stride[0], g.dilation[0], g.pad_top, g.h) else {
                                 continue;
                             };
                             for kx in 0..g.k_w {
-                                let Some(ix) =
-                                    tap(ox, kx, g.stride[1], g.dilation[1], g.pad_left, g.w)
-                                else {
+                                let Some(ix) = tap(ox, kx, g.stride[1], g.dilation[1], g.pad_left, g.w) else {
                                     continue;
                                 };
                                 let xi = ((ni * g.c_in + ci) * g.h + iy) * g.w + ix;
@@ -63,14 +53,7 @@ fn for_each_mac(g: &ConvGeometry, n: usize, mut mac: impl FnMut(usize, usize, us
 ///
 /// `x` is `(n, c_in, h, w)`, `w` is `(c_out, c_in / groups, k_h, k_w)`,
 /// `b` is `(c_out)`, `y` is `(n, c_out, out_h, out_w)` and is overwritten.
-pub fn conv2d_forward<T: Scalar>(
-    g: &ConvGeometry,
-    n: usize,
-    x: &[T],
-    w: &[T],
-    b: Option<&[T]>,
-    y: &mut [T],
-) {
+pub fn conv2d_forward<T: Scalar>(g: &ConvGeometry, n: usize, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
     let p = g.out_h * g.out_w;
     for (i, v) in y[..n * g.out_len()].iter_mut().enumerate() {
         *v = b.map_or(T::zero(), |b| b[(i / p) % g.c_out]);
@@ -80,13 +63,7 @@ pub fn conv2d_forward<T: Scalar>(
 
 /// Gradient of the convolution with respect to its input: `dx` (shape of
 /// `x`) is overwritten from `dy` (shape of `y`) and the weights.
-pub fn conv2d_backward_data<T: Scalar>(
-    g: &ConvGeometry,
-    n: usize,
-    dy: &[T],
-    w: &[T],
-    dx: &mut [T],
-) {
+pub fn conv2d_backward_data<T: Scalar>(g: &ConvGeometry, n: usize, dy: &[T], w: &[T], dx: &mut [T]) {
     dx[..n * g.in_len()].fill(T::zero());
     for_each_mac(g, n, |yi, xi, wi| dx[xi] += dy[yi] * w[wi]);
 }

@@ -46,17 +46,10 @@ impl<T: Scalar> Layer<T> for ActivationLayer {
         self.f.forward(x.data(), y.data_mut());
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let Some(dx) = dx else { return };
         dx.resize_for(x.shape());
-        self.f
-            .backward(x.data(), y.data(), dy.data(), dx.data_mut());
+        self.f.backward(x.data(), y.data(), dy.data(), dx.data_mut());
     }
 }
 
@@ -113,11 +106,7 @@ pub struct Softmax {
 impl Softmax {
     pub fn new(ctx: BuildCtx<'_>) -> Result<Self> {
         if ctx.input.is_empty() {
-            return Err(Error::shape(
-                "Softmax",
-                "[features] or [channels, …] input",
-                ctx.input,
-            ));
+            return Err(Error::shape("Softmax", "[features] or [channels, …] input", ctx.input));
         }
         Ok(Softmax {
             name: ctx.name,
@@ -149,13 +138,7 @@ impl<T: Scalar> Layer<T> for Softmax {
         activation::softmax_forward(n, c, s, x.data(), y.data_mut());
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let Some(dx) = dx else { return };
         dx.resize_for(x.shape());
         let (n, c, s) = self.dims(x.batch());
@@ -178,10 +161,7 @@ impl DropoutConfig {
 
     pub fn init(&self, ctx: BuildCtx<'_>) -> Result<Dropout> {
         if !(0.0..1.0).contains(&self.p) {
-            return Err(Error::invalid(
-                "Dropout",
-                format!("p = {} must be in [0, 1)", self.p),
-            ));
+            return Err(Error::invalid("Dropout", format!("p = {} must be in [0, 1)", self.p)));
         }
         Ok(Dropout {
             name: ctx.name,
@@ -228,22 +208,12 @@ impl<T: Scalar> Layer<T> for Dropout {
         let scale = 1.0 / (1.0 - self.p);
         self.mask.resize(x.len(), 0.0);
         for ((m, yv), &xv) in self.mask.iter_mut().zip(y.data_mut()).zip(x.data()) {
-            *m = if ctx.rng.bernoulli(self.p) {
-                0.0
-            } else {
-                scale
-            };
+            *m = if ctx.rng.bernoulli(self.p) { 0.0 } else { scale };
             *yv = xv * T::lit(*m);
         }
     }
 
-    fn backward(
-        &mut self,
-        _x: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, _x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let Some(dx) = dx else { return };
         dx.resize_for(dy.shape());
         if !self.active {

@@ -116,16 +116,7 @@ impl Conv2dConfig {
                 ctx.input,
             ));
         };
-        Conv::build(
-            ctx,
-            self.params(),
-            self.filters,
-            self.bias,
-            c_in,
-            h,
-            w,
-            false,
-        )
+        Conv::build(ctx, self.params(), self.filters, self.bias, c_in, h, w, false)
     }
 }
 
@@ -220,22 +211,9 @@ impl Conv1dConfig {
 
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Conv<T>> {
         let &[c_in, l] = ctx.input else {
-            return Err(Error::shape(
-                "Conv1d",
-                "[channels, length] input",
-                ctx.input,
-            ));
+            return Err(Error::shape("Conv1d", "[channels, length] input", ctx.input));
         };
-        Conv::build(
-            ctx,
-            self.params(),
-            self.filters,
-            self.bias,
-            c_in,
-            1,
-            l,
-            true,
-        )
+        Conv::build(ctx, self.params(), self.filters, self.bias, c_in, 1, l, true)
     }
 }
 
@@ -317,22 +295,11 @@ impl<T: Scalar> Layer<T> for Conv<T> {
         let n = x.batch();
         y.resize_batch(n, &self.out_shape);
         let b = self.params.bias_value();
-        self.op.forward(
-            n,
-            x.data(),
-            self.params.weight.value.data(),
-            b,
-            y.data_mut(),
-        );
+        self.op
+            .forward(n, x.data(), self.params.weight.value.data(), b, y.data_mut());
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let n = x.batch();
         let dx = dx.map(|dx| {
             dx.resize_for(x.shape());

@@ -53,13 +53,8 @@ impl DenseConfig {
         if self.units == 0 {
             return Err(Error::invalid("Dense", "units must be positive"));
         }
-        let weight = Param::new(
-            ctx.init
-                .weight(&[self.units, d_in], d_in, self.units, ctx.rng),
-        );
-        let bias = self
-            .bias
-            .then(|| Param::new(ctx.init.bias(self.units, d_in, ctx.rng)));
+        let weight = Param::new(ctx.init.weight(&[self.units, d_in], d_in, self.units, ctx.rng));
+        let bias = self.bias.then(|| Param::new(ctx.init.bias(self.units, d_in, ctx.rng)));
         Ok(Dense {
             name: ctx.name,
             d_in,
@@ -105,13 +100,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         );
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let n = x.batch();
         let dx = dx.map(|dx| {
             dx.resize_for(x.shape());

@@ -24,9 +24,7 @@ mod residual;
 mod serde_util;
 mod shape;
 
-pub use activation::{
-    ActivationLayer, Dropout, DropoutConfig, EluConfig, LeakyReluConfig, Softmax,
-};
+pub use activation::{ActivationLayer, Dropout, DropoutConfig, EluConfig, LeakyReluConfig, Softmax};
 pub use conv::{Conv, Conv1dConfig, Conv2dConfig};
 pub use dense::{Dense, DenseConfig};
 pub use norm::{BatchNorm, BatchNormConfig};
@@ -115,13 +113,7 @@ pub trait Layer<T: Scalar>: Send + Sync {
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>);
 
     /// Parameter gradients and, when asked, `dx` from `dy`.
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    );
+    fn backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>);
 
     /// Visits parameters and buffers with their names below `prefix`
     /// (`prefix` ends with a dot or is empty).

@@ -134,11 +134,7 @@ impl<T: Scalar> BatchNorm<T> {
 
 impl<T: Scalar> Layer<T> for BatchNorm<T> {
     fn kind(&self) -> &'static str {
-        if self.two_d {
-            "BatchNorm2d"
-        } else {
-            "BatchNorm1d"
-        }
+        if self.two_d { "BatchNorm2d" } else { "BatchNorm1d" }
     }
 
     fn name(&self) -> &str {
@@ -170,11 +166,7 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
                 let keep = T::one() - m;
                 let rm = self.running_mean.data_mut().iter_mut().zip(&self.mean);
                 rm.for_each(|(r, &v)| *r = keep * *r + m * v);
-                let rv = self
-                    .running_var
-                    .data_mut()
-                    .iter_mut()
-                    .zip(&self.var_unbiased);
+                let rv = self.running_var.data_mut().iter_mut().zip(&self.var_unbiased);
                 rv.for_each(|(r, &v)| *r = keep * *r + m * v);
                 self.num_batches_tracked.data_mut()[0] += T::one();
             }
@@ -194,13 +186,7 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         }
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let d = self.dims(x.batch());
         let dx = dx.map(|dx| {
             dx.resize_for(x.shape());
@@ -223,14 +209,8 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
     fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
         f(format!("{prefix}weight"), StateRef::Param(&self.gamma));
         f(format!("{prefix}bias"), StateRef::Param(&self.beta));
-        f(
-            format!("{prefix}running_mean"),
-            StateRef::Buffer(&self.running_mean),
-        );
-        f(
-            format!("{prefix}running_var"),
-            StateRef::Buffer(&self.running_var),
-        );
+        f(format!("{prefix}running_mean"), StateRef::Buffer(&self.running_mean));
+        f(format!("{prefix}running_var"), StateRef::Buffer(&self.running_var));
         f(
             format!("{prefix}num_batches_tracked"),
             StateRef::Buffer(&self.num_batches_tracked),
@@ -244,10 +224,7 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
             format!("{prefix}running_mean"),
             StateMut::Buffer(&mut self.running_mean),
         );
-        f(
-            format!("{prefix}running_var"),
-            StateMut::Buffer(&mut self.running_var),
-        );
+        f(format!("{prefix}running_var"), StateMut::Buffer(&mut self.running_var));
         f(
             format!("{prefix}num_batches_tracked"),
             StateMut::Buffer(&mut self.num_batches_tracked),

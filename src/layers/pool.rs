@@ -225,20 +225,12 @@ impl<T: Scalar> Layer<T> for Pool<T> {
         }
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let Some(dx) = dx else { return };
         dx.resize_for(x.shape());
         let n = x.batch();
         match self.kind {
-            PoolKind::Max => {
-                pool::max_pool2d_backward(&self.geom, n, dy.data(), &self.argmax, dx.data_mut())
-            }
+            PoolKind::Max => pool::max_pool2d_backward(&self.geom, n, dy.data(), &self.argmax, dx.data_mut()),
             PoolKind::Avg => pool::avg_pool2d_backward(&self.geom, n, dy.data(), dx.data_mut()),
         }
     }
@@ -261,11 +253,7 @@ pub struct GlobalPool<T: Scalar> {
 impl<T: Scalar> GlobalPool<T> {
     pub fn new(kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Self> {
         if ctx.input.len() < 2 {
-            return Err(Error::shape(
-                "global pooling",
-                "[channels, …spatial] input",
-                ctx.input,
-            ));
+            return Err(Error::shape("global pooling", "[channels, …spatial] input", ctx.input));
         }
         Ok(GlobalPool {
             name: ctx.name,
@@ -299,30 +287,12 @@ impl<T: Scalar> Layer<T> for GlobalPool<T> {
         if self.argmax.len() < y.len() {
             self.argmax.resize(y.len(), 0);
         }
-        pool::global_pool_forward(
-            self.kind,
-            self.spatial,
-            x.data(),
-            y.data_mut(),
-            &mut self.argmax,
-        );
+        pool::global_pool_forward(self.kind, self.spatial, x.data(), y.data_mut(), &mut self.argmax);
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let Some(dx) = dx else { return };
         dx.resize_for(x.shape());
-        pool::global_pool_backward(
-            self.kind,
-            self.spatial,
-            dy.data(),
-            &self.argmax,
-            dx.data_mut(),
-        );
+        pool::global_pool_backward(self.kind, self.spatial, dy.data(), &self.argmax, dx.data_mut());
     }
 }

@@ -105,18 +105,8 @@ impl ResidualConfig {
         }
         let c_in = ctx.input[0];
         let pad = self.kernel / 2;
-        let BuildCtx {
-            name,
-            input,
-            init,
-            rng,
-        } = ctx;
-        let mut sub = |suffix: &str,
-                       input: &[usize],
-                       kernel: usize,
-                       stride: usize,
-                       pad: usize|
-         -> Result<Conv<T>> {
+        let BuildCtx { name, input, init, rng } = ctx;
+        let mut sub = |suffix: &str, input: &[usize], kernel: usize, stride: usize, pad: usize| -> Result<Conv<T>> {
             let ctx = BuildCtx {
                 name: format!("{name}.{suffix}"),
                 input,
@@ -270,13 +260,7 @@ impl<T: Scalar> Layer<T> for Residual<T> {
         }
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let b = &mut self.bufs;
         // Through the final ReLU: y > 0 exactly where the sum was positive.
         b.d_sum.resize_for(y.shape());
@@ -300,15 +284,8 @@ impl<T: Scalar> Layer<T> for Residual<T> {
             return;
         };
         self.conv1.backward(x, &b.a1, &b.d2, Some(&mut *dx));
-        let short = if self.down.is_some() {
-            &b.d_short
-        } else {
-            &b.d_sum
-        };
-        dx.data_mut()
-            .iter_mut()
-            .zip(short.data())
-            .for_each(|(d, &s)| *d += s);
+        let short = if self.down.is_some() { &b.d_short } else { &b.d_sum };
+        dx.data_mut().iter_mut().zip(short.data()).for_each(|(d, &s)| *d += s);
     }
 
     fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {

@@ -98,11 +98,8 @@ pub mod padding2d {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Padding, D::Error> {
         match Repr::deserialize(d)? {
-            Repr::Name(n) => named(&n).ok_or_else(|| {
-                D::Error::custom(format!(
-                    "unknown padding {n:?}; use \"valid\", \"same\" or numbers"
-                ))
-            }),
+            Repr::Name(n) => named(&n)
+                .ok_or_else(|| D::Error::custom(format!("unknown padding {n:?}; use \"valid\", \"same\" or numbers"))),
             Repr::One(p) => Ok(Padding::symmetric(p)),
             Repr::Many(v) if v.len() == 2 => Ok(Padding::hw(v[0], v[1])),
             Repr::Many(v) if v.len() == 4 => Ok(Padding::Explicit {
@@ -137,11 +134,8 @@ pub mod padding1d {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Padding, D::Error> {
         match Repr::deserialize(d)? {
-            Repr::Name(n) => named(&n).ok_or_else(|| {
-                D::Error::custom(format!(
-                    "unknown padding {n:?}; use \"valid\", \"same\" or numbers"
-                ))
-            }),
+            Repr::Name(n) => named(&n)
+                .ok_or_else(|| D::Error::custom(format!("unknown padding {n:?}; use \"valid\", \"same\" or numbers"))),
             Repr::One(p) => Ok(Padding::hw(0, p)),
             Repr::Many(v) if v.len() == 2 => Ok(Padding::Explicit {
                 top: 0,
@@ -149,9 +143,7 @@ pub mod padding1d {
                 left: v[0],
                 right: v[1],
             }),
-            Repr::Many(_) => Err(D::Error::custom(
-                "1-D padding needs 1 number or [left, right]",
-            )),
+            Repr::Many(_) => Err(D::Error::custom("1-D padding needs 1 number or [left, right]")),
         }
     }
 }

@@ -38,13 +38,7 @@ impl<T: Scalar> Layer<T> for Flatten {
         y.data_mut().copy_from_slice(x.data());
     }
 
-    fn backward(
-        &mut self,
-        x: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let Some(dx) = dx else { return };
         dx.resize_for(x.shape());
         dx.data_mut().copy_from_slice(dy.data());

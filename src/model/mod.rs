@@ -62,9 +62,10 @@ impl<T: Scalar> Sequential<T> {
 
     /// Builds a model from a spec, which must know its input shape.
     pub fn from_spec(spec: &ModelSpec, seed: u64) -> Result<Self> {
-        let input = spec.input.clone().ok_or_else(|| {
-            Error::Model("the input shape is not set (give `input = [c, h, w]` or data)".into())
-        })?;
+        let input = spec
+            .input
+            .clone()
+            .ok_or_else(|| Error::Model("the input shape is not set (give `input = [c, h, w]` or data)".into()))?;
         if input.is_empty() || input.contains(&0) {
             return Err(Error::Model(format!(
                 "input shape {} has an empty axis",
@@ -81,8 +82,7 @@ impl<T: Scalar> Sequential<T> {
         for (index, (l, name)) in spec.layers.iter().zip(names).enumerate() {
             // Each layer draws from its own stream, so adding a layer does not
             // change how earlier ones are initialised.
-            let mut rng =
-                SeededRng::new(seed ^ (index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
+            let mut rng = SeededRng::new(seed ^ (index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
             let ctx = BuildCtx {
                 name: name.clone(),
                 input: &shape,
@@ -170,11 +170,7 @@ impl<T: Scalar> Sequential<T> {
     }
 
     /// Runs every layer but a final softmax: the logits a loss expects.
-    pub fn forward_logits<'a>(
-        &'a mut self,
-        x: &'a Tensor<T>,
-        train: bool,
-    ) -> Result<&'a Tensor<T>> {
+    pub fn forward_logits<'a>(&'a mut self, x: &'a Tensor<T>, train: bool) -> Result<&'a Tensor<T>> {
         let upto = self.layers.len() - usize::from(self.ends_with_softmax());
         self.run(x, train, upto)
     }
@@ -208,11 +204,7 @@ impl<T: Scalar> Sequential<T> {
             let (g_lo, g_hi) = self.grads.split_at_mut(i);
             let dy = if i == ran - 1 { d_out } else { &g_hi[0] };
             let input = if i == 0 { x } else { &self.acts[i - 1] };
-            let dx = if i > lowest {
-                Some(&mut g_lo[i - 1])
-            } else {
-                None
-            };
+            let dx = if i > lowest { Some(&mut g_lo[i - 1]) } else { None };
             self.layers[i].backward(input, &self.acts[i], dy, dx);
         }
         Ok(())
@@ -236,10 +228,7 @@ impl<T: Scalar> Sequential<T> {
     }
 
     fn refresh_trainable(&mut self) {
-        self.lowest_trainable = self
-            .layers
-            .iter()
-            .position(|l| count_params(l.as_ref()).0 > 0);
+        self.lowest_trainable = self.layers.iter().position(|l| count_params(l.as_ref()).0 > 0);
     }
 
     /// Visits parameters in a fixed order (what optimizers iterate).

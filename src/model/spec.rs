@@ -26,9 +26,8 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::BatchNormConfig;
 use crate::layers::{
-    ActivationLayer, BuildCtx, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig,
-    Flatten, GlobalPool, Layer, LeakyReluConfig, Pool1dConfig, Pool2dConfig, ResidualConfig,
-    Softmax,
+    ActivationLayer, BuildCtx, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig, Flatten, GlobalPool,
+    Layer, LeakyReluConfig, Pool1dConfig, Pool2dConfig, ResidualConfig, Softmax,
 };
 use crate::ops::activation::Activation;
 use crate::ops::pool::PoolKind;
@@ -84,11 +83,9 @@ impl LayerKind {
             | LayerKind::GlobalMaxPool => "pool",
             LayerKind::Dense(_) => "fc",
             LayerKind::Flatten => "flatten",
-            LayerKind::Relu
-            | LayerKind::LeakyRelu(_)
-            | LayerKind::Elu(_)
-            | LayerKind::Sigmoid
-            | LayerKind::Tanh => self.type_name(),
+            LayerKind::Relu | LayerKind::LeakyRelu(_) | LayerKind::Elu(_) | LayerKind::Sigmoid | LayerKind::Tanh => {
+                self.type_name()
+            }
             LayerKind::Softmax => "softmax",
             LayerKind::Dropout(_) => "dropout",
             LayerKind::BatchNorm1d(_) | LayerKind::BatchNorm2d(_) => "bn",
@@ -124,9 +121,7 @@ impl LayerKind {
 
     /// Builds the layer for a per-sample input shape.
     pub fn build<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Box<dyn Layer<T>>> {
-        let act = |f: Activation, ctx: BuildCtx<'_>| -> Box<dyn Layer<T>> {
-            Box::new(ActivationLayer::new(f, ctx))
-        };
+        let act = |f: Activation, ctx: BuildCtx<'_>| -> Box<dyn Layer<T>> { Box::new(ActivationLayer::new(f, ctx)) };
         Ok(match self {
             LayerKind::Conv1d(c) => Box::new(c.init::<T>(ctx)?),
             LayerKind::Conv2d(c) => Box::new(c.init::<T>(ctx)?),
@@ -307,10 +302,7 @@ impl ModelSpec {
         match ext.as_str() {
             "json" => Self::from_json(&text).map_err(|e| Error::format(path, e.to_string())),
             "toml" => Self::from_toml(&text).map_err(|e| Error::format(path, e.to_string())),
-            _ => Err(Error::format(
-                path,
-                "model files must end in .toml or .json",
-            )),
+            _ => Err(Error::format(path, "model files must end in .toml or .json")),
         }
     }
 
@@ -338,10 +330,9 @@ impl ModelSpec {
             return Some(i.len());
         }
         self.layers.iter().find_map(|l| match &l.kind {
-            LayerKind::Conv2d(_)
-            | LayerKind::MaxPool2d(_)
-            | LayerKind::AvgPool2d(_)
-            | LayerKind::BatchNorm2d(_) => Some(3),
+            LayerKind::Conv2d(_) | LayerKind::MaxPool2d(_) | LayerKind::AvgPool2d(_) | LayerKind::BatchNorm2d(_) => {
+                Some(3)
+            }
             LayerKind::Residual(_) => Some(3),
             LayerKind::Conv1d(_) | LayerKind::MaxPool1d(_) | LayerKind::AvgPool1d(_) => Some(2),
             LayerKind::Dense(_) => Some(1),

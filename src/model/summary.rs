@@ -68,11 +68,7 @@ impl Summary {
             }
         });
         Summary {
-            name: model
-                .spec()
-                .name
-                .clone()
-                .unwrap_or_else(|| "sequential".into()),
+            name: model.spec().name.clone().unwrap_or_else(|| "sequential".into()),
             input_shape: model.input_shape().to_vec(),
             rows,
             trainable,
@@ -166,12 +162,7 @@ impl std::fmt::Display for Summary {
             }
         }
         writeln!(f, "{}", "=".repeat(width))?;
-        writeln!(
-            f,
-            "Total params: {} ({})",
-            thousands(self.total()),
-            bytes(self.total())
-        )?;
+        writeln!(f, "Total params: {} ({})", thousands(self.total()), bytes(self.total()))?;
         writeln!(
             f,
             "Trainable params: {} ({})",
@@ -185,11 +176,7 @@ impl std::fmt::Display for Summary {
             bytes(self.non_trainable)
         )?;
         if self.buffers > 0 {
-            writeln!(
-                f,
-                "Buffers (running statistics): {}",
-                thousands(self.buffers)
-            )?;
+            writeln!(f, "Buffers (running statistics): {}", thousands(self.buffers))?;
         }
         write!(f, "{}", "_".repeat(width))
     }

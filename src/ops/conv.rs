@@ -65,14 +65,7 @@ impl Padding {
     }
 
     /// `[before, after]` padding along one axis for an input of `size`.
-    fn resolve_axis(
-        &self,
-        axis: usize,
-        size: usize,
-        k: usize,
-        stride: usize,
-        dilation: usize,
-    ) -> [usize; 2] {
+    fn resolve_axis(&self, axis: usize, size: usize, k: usize, stride: usize, dilation: usize) -> [usize; 2] {
         match *self {
             Padding::Valid => [0, 0],
             Padding::Same => {
@@ -169,12 +162,12 @@ impl Conv2dParams {
                 ),
             ));
         }
-        let [pt, pb] =
-            self.padding
-                .resolve_axis(0, h, self.kernel[0], self.stride[0], self.dilation[0]);
-        let [pl, pr] =
-            self.padding
-                .resolve_axis(1, w, self.kernel[1], self.stride[1], self.dilation[1]);
+        let [pt, pb] = self
+            .padding
+            .resolve_axis(0, h, self.kernel[0], self.stride[0], self.dilation[0]);
+        let [pl, pr] = self
+            .padding
+            .resolve_axis(1, w, self.kernel[1], self.stride[1], self.dilation[1]);
         let out = |size: usize, before: usize, after: usize, axis: usize| -> Result<usize> {
             let eff = self.dilation[axis] * (self.kernel[axis] - 1) + 1;
             let padded = size + before + after;
@@ -186,11 +179,7 @@ impl Conv2dParams {
                         h,
                         w,
                         padded,
-                        if self.dilation[axis] > 1 {
-                            "dilated "
-                        } else {
-                            ""
-                        },
+                        if self.dilation[axis] > 1 { "dilated " } else { "" },
                         eff,
                         if axis == 0 { "height" } else { "width" }
                     ),
@@ -309,14 +298,7 @@ pub struct ConvWorkspace<T: Scalar> {
 }
 
 impl<T: Scalar> ConvWorkspace<T> {
-    fn ensure(
-        &mut self,
-        tasks: usize,
-        col: usize,
-        dcol: usize,
-        dw: usize,
-        db: usize,
-    ) -> &mut [TaskBufs<T>] {
+    fn ensure(&mut self, tasks: usize, col: usize, dcol: usize, dw: usize, db: usize) -> &mut [TaskBufs<T>] {
         if self.tasks.len() < tasks {
             self.tasks.resize_with(tasks, TaskBufs::default);
         }
@@ -402,9 +384,7 @@ impl<T: Scalar> ConvOp<T> {
                 }
                 reference::conv2d_backward_weight(g, n, x, dy, dw, db);
             }
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => {
-                backward_gemm(g, n, x, w, dy, dx, dw, db, &mut self.ws)
-            }
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => backward_gemm(g, n, x, w, dy, dx, dw, db, &mut self.ws),
         }
     }
 }
@@ -468,12 +448,7 @@ fn backward_gemm<T: Scalar>(
     db: Option<&mut [T]>,
     ws: &mut ConvWorkspace<T>,
 ) {
-    let (cig, cog, k, p) = (
-        g.c_in / g.groups,
-        g.c_out / g.groups,
-        g.patch_len(),
-        g.out_h * g.out_w,
-    );
+    let (cig, cog, k, p) = (g.c_in / g.groups, g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
     let (il, ol) = (g.in_len(), g.out_len());
     let wl = g.c_out * k;
     if n == 0 {
@@ -537,18 +512,7 @@ fn backward_gemm<T: Scalar>(
                             if grp == 0 {
                                 dxs.fill(T::zero());
                             }
-                            kernels::matmul(
-                                k,
-                                p,
-                                cog,
-                                wg,
-                                true,
-                                dyg,
-                                false,
-                                &mut dcol[..k * p],
-                                false,
-                                par,
-                            );
+                            kernels::matmul(k, p, cog, wg, true, dyg, false, &mut dcol[..k * p], false, par);
                             im2col::col2im(g, &dcol[..k * p], c0, dxs);
                         }
                     }
@@ -563,17 +527,12 @@ fn backward_gemm<T: Scalar>(
     let bufs = &ws.tasks[..tasks];
     dw[..wl].copy_from_slice(&bufs[0].dw[..wl]);
     for t in &bufs[1..] {
-        dw[..wl]
-            .iter_mut()
-            .zip(&t.dw[..wl])
-            .for_each(|(d, v)| *d += *v);
+        dw[..wl].iter_mut().zip(&t.dw[..wl]).for_each(|(d, v)| *d += *v);
     }
     if let Some(db) = db {
         db.copy_from_slice(&bufs[0].db[..g.c_out]);
         for t in &bufs[1..] {
-            db.iter_mut()
-                .zip(&t.db[..g.c_out])
-                .for_each(|(d, v)| *d += *v);
+            db.iter_mut().zip(&t.db[..g.c_out]).for_each(|(d, v)| *d += *v);
         }
     }
 }
@@ -586,11 +545,7 @@ pub struct ConvGrads<T: Scalar> {
     pub d_bias: Option<Tensor<T>>,
 }
 
-fn check_conv_args<T: Scalar>(
-    x: &Tensor<T>,
-    w: &Tensor<T>,
-    p: &Conv2dParams,
-) -> Result<ConvGeometry> {
+fn check_conv_args<T: Scalar>(x: &Tensor<T>, w: &Tensor<T>, p: &Conv2dParams) -> Result<ConvGeometry> {
     if x.ndim() != 4 {
         return Err(Error::shape("conv2d input", "[n, c_in, h, w]", x.shape()));
     }
@@ -604,11 +559,7 @@ fn check_conv_args<T: Scalar>(
     let [_, c_in, h, wd] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
     let g = p.geometry(c_in, h, wd, w.shape()[0])?;
     if w.shape() != g.weight_shape() {
-        return Err(Error::shape(
-            "conv2d weight",
-            fmt_shape(&g.weight_shape()),
-            w.shape(),
-        ));
+        return Err(Error::shape("conv2d weight", fmt_shape(&g.weight_shape()), w.shape()));
     }
     Ok(g)
 }
@@ -625,11 +576,7 @@ pub fn conv2d<T: Scalar>(
     let g = check_conv_args(x, w, p)?;
     if let Some(b) = b {
         if b.shape() != [g.c_out] {
-            return Err(Error::shape(
-                "conv2d bias",
-                fmt_shape(&[g.c_out]),
-                b.shape(),
-            ));
+            return Err(Error::shape("conv2d bias", fmt_shape(&[g.c_out]), b.shape()));
         }
     }
     let n = x.batch();
@@ -651,11 +598,7 @@ pub fn conv2d_backward<T: Scalar>(
     let n = x.batch();
     let y_shape = [n, g.c_out, g.out_h, g.out_w];
     if dy.shape() != y_shape {
-        return Err(Error::shape(
-            "conv2d output gradient",
-            fmt_shape(&y_shape),
-            dy.shape(),
-        ));
+        return Err(Error::shape("conv2d output gradient", fmt_shape(&y_shape), dy.shape()));
     }
     let mut d_input = Tensor::zeros(x.shape());
     let mut d_weight = Tensor::zeros(w.shape());

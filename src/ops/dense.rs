@@ -20,27 +20,8 @@ fn par_for(macs: usize) -> Par {
 }
 
 /// `y = x · wᵀ + b` for `n` rows.
-pub fn dense_forward<T: Scalar>(
-    n: usize,
-    d_in: usize,
-    d_out: usize,
-    x: &[T],
-    w: &[T],
-    b: Option<&[T]>,
-    y: &mut [T],
-) {
-    kernels::matmul(
-        n,
-        d_out,
-        d_in,
-        x,
-        false,
-        w,
-        true,
-        y,
-        false,
-        par_for(n * d_in * d_out),
-    );
+pub fn dense_forward<T: Scalar>(n: usize, d_in: usize, d_out: usize, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
+    kernels::matmul(n, d_out, d_in, x, false, w, true, y, false, par_for(n * d_in * d_out));
     if let Some(b) = b {
         for row in y[..n * d_out].chunks_exact_mut(d_out) {
             row.iter_mut().zip(b).for_each(|(v, &bv)| *v += bv);

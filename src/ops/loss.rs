@@ -97,15 +97,7 @@ impl Loss {
             ) => {
                 check_len("cross_entropy labels", n, labels.len())?;
                 let weights = w(class_weights, "class weights")?;
-                cross_entropy(
-                    n,
-                    k,
-                    outputs.data(),
-                    labels,
-                    weights.as_deref(),
-                    *label_smoothing,
-                    grad,
-                )
+                cross_entropy(n, k, outputs.data(), labels, weights.as_deref(), *label_smoothing, grad)
             }
             (Loss::BinaryCrossEntropy { pos_weight }, Targets::Values(t)) => {
                 check_len("binary_cross_entropy targets", n * k, t.len())?;

@@ -92,15 +92,7 @@ pub fn batch_norm_eval_forward<T: Scalar>(
 }
 
 /// `y = gamma · (x − mean) · inv_std + beta`, parallel over samples.
-fn normalize<T: Scalar>(
-    d: NormDims,
-    x: &[T],
-    mean: &[T],
-    inv_std: &[T],
-    gamma: &[T],
-    beta: &[T],
-    y: &mut [T],
-) {
+fn normalize<T: Scalar>(d: NormDims, x: &[T], mean: &[T], inv_std: &[T], gamma: &[T], beta: &[T], y: &mut [T]) {
     let item = d.c * d.s;
     y[..d.n * item]
         .par_chunks_mut(item)
@@ -166,9 +158,7 @@ pub fn batch_norm_backward<T: Scalar>(
                 if batch_stats {
                     // dx = γ·σ⁻¹/m · (m·dy − Σdy − x̂·Σ(dy·x̂))
                     let (sdy, sdyx) = (d_beta[ci] / m, d_gamma[ci] / m);
-                    for ((dx, &x), &dy) in
-                        dxs[r.clone()].iter_mut().zip(&xs[r.clone()]).zip(&dys[r])
-                    {
+                    for ((dx, &x), &dy) in dxs[r.clone()].iter_mut().zip(&xs[r.clone()]).zip(&dys[r]) {
                         let xhat = (x - mean[ci]) * inv_std[ci];
                         *dx = k * (dy - sdy - xhat * sdyx);
                     }

@@ -73,10 +73,7 @@ impl Pool2dParams {
         if self.kernel.contains(&0) || self.stride.contains(&0) {
             return Err(Error::invalid(
                 "pooling",
-                format!(
-                    "kernel {:?} and stride {:?} must be positive",
-                    self.kernel, self.stride
-                ),
+                format!("kernel {:?} and stride {:?} must be positive", self.kernel, self.stride),
             ));
         }
         let mut out = [0; 2];
@@ -98,11 +95,7 @@ impl Pool2dParams {
                 ));
             }
             let span = size + 2 * p - k;
-            let mut o = if self.ceil_mode {
-                span.div_ceil(s)
-            } else {
-                span / s
-            } + 1;
+            let mut o = if self.ceil_mode { span.div_ceil(s) } else { span / s } + 1;
             if self.ceil_mode && (o - 1) * s >= size + p {
                 o -= 1;
             }
@@ -152,13 +145,7 @@ const PLANES_PER_TASK: usize = 16;
 
 /// Max pooling forward; records in `argmax` the flat in-plane index of each
 /// maximum (first one on ties, as PyTorch).
-pub fn max_pool2d_forward<T: Scalar>(
-    g: &PoolGeometry,
-    n: usize,
-    x: &[T],
-    y: &mut [T],
-    argmax: &mut [u32],
-) {
+pub fn max_pool2d_forward<T: Scalar>(g: &PoolGeometry, n: usize, x: &[T], y: &mut [T], argmax: &mut [u32]) {
     let (il, ol) = (g.h * g.w, g.out_h * g.out_w);
     let planes = n * g.c;
     y[..planes * ol]
@@ -198,13 +185,7 @@ pub fn max_pool2d_forward<T: Scalar>(
 }
 
 /// Max pooling backward: each output gradient goes to its recorded maximum.
-pub fn max_pool2d_backward<T: Scalar>(
-    g: &PoolGeometry,
-    n: usize,
-    dy: &[T],
-    argmax: &[u32],
-    dx: &mut [T],
-) {
+pub fn max_pool2d_backward<T: Scalar>(g: &PoolGeometry, n: usize, dy: &[T], argmax: &[u32], dx: &mut [T]) {
     let (il, ol) = (g.h * g.w, g.out_h * g.out_w);
     let planes = n * g.c;
     dx[..planes * il]
@@ -276,9 +257,7 @@ pub fn avg_pool2d_backward<T: Scalar>(g: &PoolGeometry, n: usize, dy: &[T], dx: 
                         let (y0, y1, x0, x1, div) = avg_divisor(g, oy, ox);
                         let d = dyp[oy * g.out_w + ox] / T::lit(div as f64);
                         for iy in y0..y1 {
-                            dxp[iy * g.w + x0..iy * g.w + x1]
-                                .iter_mut()
-                                .for_each(|v| *v += d);
+                            dxp[iy * g.w + x0..iy * g.w + x1].iter_mut().for_each(|v| *v += d);
                         }
                     }
                 }
@@ -288,13 +267,7 @@ pub fn avg_pool2d_backward<T: Scalar>(g: &PoolGeometry, n: usize, dy: &[T], dx: 
 
 /// Global pooling forward over the trailing `spatial` elements of each of the
 /// `planes = n · c` planes; `argmax` is used by max pooling only.
-pub fn global_pool_forward<T: Scalar>(
-    kind: PoolKind,
-    spatial: usize,
-    x: &[T],
-    y: &mut [T],
-    argmax: &mut [u32],
-) {
+pub fn global_pool_forward<T: Scalar>(kind: PoolKind, spatial: usize, x: &[T], y: &mut [T], argmax: &mut [u32]) {
     let inv = T::lit(1.0 / spatial as f64);
     for (i, (plane, out)) in x.chunks_exact(spatial).zip(y.iter_mut()).enumerate() {
         match kind {
@@ -317,13 +290,7 @@ pub fn global_pool_forward<T: Scalar>(
 }
 
 /// Global pooling backward.
-pub fn global_pool_backward<T: Scalar>(
-    kind: PoolKind,
-    spatial: usize,
-    dy: &[T],
-    argmax: &[u32],
-    dx: &mut [T],
-) {
+pub fn global_pool_backward<T: Scalar>(kind: PoolKind, spatial: usize, dy: &[T], argmax: &[u32], dx: &mut [T]) {
     let inv = T::lit(1.0 / spatial as f64);
     for (i, (plane, &d)) in dx.chunks_exact_mut(spatial).zip(dy).enumerate() {
         match kind {

@@ -191,9 +191,7 @@ impl OptimizerConfig {
             other => {
                 return Err(Error::invalid(
                     "optimizer",
-                    format!(
-                        "unknown optimizer {other:?}; choose sgd, adam, adamw, rmsprop or nadam"
-                    ),
+                    format!("unknown optimizer {other:?}; choose sgd, adam, adamw, rmsprop or nadam"),
                 ));
             }
         })
@@ -243,20 +241,13 @@ impl OptimizerConfig {
 
     /// Checks the hyper-parameters.
     pub fn validate(&self) -> Result<()> {
-        let bad =
-            |what: &str, why: String| Err(Error::invalid(format!("{} {what}", self.name()), why));
+        let bad = |what: &str, why: String| Err(Error::invalid(format!("{} {what}", self.name()), why));
         let lr = self.lr();
         if !(lr.is_finite() && lr >= 0.0) {
-            return bad(
-                "learning rate",
-                format!("{lr} must be a non-negative number"),
-            );
+            return bad("learning rate", format!("{lr} must be a non-negative number"));
         }
         if !is_non_negative(self.weight_decay()) {
-            return bad(
-                "weight decay",
-                format!("{} must be non-negative", self.weight_decay()),
-            );
+            return bad("weight decay", format!("{} must be non-negative", self.weight_decay()));
         }
         match *self {
             OptimizerConfig::Sgd {
@@ -272,8 +263,7 @@ impl OptimizerConfig {
                     return bad("nesterov", "needs momentum > 0 and dampening 0".into());
                 }
             }
-            OptimizerConfig::Adam { betas, eps, .. }
-            | OptimizerConfig::AdamW { betas, eps, .. } => {
+            OptimizerConfig::Adam { betas, eps, .. } | OptimizerConfig::AdamW { betas, eps, .. } => {
                 if !(0.0..1.0).contains(&betas.0) || !(0.0..1.0).contains(&betas.1) {
                     return bad("betas", format!("{betas:?} must be in [0, 1)"));
                 }
@@ -282,26 +272,17 @@ impl OptimizerConfig {
                 }
             }
             OptimizerConfig::RmsProp {
-                alpha,
-                eps,
-                momentum,
-                ..
+                alpha, eps, momentum, ..
             } => {
-                if !(0.0..=1.0).contains(&alpha)
-                    || !is_positive(eps)
-                    || !(0.0..=1.0).contains(&momentum)
-                {
+                if !(0.0..=1.0).contains(&alpha) || !is_positive(eps) || !(0.0..=1.0).contains(&momentum) {
                     return bad(
                         "settings",
                         format!("alpha {alpha}, eps {eps}, momentum {momentum} out of range"),
                     );
                 }
             }
-            OptimizerConfig::Nadam {
-                beta1, beta2, eps, ..
-            } => {
-                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || !is_positive(eps)
-                {
+            OptimizerConfig::Nadam { beta1, beta2, eps, .. } => {
+                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || !is_positive(eps) {
                     return bad(
                         "settings",
                         format!("beta1 {beta1}, beta2 {beta2}, eps {eps} out of range"),
@@ -404,8 +385,7 @@ impl<T: Scalar> Optimizer<T> {
             0.0
         };
         let mut i = 0;
-        let (config, groups, states, group_of) =
-            (&self.config, &self.groups, &mut self.states, &self.group_of);
+        let (config, groups, states, group_of) = (&self.config, &self.groups, &mut self.states, &self.group_of);
         let lr_base = self.lr;
         model.for_each_param(&mut |p: &mut Param<T>| {
             let idx = i;
@@ -440,11 +420,7 @@ impl<T: Scalar> Optimizer<T> {
     }
 
     /// Rebuilds an optimizer from [`Optimizer::export_state`] for `model`.
-    pub fn import_state(
-        model: &Sequential<T>,
-        meta: &OptimizerState,
-        tensors: &[(String, Tensor<T>)],
-    ) -> Result<Self> {
+    pub fn import_state(model: &Sequential<T>, meta: &OptimizerState, tensors: &[(String, Tensor<T>)]) -> Result<Self> {
         let mut opt = Optimizer::new(meta.config.clone())?;
         opt.groups = meta.groups.clone();
         opt.lr = meta.lr;
@@ -456,8 +432,7 @@ impl<T: Scalar> Optimizer<T> {
                 opt.states.len()
             )));
         }
-        let map: std::collections::HashMap<&str, &Tensor<T>> =
-            tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let map: std::collections::HashMap<&str, &Tensor<T>> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
         for (i, s) in opt.states.iter_mut().enumerate() {
             s.step = meta.steps.get(i).copied().unwrap_or(0);
             s.u_product = meta.u_products.get(i).copied().unwrap_or(1.0);

@@ -52,16 +52,8 @@ impl<T: Scalar> ParamState<T> {
         }
     }
 
-    pub(super) fn import(
-        &mut self,
-        index: usize,
-        map: &std::collections::HashMap<&str, &Tensor<T>>,
-    ) -> Result<()> {
-        for (name, buf) in [
-            ("m", &mut self.m),
-            ("v", &mut self.v),
-            ("aux", &mut self.aux),
-        ] {
+    pub(super) fn import(&mut self, index: usize, map: &std::collections::HashMap<&str, &Tensor<T>>) -> Result<()> {
+        for (name, buf) in [("m", &mut self.m), ("v", &mut self.v), ("aux", &mut self.aux)] {
             let key = format!("{index}.{name}");
             match map.get(key.as_str()) {
                 Some(t) => *buf = t.data().to_vec(),
@@ -94,13 +86,7 @@ fn ensure<T: Scalar>(buf: &mut Vec<T>, len: usize) {
 }
 
 /// Applies one step of `config` with learning rate `lr` and weight decay `wd`.
-pub(super) fn update<T: Scalar>(
-    config: &OptimizerConfig,
-    lr: f64,
-    wd: f64,
-    s: &mut ParamState<T>,
-    p: &mut Param<T>,
-) {
+pub(super) fn update<T: Scalar>(config: &OptimizerConfig, lr: f64, wd: f64, s: &mut ParamState<T>, p: &mut Param<T>) {
     s.step += 1;
     let len = p.value.len();
     let (param, grad) = (p.value.data_mut(), p.grad.data());
@@ -112,16 +98,10 @@ pub(super) fn update<T: Scalar>(
             ..
         } => sgd(param, grad, s, lr, wd, momentum, dampening, nesterov),
         OptimizerConfig::Adam {
-            betas,
-            eps,
-            amsgrad,
-            ..
+            betas, eps, amsgrad, ..
         }
         | OptimizerConfig::AdamW {
-            betas,
-            eps,
-            amsgrad,
-            ..
+            betas, eps, amsgrad, ..
         } => {
             ensure(&mut s.m, len);
             ensure(&mut s.v, len);
@@ -153,9 +133,7 @@ pub(super) fn update<T: Scalar>(
             }
             rmsprop(param, grad, s, lr, wd, alpha, eps, momentum, centered)
         }
-        OptimizerConfig::Nadam {
-            beta1, beta2, eps, ..
-        } => {
+        OptimizerConfig::Nadam { beta1, beta2, eps, .. } => {
             ensure(&mut s.m, len);
             ensure(&mut s.v, len);
             nadam(param, grad, s, lr, wd, beta1, beta2, eps)
@@ -177,21 +155,14 @@ fn sgd<T: Scalar>(
     dampening: f64,
     nesterov: bool,
 ) {
-    let (lr, wd, mu, damp) = (
-        T::lit(lr),
-        T::lit(wd),
-        T::lit(momentum),
-        T::lit(1.0 - dampening),
-    );
+    let (lr, wd, mu, damp) = (T::lit(lr), T::lit(wd), T::lit(momentum), T::lit(1.0 - dampening));
     if momentum == 0.0 {
-        p.par_chunks_mut(CHUNK)
-            .zip(g.par_chunks(CHUNK))
-            .for_each(|(p, g)| {
-                for (p, &g) in p.iter_mut().zip(g) {
-                    let d = g + wd * *p;
-                    *p -= lr * d;
-                }
-            });
+        p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).for_each(|(p, g)| {
+            for (p, &g) in p.iter_mut().zip(g) {
+                let d = g + wd * *p;
+                *p -= lr * d;
+            }
+        });
         return;
     }
     let first = s.m.len() != p.len();
@@ -227,11 +198,7 @@ fn adam<T: Scalar>(
     let bc1 = 1.0 - betas.0.powf(t);
     let bc2_sqrt = (1.0 - betas.1.powf(t)).sqrt();
     let step_size = T::lit(lr / bc1);
-    let (b1c, b2, b2c) = (
-        T::lit(1.0 - betas.0),
-        T::lit(betas.1),
-        T::lit(1.0 - betas.1),
-    );
+    let (b1c, b2, b2c) = (T::lit(1.0 - betas.0), T::lit(betas.1), T::lit(1.0 - betas.1));
     let (bc2_sqrt, eps, l2, shrink) = (
         T::lit(bc2_sqrt),
         T::lit(eps),
@@ -320,16 +287,7 @@ fn rmsprop<T: Scalar>(
 /// Keras's Nadam (Dozat 2015 with the momentum schedule
 /// `u_t = β₁·(1 − ½·0.96^t)`), with Keras's optional decoupled weight decay.
 #[allow(clippy::too_many_arguments)]
-fn nadam<T: Scalar>(
-    p: &mut [T],
-    g: &[T],
-    s: &mut ParamState<T>,
-    lr: f64,
-    wd: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-) {
+fn nadam<T: Scalar>(p: &mut [T], g: &[T], s: &mut ParamState<T>, lr: f64, wd: f64, beta1: f64, beta2: f64, eps: f64) {
     let t = s.step as f64;
     let u_t = beta1 * (1.0 - 0.5 * 0.96f64.powf(t));
     let u_t1 = beta1 * (1.0 - 0.5 * 0.96f64.powf(t + 1.0));

@@ -5,8 +5,7 @@ use super::svg::{Anchor, Svg};
 
 /// matplotlib's `tab10` colours, for series in order.
 pub const COLORS: [&str; 10] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 ];
 
 /// One line of a chart.
@@ -73,37 +72,17 @@ impl LineChart {
             .filter(|&(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0))
             .collect();
         let mut svg = Svg::new(w, h);
-        svg.text(
-            w / 2.0,
-            24.0,
-            &self.title,
-            16.0,
-            Anchor::Middle,
-            "#222",
-            0.0,
-        );
+        svg.text(w / 2.0, 24.0, &self.title, 16.0, Anchor::Middle, "#222", 0.0);
         if pts.is_empty() {
-            svg.text(
-                w / 2.0,
-                h / 2.0,
-                "no data",
-                14.0,
-                Anchor::Middle,
-                "#888",
-                0.0,
-            );
+            svg.text(w / 2.0, h / 2.0, "no data", 14.0, Anchor::Middle, "#888", 0.0);
             return svg.finish();
         }
         let (mut x0, mut x1) = pts
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-                (a.min(p.0), b.max(p.0))
-            });
-        let (mut y0, mut y1) = pts
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-                (a.min(ty(p.1)), b.max(ty(p.1)))
-            });
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let (mut y0, mut y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(ty(p.1)), b.max(ty(p.1)))
+        });
         if x1 - x0 < 1e-12 {
             x0 -= 0.5;
             x1 += 0.5;
@@ -123,15 +102,7 @@ impl LineChart {
         // Grid and ticks.
         for t in ticks(x0, x1, 8) {
             svg.line(sx(t), mt, sx(t), mt + ph, "#e6e6e6", 1.0);
-            svg.text(
-                sx(t),
-                mt + ph + 18.0,
-                &fmt_tick(t),
-                12.0,
-                Anchor::Middle,
-                "#333",
-                0.0,
-            );
+            svg.text(sx(t), mt + ph + 18.0, &fmt_tick(t), 12.0, Anchor::Middle, "#333", 0.0);
         }
         let yt: Vec<f64> = if self.log_y {
             (y0 as i64..=y1 as i64).map(|e| e as f64).collect()
@@ -145,15 +116,7 @@ impl LineChart {
             } else {
                 fmt_tick(t)
             };
-            svg.text(
-                ml - 8.0,
-                sy(t) + 4.0,
-                &label,
-                12.0,
-                Anchor::End,
-                "#333",
-                0.0,
-            );
+            svg.text(ml - 8.0, sy(t) + 4.0, &label, 12.0, Anchor::End, "#333", 0.0);
         }
         svg.rect(ml, mt, pw, ph, "none", Some("#444"));
         svg.text(
@@ -165,15 +128,7 @@ impl LineChart {
             "#222",
             0.0,
         );
-        svg.text(
-            18.0,
-            mt + ph / 2.0,
-            &self.y_label,
-            13.0,
-            Anchor::Middle,
-            "#222",
-            -90.0,
-        );
+        svg.text(18.0, mt + ph / 2.0, &self.y_label, 13.0, Anchor::Middle, "#222", -90.0);
         // Series.
         for (i, s) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
@@ -203,35 +158,17 @@ impl LineChart {
         let covered = |&(cx, cy): &(f64, f64)| {
             screen
                 .iter()
-                .filter(|&&(x, y)| {
-                    x >= cx - 6.0 && x <= cx + lw + 6.0 && y >= cy - 6.0 && y <= cy + lh + 6.0
-                })
+                .filter(|&&(x, y)| x >= cx - 6.0 && x <= cx + lw + 6.0 && y >= cy - 6.0 && y <= cy + lh + 6.0)
                 .count()
         };
-        let (lx, ly) = corners
-            .iter()
-            .copied()
-            .min_by_key(covered)
-            .unwrap_or(corners[0]);
+        let (lx, ly) = corners.iter().copied().min_by_key(covered).unwrap_or(corners[0]);
         if !self.series.is_empty() {
-            svg.rect(
-                lx,
-                ly,
-                lw,
-                20.0 * self.series.len() as f64 + 6.0,
-                "white",
-                Some("#ccc"),
-            );
+            svg.rect(lx, ly, lw, 20.0 * self.series.len() as f64 + 6.0, "white", Some("#ccc"));
         }
         for (i, s) in self.series.iter().enumerate() {
             let y = ly + 15.0 + 20.0 * i as f64;
             let color = COLORS[i % COLORS.len()];
-            svg.polyline(
-                &[(lx + 6.0, y - 4.0), (lx + 28.0, y - 4.0)],
-                color,
-                2.0,
-                s.dashed,
-            );
+            svg.polyline(&[(lx + 6.0, y - 4.0), (lx + 28.0, y - 4.0)], color, 2.0, s.dashed);
             svg.text(lx + 34.0, y, &s.name, 12.0, Anchor::Start, "#222", 0.0);
         }
         svg.finish()
@@ -257,21 +194,14 @@ pub fn confusion_svg(matrix: &[Vec<u64>], names: &[String], title: &str) -> Stri
     let label_w = (longest * 7.5 + 16.0).clamp(40.0, 160.0);
     let cell = (460.0 / k as f64).clamp(18.0, 64.0);
     let (ml, mt) = (label_w + 30.0, 46.0);
-    let (w, h) = (
-        ml + cell * k as f64 + 24.0,
-        mt + cell * k as f64 + label_w + 30.0,
-    );
+    let (w, h) = (ml + cell * k as f64 + 24.0, mt + cell * k as f64 + label_w + 30.0);
     let mut svg = Svg::new(w, h);
     svg.text(w / 2.0, 26.0, title, 16.0, Anchor::Middle, "#222", 0.0);
     let font = (cell * 0.32).clamp(8.0, 14.0);
     for (r, row) in matrix.iter().enumerate() {
         let total: u64 = row.iter().sum();
         for (c, &v) in row.iter().enumerate() {
-            let frac = if total > 0 {
-                v as f64 / total as f64
-            } else {
-                0.0
-            };
+            let frac = if total > 0 { v as f64 / total as f64 } else { 0.0 };
             let (fill, dark) = blues(frac);
             let (x, y) = (ml + c as f64 * cell, mt + r as f64 * cell);
             svg.rect(x, y, cell, cell, &fill, Some("#fff"));
@@ -291,15 +221,7 @@ pub fn confusion_svg(matrix: &[Vec<u64>], names: &[String], title: &str) -> Stri
         let y = mt + (i as f64 + 0.5) * cell + 4.0;
         svg.text(ml - 6.0, y, name, 12.0, Anchor::End, "#222", 0.0);
         let x = ml + (i as f64 + 0.5) * cell + 4.0;
-        svg.text(
-            x,
-            mt + k as f64 * cell + 8.0,
-            name,
-            12.0,
-            Anchor::End,
-            "#222",
-            -90.0,
-        );
+        svg.text(x, mt + k as f64 * cell + 8.0, name, 12.0, Anchor::End, "#222", -90.0);
     }
     svg.text(
         12.0 + 4.0,
@@ -345,10 +267,7 @@ pub fn is_sparse(pixels: &[f32]) -> bool {
 /// below the maximum.
 pub fn tile_png(pixels: &[f32], shape: [usize; 3], log: bool) -> Vec<u8> {
     let [c, h, w] = shape;
-    let max = pixels
-        .iter()
-        .fold(0f32, |m, &v| m.max(v))
-        .max(f32::MIN_POSITIVE);
+    let max = pixels.iter().fold(0f32, |m, &v| m.max(v)).max(f32::MIN_POSITIVE);
     let scaled: Vec<f32> = if log {
         pixels
             .iter()
@@ -365,9 +284,7 @@ pub fn tile_png(pixels: &[f32], shape: [usize; 3], log: bool) -> Vec<u8> {
     };
     let (lo, hi) = scaled
         .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let span = if hi > lo { hi - lo } else { 1.0 };
     let byte = |v: f32| (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8;
     let data: Vec<u8> = if c == 3 {
@@ -386,11 +303,7 @@ pub fn image_grid_svg(tiles: &[Tile<'_>], cols: usize, title: &str) -> String {
     let cols = cols.max(1).min(tiles.len().max(1));
     let rows = tiles.len().div_ceil(cols).max(1);
     let size: f64 = 96.0;
-    let longest = tiles
-        .iter()
-        .map(|t| t.caption.chars().count())
-        .max()
-        .unwrap_or(0) as f64;
+    let longest = tiles.iter().map(|t| t.caption.chars().count()).max().unwrap_or(0) as f64;
     let (cw, chh) = ((size + 20.0).max(longest * 6.4 + 12.0), size + 40.0);
     let (w, h) = (cw * cols as f64 + 20.0, chh * rows as f64 + 50.0);
     let mut svg = Svg::new(w, h);

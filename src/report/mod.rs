@@ -140,7 +140,9 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
         if let Some(t5) = m.top5_accuracy {
             let _ = write!(h, " &nbsp; top-5 accuracy {t5:.4}");
         }
-        h.push_str("</p>\n<table><tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>\n");
+        h.push_str(
+            "</p>\n<table><tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>\n",
+        );
         for c in m.per_class.iter().chain([&m.macro_avg, &m.weighted_avg]) {
             let _ = writeln!(
                 h,
@@ -154,11 +156,7 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
         }
         h.push_str("</table>\n");
         if !m.roc.is_empty() {
-            let effs: Vec<f64> = m.roc[0]
-                .rejection
-                .iter()
-                .map(|r| r.signal_efficiency)
-                .collect();
+            let effs: Vec<f64> = m.roc[0].rejection.iter().map(|r| r.signal_efficiency).collect();
             h.push_str("<table><tr><th>signal</th><th>AUC</th>");
             for e in &effs {
                 let _ = write!(h, "<th>1/εB at εS = {e}</th>");
@@ -213,11 +211,7 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
 
 /// `1/εB` for people: `∞` when no background passes.
 pub fn fmt_rejection(r: f64) -> String {
-    if r.is_finite() {
-        format!("{r:.1}")
-    } else {
-        "∞".into()
-    }
+    if r.is_finite() { format!("{r:.1}") } else { "∞".into() }
 }
 
 fn strip_xml_header(svg: &str) -> &str {
@@ -250,12 +244,7 @@ pub fn samples_chart(
     truth: &[u32],
     classes: &[String],
 ) -> Chart {
-    let name = |c: u32| {
-        classes
-            .get(c as usize)
-            .cloned()
-            .unwrap_or_else(|| c.to_string())
-    };
+    let name = |c: u32| classes.get(c as usize).cloned().unwrap_or_else(|| c.to_string());
     let tiles: Vec<Tile<'_>> = images
         .iter()
         .zip(predicted.iter().zip(truth))
@@ -275,20 +264,12 @@ pub fn samples_chart(
     Chart {
         stem: "samples".into(),
         title: "Samples".into(),
-        svg: charts::image_grid_svg(
-            &tiles,
-            per_row,
-            "Samples by class: predicted / true (wrong in red)",
-        ),
+        svg: charts::image_grid_svg(&tiles, per_row, "Samples by class: predicted / true (wrong in red)"),
     }
 }
 
 /// The mean image of each class.
-pub fn class_means_chart(
-    x: &crate::Tensor<f32>,
-    labels: &[u32],
-    classes: &[String],
-) -> Option<Chart> {
+pub fn class_means_chart(x: &crate::Tensor<f32>, labels: &[u32], classes: &[String]) -> Option<Chart> {
     let shape = x.shape();
     if shape.len() != 4 {
         return None;

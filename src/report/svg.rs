@@ -60,15 +60,8 @@ impl Svg {
         if points.is_empty() {
             return;
         }
-        let pts: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{x:.2},{y:.2}"))
-            .collect();
-        let dash = if dashed {
-            r#" stroke-dasharray="6,4""#
-        } else {
-            ""
-        };
+        let pts: Vec<String> = points.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
+        let dash = if dashed { r#" stroke-dasharray="6,4""# } else { "" };
         let _ = writeln!(
             self.body,
             r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="{width}" stroke-linejoin="round"{dash}/>"#,
@@ -77,16 +70,11 @@ impl Svg {
     }
 
     pub fn circle(&mut self, x: f64, y: f64, r: f64, fill: &str) {
-        let _ = writeln!(
-            self.body,
-            r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r}" fill="{fill}"/>"#
-        );
+        let _ = writeln!(self.body, r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r}" fill="{fill}"/>"#);
     }
 
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, stroke: Option<&str>) {
-        let stroke = stroke.map_or(String::new(), |s| {
-            format!(r#" stroke="{s}" stroke-width="1""#)
-        });
+        let stroke = stroke.map_or(String::new(), |s| format!(r#" stroke="{s}" stroke-width="1""#));
         let _ = writeln!(
             self.body,
             r#"<rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}" fill="{fill}"{stroke}/>"#
@@ -95,16 +83,7 @@ impl Svg {
 
     /// Text at `(x, y)` (baseline), optionally rotated by `rotate` degrees.
     #[allow(clippy::too_many_arguments)]
-    pub fn text(
-        &mut self,
-        x: f64,
-        y: f64,
-        s: &str,
-        size: f64,
-        anchor: Anchor,
-        fill: &str,
-        rotate: f64,
-    ) {
+    pub fn text(&mut self, x: f64, y: f64, s: &str, size: f64, anchor: Anchor, fill: &str, rotate: f64) {
         let transform = if rotate != 0.0 {
             format!(r#" transform="rotate({rotate} {x:.2} {y:.2})""#)
         } else {
@@ -145,11 +124,7 @@ pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {

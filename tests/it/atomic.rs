@@ -28,16 +28,10 @@ fn a_failed_write_keeps_the_old_file_and_no_temporary() {
     let target = dir.path().join("checkpoint.safetensors");
     std::fs::create_dir(&target).unwrap();
     std::fs::write(target.join("keep"), b"old").unwrap();
-    let err = atomic::write(&target, b"new contents")
-        .unwrap_err()
-        .to_string();
+    let err = atomic::write(&target, b"new contents").unwrap_err().to_string();
     assert!(err.contains("checkpoint.safetensors"), "{err}");
     assert_eq!(std::fs::read(target.join("keep")).unwrap(), b"old");
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
-    );
+    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
     // A folder that does not exist is an error naming the path.
     let err = atomic::write(&dir.path().join("missing/x.json"), b"{}")
         .unwrap_err()

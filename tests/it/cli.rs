@@ -34,11 +34,7 @@ pub fn striate(args: &[&str], cwd: &Path) -> Out {
 
 #[track_caller]
 fn ok(out: &Out) {
-    assert_eq!(
-        out.code, 0,
-        "failed:\nstdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
+    assert_eq!(out.code, 0, "failed:\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
 }
 
 /// A user error: status 2, one `striate: error:` line naming `words`, no panic.
@@ -50,10 +46,7 @@ pub fn user_error(out: &Out, words: &[&str]) {
         out.stdout, out.stderr
     );
     let err = out.stderr.trim();
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "panic: {err}"
-    );
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "panic: {err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "expected one line, got:\n{err}");
     for w in words {
@@ -200,13 +193,7 @@ fn cycle(cwd: &Path, model: &Path, data: &str, extra: &[&str], train_extra: &[&s
     }
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    for key in [
-        "accuracy",
-        "loss",
-        "confusion_matrix",
-        "per_class",
-        "n_samples",
-    ] {
+    for key in ["accuracy", "loss", "confusion_matrix", "per_class", "n_samples"] {
         assert!(metrics.get(key).is_some(), "metrics.json lacks {key}");
     }
     assert!(metrics["accuracy"].as_f64().unwrap() > 0.6, "{metrics}");
@@ -284,11 +271,7 @@ fn hdf5_by_keys_and_by_class_with_lzf() {
         .collect();
     hdf5::write(
         &dir.path().join("classes.hdf5"),
-        &[
-            ("A", &per_class[0]),
-            ("B", &per_class[1]),
-            ("C", &per_class[2]),
-        ],
+        &[("A", &per_class[0]), ("B", &per_class[1]), ("C", &per_class[2])],
         Some(7),
     )
     .unwrap();
@@ -300,10 +283,7 @@ fn hdf5_by_keys_and_by_class_with_lzf() {
         &["--scale", "0.0039215686"],
     );
     let manifest = std::fs::read_to_string(run.join("model.toml")).unwrap();
-    assert!(
-        manifest.contains("\"A\"") && manifest.contains("\"C\""),
-        "{manifest}"
-    );
+    assert!(manifest.contains("\"A\"") && manifest.contains("\"C\""), "{manifest}");
 }
 
 #[test]
@@ -312,11 +292,7 @@ fn npy_with_labels_beside_and_npz() {
     let (px, labels) = images();
     std::fs::write(dir.path().join("x.npy"), npy::to_bytes_u8(&[N, S, S], &px)).unwrap();
     let lab: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
-    std::fs::write(
-        dir.path().join("y_labels.npy"),
-        npy::to_bytes_i64(&[N], &lab),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("y_labels.npy"), npy::to_bytes_i64(&[N], &lab)).unwrap();
     cycle(dir.path(), &model, "x.npy", &[], &[]);
     let x = npy::to_bytes_u8(&[N, S, S], &px);
     let y = npy::to_bytes_i64(&[N], &lab);
@@ -331,11 +307,7 @@ fn npy_with_labels_beside_and_npz() {
     cycle(dir.path(), &model, "data.npz", &[], &["--test", "data.npz"]);
     // Prediction needs no labels.
     std::fs::create_dir(dir.path().join("unlabeled")).unwrap();
-    std::fs::write(
-        dir.path().join("unlabeled/x.npy"),
-        npy::to_bytes_u8(&[N, S, S], &px),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("unlabeled/x.npy"), npy::to_bytes_u8(&[N, S, S], &px)).unwrap();
     let run = dir.path().join("run-x_npy");
     let out = dir.path().join("p.npy");
     ok(&striate(
@@ -360,29 +332,15 @@ fn csv_with_header_and_named_classes() {
     let (px, labels) = images();
     let names = ["left", "right", "top"];
     let mut text = String::new();
-    text.push_str(
-        &(0..S * S)
-            .map(|i| format!("p{i}"))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
+    text.push_str(&(0..S * S).map(|i| format!("p{i}")).collect::<Vec<_>>().join(","));
     text.push_str(",label\n");
     for (i, &l) in labels.iter().enumerate() {
-        let row: Vec<String> = px[i * S * S..(i + 1) * S * S]
-            .iter()
-            .map(|v| v.to_string())
-            .collect();
+        let row: Vec<String> = px[i * S * S..(i + 1) * S * S].iter().map(|v| v.to_string()).collect();
         text.push_str(&format!("{},{}\n", row.join(","), names[l as usize]));
     }
     std::fs::write(dir.path().join("table.csv"), &text).unwrap();
     // Flat rows become 12×12 images for the 2-D model; names become classes.
-    let run = cycle(
-        dir.path(),
-        &model,
-        "table.csv",
-        &[],
-        &["--scale", "0.0039215686"],
-    );
+    let run = cycle(dir.path(), &model, "table.csv", &[], &["--scale", "0.0039215686"]);
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(m["classes"], serde_json::json!(["left", "right", "top"]));
@@ -396,9 +354,7 @@ fn image_folder_of_pngs() {
     for (i, &l) in labels.iter().enumerate() {
         let class_dir = root.join(["left", "right", "top"][l as usize]);
         std::fs::create_dir_all(&class_dir).unwrap();
-        let img =
-            image::GrayImage::from_raw(S as u32, S as u32, px[i * S * S..(i + 1) * S * S].to_vec())
-                .unwrap();
+        let img = image::GrayImage::from_raw(S as u32, S as u32, px[i * S * S..(i + 1) * S * S].to_vec()).unwrap();
         img.save(class_dir.join(format!("{i:03}.png"))).unwrap();
     }
     cycle(dir.path(), &model, "imgs", &[], &[]);
@@ -424,11 +380,7 @@ fn builtin_data_and_builtin_models() {
         dir.path(),
     );
     ok(&out);
-    assert!(
-        out.stdout.contains("Model: \"keras_small\""),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("Model: \"keras_small\""), "{}", out.stdout);
     let s = striate(&["summary", "--model", "lenet5"], dir.path());
     ok(&s);
     assert!(s.stdout.contains("61,706"), "{}", s.stdout);
@@ -463,12 +415,7 @@ fn json_progress_is_one_object_per_epoch() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert_eq!(
-        lines.len(),
-        3,
-        "2 epochs and the final metrics: {}",
-        out.stdout
-    );
+    assert_eq!(lines.len(), 3, "2 epochs and the final metrics: {}", out.stdout);
     assert_eq!(lines[1]["epoch"], 2);
     assert!(lines[2]["accuracy"].is_number());
 }
@@ -489,10 +436,7 @@ fn missing_and_unknown_files() {
         &["data.xyz", "unknown data format"],
     );
     user_error(
-        &striate(
-            &["train", "--model", "nomodel", "--data", "builtin:shapes"],
-            dir.path(),
-        ),
+        &striate(&["train", "--model", "nomodel", "--data", "builtin:shapes"], dir.path()),
         &["unknown model"],
     );
     user_error(
@@ -527,12 +471,7 @@ fn corrupt_and_truncated_files() {
     let (px, labels) = images();
     let x = Array::new(vec![N, S, S], "uint8", Elements::U8(px.clone()));
     let h5 = dir.path().join("cut.h5");
-    hdf5::write(
-        &h5,
-        &[("images", &x), ("labels", &labels_array(&labels))],
-        None,
-    )
-    .unwrap();
+    hdf5::write(&h5, &[("images", &x), ("labels", &labels_array(&labels))], None).unwrap();
     let bytes = std::fs::read(&h5).unwrap();
     std::fs::write(&h5, &bytes[..bytes.len() / 2]).unwrap();
     user_error(
@@ -542,11 +481,7 @@ fn corrupt_and_truncated_files() {
     // A truncated .npy.
     let b = npy::to_bytes_u8(&[N, S, S], &px);
     std::fs::write(dir.path().join("cut.npy"), &b[..b.len() - 10]).unwrap();
-    std::fs::write(
-        dir.path().join("cut_labels.npy"),
-        npy::to_bytes_i64(&[N], &vec![0; N]),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("cut_labels.npy"), npy::to_bytes_i64(&[N], &vec![0; N])).unwrap();
     user_error(
         &striate(&["train", "--model", m, "--data", "cut.npy"], dir.path()),
         &["cut.npy", "truncated"],
@@ -554,10 +489,7 @@ fn corrupt_and_truncated_files() {
     // Not a .npy at all.
     std::fs::write(dir.path().join("fake.npy"), b"not numpy").unwrap();
     user_error(
-        &striate(
-            &["data", "info", "fake.npy", "--labels", "cut_labels.npy"],
-            dir.path(),
-        ),
+        &striate(&["data", "info", "fake.npy", "--labels", "cut_labels.npy"], dir.path()),
         &["fake.npy"],
     );
 }
@@ -570,66 +502,30 @@ fn bad_labels() {
     std::fs::write(dir.path().join("x.npy"), npy::to_bytes_u8(&[N, S, S], &px)).unwrap();
     // Non-integer labels.
     let frac: Vec<f32> = (0..N).map(|i| i as f32 * 0.5).collect();
-    std::fs::write(
-        dir.path().join("frac_labels.npy"),
-        npy::to_bytes_f32(&[N], &frac),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("frac_labels.npy"), npy::to_bytes_f32(&[N], &frac)).unwrap();
     user_error(
         &striate(
-            &[
-                "train",
-                "--model",
-                m,
-                "--data",
-                "x.npy",
-                "--labels",
-                "frac_labels.npy",
-            ],
+            &["train", "--model", m, "--data", "x.npy", "--labels", "frac_labels.npy"],
             dir.path(),
         ),
         &["frac_labels.npy", "label 1 is 0.5"],
     );
     // Negative labels.
     let neg: Vec<i64> = (0..N as i64).map(|i| i % 3 - 1).collect();
-    std::fs::write(
-        dir.path().join("neg_labels.npy"),
-        npy::to_bytes_i64(&[N], &neg),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("neg_labels.npy"), npy::to_bytes_i64(&[N], &neg)).unwrap();
     user_error(
         &striate(
-            &[
-                "train",
-                "--model",
-                m,
-                "--data",
-                "x.npy",
-                "--labels",
-                "neg_labels.npy",
-            ],
+            &["train", "--model", m, "--data", "x.npy", "--labels", "neg_labels.npy"],
             dir.path(),
         ),
         &["-1"],
     );
     // More classes than the model file's 3 outputs.
     let many: Vec<i64> = (0..N as i64).map(|i| i % 5).collect();
-    std::fs::write(
-        dir.path().join("many_labels.npy"),
-        npy::to_bytes_i64(&[N], &many),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("many_labels.npy"), npy::to_bytes_i64(&[N], &many)).unwrap();
     user_error(
         &striate(
-            &[
-                "train",
-                "--model",
-                m,
-                "--data",
-                "x.npy",
-                "--labels",
-                "many_labels.npy",
-            ],
+            &["train", "--model", m, "--data", "x.npy", "--labels", "many_labels.npy"],
             dir.path(),
         ),
         &["5 classes", "3 outputs"],
@@ -642,15 +538,7 @@ fn bad_labels() {
     .unwrap();
     user_error(
         &striate(
-            &[
-                "train",
-                "--model",
-                m,
-                "--data",
-                "x.npy",
-                "--labels",
-                "short_labels.npy",
-            ],
+            &["train", "--model", m, "--data", "x.npy", "--labels", "short_labels.npy"],
             dir.path(),
         ),
         &["90 samples but 5 labels"],
@@ -683,25 +571,11 @@ fn shapes_that_do_not_fit_the_model() {
     ));
     let big: Vec<u8> = vec![0; N * 40 * 40];
     std::fs::create_dir(dir.path().join("big")).unwrap();
-    std::fs::write(
-        dir.path().join("big/x.npy"),
-        npy::to_bytes_u8(&[N, 40, 40], &big),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("big/labels.npy"),
-        npy::to_bytes_i64(&[N], &lab),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("big/x.npy"), npy::to_bytes_u8(&[N, 40, 40], &big)).unwrap();
+    std::fs::write(dir.path().join("big/labels.npy"), npy::to_bytes_i64(&[N], &lab)).unwrap();
     user_error(
         &striate(
-            &[
-                "train",
-                "--model",
-                fixed.to_str().unwrap(),
-                "--data",
-                "big/x.npy",
-            ],
+            &["train", "--model", fixed.to_str().unwrap(), "--data", "big/x.npy"],
             dir.path(),
         ),
         &["28×28", "40×40"],
@@ -709,29 +583,15 @@ fn shapes_that_do_not_fit_the_model() {
     // A model too deep for tiny images names the layer.
     let tiny: Vec<u8> = vec![0; N * 4 * 4];
     std::fs::create_dir(dir.path().join("tiny")).unwrap();
-    std::fs::write(
-        dir.path().join("tiny/x.npy"),
-        npy::to_bytes_u8(&[N, 4, 4], &tiny),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("tiny/labels.npy"),
-        npy::to_bytes_i64(&[N], &lab),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("tiny/x.npy"), npy::to_bytes_u8(&[N, 4, 4], &tiny)).unwrap();
+    std::fs::write(dir.path().join("tiny/labels.npy"), npy::to_bytes_i64(&[N], &lab)).unwrap();
     user_error(
-        &striate(
-            &["train", "--model", "jet_cnn", "--data", "tiny/x.npy"],
-            dir.path(),
-        ),
+        &striate(&["train", "--model", "jet_cnn", "--data", "tiny/x.npy"], dir.path()),
         &["layer 0 (conv1", "kernel"],
     );
     // Evaluating on data of another shape.
     user_error(
-        &striate(
-            &["evaluate", "--run", "a", "--data", "tiny/x.npy"],
-            dir.path(),
-        ),
+        &striate(&["evaluate", "--run", "a", "--data", "tiny/x.npy"], dir.path()),
         &["[4, 4]", "[12, 12]"],
     );
 }
@@ -746,27 +606,15 @@ fn empty_data_and_non_finite_values() {
         &["empty.csv", "empty"],
     );
     std::fs::write(dir.path().join("e.npy"), npy::to_bytes_f32(&[0, S, S], &[])).unwrap();
-    std::fs::write(
-        dir.path().join("e_labels.npy"),
-        npy::to_bytes_i64(&[0], &[]),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("e_labels.npy"), npy::to_bytes_i64(&[0], &[])).unwrap();
     user_error(
         &striate(&["train", "--model", m, "--data", "e.npy"], dir.path()),
         &["empty"],
     );
     let mut vals = vec![0.5f32; N * S * S];
     vals[S * S * 7 + 3] = f32::NAN;
-    std::fs::write(
-        dir.path().join("nan.npy"),
-        npy::to_bytes_f32(&[N, S, S], &vals),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("nan_labels.npy"),
-        npy::to_bytes_i64(&[N], &vec![0; N]),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("nan.npy"), npy::to_bytes_f32(&[N, S, S], &vals)).unwrap();
+    std::fs::write(dir.path().join("nan_labels.npy"), npy::to_bytes_i64(&[N], &vec![0; N])).unwrap();
     user_error(
         &striate(&["train", "--model", m, "--data", "nan.npy"], dir.path()),
         &["nan.npy", "sample 7", "NaN"],
@@ -805,13 +653,7 @@ fn existing_output_folder_needs_overwrite() {
 #[test]
 fn invalid_flag_values() {
     let dir = tempfile::tempdir().unwrap();
-    let base = [
-        "train",
-        "--model",
-        "keras_small",
-        "--data",
-        "builtin:shapes",
-    ];
+    let base = ["train", "--model", "keras_small", "--data", "builtin:shapes"];
     let with = |extra: &[&str]| {
         let mut a = base.to_vec();
         a.extend_from_slice(extra);
@@ -825,14 +667,8 @@ fn invalid_flag_values() {
     user_error(&with(&["--threads", "0"]), &["--threads"]);
     // Parsing errors are one line too.
     user_error(&with(&["--optimizer", "lbfgs"]), &["lbfgs", "--optimizer"]);
-    user_error(
-        &striate(&["train", "--epochs", "x"], dir.path()),
-        &["--epochs"],
-    );
-    user_error(
-        &striate(&["train", "--frobnicate"], dir.path()),
-        &["--frobnicate"],
-    );
+    user_error(&striate(&["train", "--epochs", "x"], dir.path()), &["--epochs"]);
+    user_error(&striate(&["train", "--frobnicate"], dir.path()), &["--frobnicate"]);
     // Help is not an error.
     let help = striate(&["train", "--help"], dir.path());
     assert_eq!(help.code, 0);
@@ -900,9 +736,7 @@ fn train_args<'a>(model: &'a str, out: &'a str) -> Vec<&'a str> {
 }
 
 fn weights(dir: &Path) -> std::collections::BTreeMap<String, striate::weights::Stored> {
-    read_safetensors(&dir.join("model.safetensors"))
-        .unwrap()
-        .tensors
+    read_safetensors(&dir.join("model.safetensors")).unwrap().tensors
 }
 
 fn spawn(args: &[&str], cwd: &Path) -> std::process::Child {
@@ -939,13 +773,7 @@ fn interrupted_run(dir: &Path, name: &str, signal: &str) -> std::process::Output
     wait_for(&dir.join(name).join("checkpoint.safetensors"));
     std::thread::sleep(Duration::from_millis(30));
     let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
     child.wait_with_output().unwrap()
 }
 
@@ -961,10 +789,7 @@ fn resume_after_kill_ends_in_the_same_weights() {
     let out = striate(&["train", "--resume", "killed"], dir.path());
     ok(&out);
     assert!(out.stdout.contains("resuming"), "{}", out.stdout);
-    assert_eq!(
-        weights(&dir.path().join("full")),
-        weights(&dir.path().join("killed"))
-    );
+    assert_eq!(weights(&dir.path().join("full")), weights(&dir.path().join("killed")));
     // No temporary files are left behind.
     for entry in std::fs::read_dir(dir.path().join("killed")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -979,20 +804,13 @@ fn ctrl_c_saves_a_mid_epoch_checkpoint_that_resumes_exactly() {
     let out = interrupted_run(dir.path(), "stopped", "-INT");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(
-        stderr.contains("striate train --resume stopped"),
-        "{stderr}"
-    );
-    let ck =
-        striate::run::load_checkpoint(&dir.path().join("stopped/checkpoint.safetensors")).unwrap();
+    assert!(stderr.contains("striate train --resume stopped"), "{stderr}");
+    let ck = striate::run::load_checkpoint(&dir.path().join("stopped/checkpoint.safetensors")).unwrap();
     assert!(
         ck.progress.batch > 0,
         "expected a mid-epoch checkpoint, got batch {}",
         ck.progress.batch
     );
     ok(&striate(&["train", "--resume", "stopped"], dir.path()));
-    assert_eq!(
-        weights(&dir.path().join("full")),
-        weights(&dir.path().join("stopped"))
-    );
+    assert_eq!(weights(&dir.path().join("full")), weights(&dir.path().join("stopped")));
 }

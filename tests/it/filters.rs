@@ -5,9 +5,7 @@
 
 use striate::Tensor;
 use striate::filter::image::{Gray, Picture, to_gray};
-use striate::filter::{
-    Boundary, Mode, Plane, convolve, convolve2d, correlate, correlate2d, is_separable, kernels,
-};
+use striate::filter::{Boundary, Mode, Plane, convolve, convolve2d, correlate, correlate2d, is_separable, kernels};
 
 use crate::common::{Case, assert_close, cases};
 
@@ -77,10 +75,7 @@ fn convolve2d_and_correlate2d_match_scipy_in_every_mode_and_boundary() {
 
 #[test]
 fn numpy_1d_convolve_and_correlate_match() {
-    for c in cases("filters")
-        .iter()
-        .filter(|c| c.name.starts_with("n1d"))
-    {
+    for c in cases("filters").iter().filter(|c| c.name.starts_with("n1d")) {
         let (a, v) = (c.t::<f64>("a").into_vec(), c.t::<f64>("v").into_vec());
         for (op, f) in [
             (
@@ -89,11 +84,7 @@ fn numpy_1d_convolve_and_correlate_match() {
             ),
             ("correlate", correlate),
         ] {
-            for (mode, key) in [
-                (Mode::Full, "full"),
-                (Mode::Same, "same"),
-                (Mode::Valid, "valid"),
-            ] {
+            for (mode, key) in [(Mode::Full, "full"), (Mode::Same, "same"), (Mode::Valid, "valid")] {
                 let got = f(&a, &v, mode).unwrap();
                 let expected = c.t::<f64>(&format!("{op}_{key}")).into_vec();
                 assert_eq!(got, expected, "{} {op} {key}", c.name);
@@ -110,9 +101,7 @@ fn course_edge_kernels_and_pipeline_match() {
         .unwrap();
     // The kernels, generated from dx/(dx²+dy²), are the notebook's tables bit for bit.
     assert_eq!(
-        kernels::named("sobel7-horizontal", None, None)
-            .unwrap()
-            .data,
+        kernels::named("sobel7-horizontal", None, None).unwrap().data,
         plane(&c, "kA").data
     );
     assert_eq!(
@@ -140,10 +129,7 @@ fn course_edge_kernels_and_pipeline_match() {
 
 #[test]
 fn sobel_and_gaussian_match_scipy_ndimage() {
-    let c = cases("filters")
-        .into_iter()
-        .find(|c| c.name.starts_with("nd"))
-        .unwrap();
+    let c = cases("filters").into_iter().find(|c| c.name.starts_with("nd")).unwrap();
     let x = plane(&c, "x");
     let sobel_x = kernels::named("sobel3-horizontal", None, None).unwrap();
     let sobel_y = kernels::named("sobel3-vertical", None, None).unwrap();
@@ -169,14 +155,7 @@ fn sobel_and_gaussian_match_scipy_ndimage() {
 /// The separable two-pass path and the direct path agree.
 #[test]
 fn separable_and_direct_paths_agree() {
-    let x = Plane::new(
-        9,
-        13,
-        (0..117)
-            .map(|i| ((i * 37 % 17) as f64 - 8.0) / 4.0)
-            .collect(),
-    )
-    .unwrap();
+    let x = Plane::new(9, 13, (0..117).map(|i| ((i * 37 % 17) as f64 - 8.0) / 4.0).collect()).unwrap();
     let g = kernels::named("gaussian", Some(5), Some(1.2)).unwrap();
     // A tiny perturbation makes the kernel rank 2: the direct path runs.
     let mut g2 = g.clone();
@@ -191,12 +170,7 @@ fn separable_and_direct_paths_agree() {
             delta.data[0] = 1e-9;
             let d = convolve2d(&x, &delta, mode, b).unwrap();
             slow.data.iter_mut().zip(&d.data).for_each(|(s, d)| *s -= d);
-            assert_close(
-                &format!("{mode:?} {b:?}"),
-                &as_tensor(&fast),
-                &as_tensor(&slow),
-                1e-12,
-            );
+            assert_close(&format!("{mode:?} {b:?}"), &as_tensor(&fast), &as_tensor(&slow), 1e-12);
         }
     }
 }
@@ -248,15 +222,9 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     let values = striate::data::npy::read(&dir.path().join("e.npy")).unwrap();
     assert_eq!(values.shape, [15, 18], "full mode: (9 + 6) × (12 + 6)");
     // Brighter to the right: the convolution (kernel flipped) is negative there.
-    let mid = (0..values.len())
-        .map(|i| values.get(i))
-        .fold(f64::INFINITY, f64::min);
+    let mid = (0..values.len()).map(|i| values.get(i)).fold(f64::INFINITY, f64::min);
     assert!(mid < -1.0, "{mid}");
-    assert!(
-        std::fs::read(dir.path().join("e.png"))
-            .unwrap()
-            .starts_with(b"\x89PNG")
-    );
+    assert!(std::fs::read(dir.path().join("e.png")).unwrap().starts_with(b"\x89PNG"));
     // Same mode keeps the image size; a kernel from a CSV file.
     std::fs::write(dir.path().join("k.csv"), "0,1,0\n1,-4,1\n0,1,0\n").unwrap();
     let out = striate(
@@ -274,17 +242,11 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        striate::data::npy::read(&dir.path().join("l.npy"))
-            .unwrap()
-            .shape,
+        striate::data::npy::read(&dir.path().join("l.npy")).unwrap().shape,
         [9, 12]
     );
     // Bad input: an image that cannot be decoded, a ragged or 1-D kernel file.
-    std::fs::write(
-        dir.path().join("broken.png"),
-        b"\x89PNG\r\n\x1a\nnot really",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
     user_error(
         &striate(
             &["filter", "--kernel", "box", "broken.png", "--out", "x.png"],
@@ -295,14 +257,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     std::fs::write(dir.path().join("ragged.csv"), "1,2,3\n4,5\n").unwrap();
     user_error(
         &striate(
-            &[
-                "filter",
-                "--kernel-file",
-                "ragged.csv",
-                "step.png",
-                "--out",
-                "x.png",
-            ],
+            &["filter", "--kernel-file", "ragged.csv", "step.png", "--out", "x.png"],
             dir.path(),
         ),
         &["ragged.csv", "line 2"],
@@ -314,14 +269,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     .unwrap();
     user_error(
         &striate(
-            &[
-                "filter",
-                "--kernel-file",
-                "flat.npy",
-                "step.png",
-                "--out",
-                "x.png",
-            ],
+            &["filter", "--kernel-file", "flat.npy", "step.png", "--out", "x.png"],
             dir.path(),
         ),
         &["flat.npy", "2-D"],
@@ -341,10 +289,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
         &["nothere.png"],
     );
     user_error(
-        &striate(
-            &["filter", "--kernel", "box", "step.png", "--out", "x.jpg"],
-            dir.path(),
-        ),
+        &striate(&["filter", "--kernel", "box", "step.png", "--out", "x.jpg"], dir.path()),
         &["x.jpg"],
     );
 }
@@ -377,12 +322,7 @@ fn filter_command_smooths_a_signal_like_numpy() {
         .map(|l| l.parse().unwrap())
         .collect();
     // np.correlate([1,2,4,8,16,32], [1/3]*3, 'same')
-    let expected = correlate(
-        &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
-        &[1.0 / 3.0; 3],
-        Mode::Same,
-    )
-    .unwrap();
+    let expected = correlate(&[1.0, 2.0, 4.0, 8.0, 16.0, 32.0], &[1.0 / 3.0; 3], Mode::Same).unwrap();
     assert_eq!(y, expected);
     assert!((y[1] - 7.0 / 3.0).abs() < 1e-12 && (y[5] - 16.0).abs() < 1e-12);
 }

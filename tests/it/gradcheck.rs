@@ -7,8 +7,8 @@
 
 use striate::Tensor;
 use striate::layers::{
-    BatchNormConfig, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig, Layer,
-    LeakyReluConfig, Param, Pool1dConfig, Pool2dConfig, ResidualConfig,
+    BatchNormConfig, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig, Layer, LeakyReluConfig, Param,
+    Pool1dConfig, Pool2dConfig, ResidualConfig,
 };
 use striate::model::{LayerKind, ModelSpec};
 use striate::ops::conv::{ConvAlgo, Padding};
@@ -22,10 +22,7 @@ const RTOL: f64 = 1e-6;
 fn loss_of(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, r: &Tensor<f64>, train: bool) -> f64 {
     // The same seed as `run_layer`, so dropout draws the same mask.
     let mut rng = striate::rng::SeededRng::new(1);
-    let mut ctx = striate::layers::ForwardCtx {
-        train,
-        rng: &mut rng,
-    };
+    let mut ctx = striate::layers::ForwardCtx { train, rng: &mut rng };
     let mut y = Tensor::default();
     layer.forward(x, &mut y, &mut ctx);
     y.data().iter().zip(r.data()).map(|(a, b)| a * b).sum()
@@ -56,14 +53,7 @@ fn gradcheck(label: &str, kind: LayerKind, input: &[usize], n: usize, train: boo
     gradcheck_with(label, kind, input, n, train, ConvAlgo::Auto)
 }
 
-fn gradcheck_with(
-    label: &str,
-    kind: LayerKind,
-    input: &[usize],
-    n: usize,
-    train: bool,
-    algo: ConvAlgo,
-) {
+fn gradcheck_with(label: &str, kind: LayerKind, input: &[usize], n: usize, train: bool, algo: ConvAlgo) {
     let mut layer = build_layer::<f64>(&kind, input);
     layer.set_conv_algo(algo);
     let mut shape = vec![n];
@@ -101,12 +91,7 @@ fn gradcheck_with(
                 l
             };
             let numeric = (eval(H) - eval(-H)) / (2.0 * H);
-            close(
-                &format!("{label} param {pi}[{j}]"),
-                grad.data()[j],
-                numeric,
-                scale,
-            );
+            close(&format!("{label} param {pi}[{j}]"), grad.data()[j], numeric, scale);
         }
     }
 }
@@ -122,11 +107,7 @@ fn conv2d_gradients() {
                 .with_padding(Padding::symmetric(1)),
             [2, 7, 6],
         ),
-        (
-            "dilation2",
-            Conv2dConfig::new(2, 3).with_dilation(2),
-            [1, 7, 7],
-        ),
+        ("dilation2", Conv2dConfig::new(2, 3).with_dilation(2), [1, 7, 7]),
         ("groups2", Conv2dConfig::new(4, 2).with_groups(2), [4, 5, 4]),
         (
             "depthwise_no_bias",
@@ -138,9 +119,7 @@ fn conv2d_gradients() {
         ),
         (
             "same_stride2",
-            Conv2dConfig::new(2, 4)
-                .with_stride(2)
-                .with_padding(Padding::Same),
+            Conv2dConfig::new(2, 4).with_stride(2).with_padding(Padding::Same),
             [1, 7, 6],
         ),
         (
@@ -160,14 +139,7 @@ fn conv2d_gradients() {
     for (label, cfg, input) in cases {
         for algo in [ConvAlgo::Reference, ConvAlgo::Im2colGemm] {
             let kind = LayerKind::Conv2d(cfg.clone());
-            gradcheck_with(
-                &format!("conv2d {label} {algo:?}"),
-                kind,
-                &input,
-                2,
-                true,
-                algo,
-            );
+            gradcheck_with(&format!("conv2d {label} {algo:?}"), kind, &input, 2, true, algo);
         }
     }
 }
@@ -191,25 +163,13 @@ fn conv1d_gradients() {
         ),
         ("groups", Conv1dConfig::new(4, 3).with_groups(2), [2, 7]),
     ] {
-        gradcheck(
-            &format!("conv1d {label}"),
-            LayerKind::Conv1d(cfg),
-            &input,
-            2,
-            true,
-        );
+        gradcheck(&format!("conv1d {label}"), LayerKind::Conv1d(cfg), &input, 2, true);
     }
 }
 
 #[test]
 fn pooling_gradients() {
-    gradcheck(
-        "max2d",
-        LayerKind::MaxPool2d(Pool2dConfig::new(2)),
-        &[2, 4, 6],
-        2,
-        true,
-    );
+    gradcheck("max2d", LayerKind::MaxPool2d(Pool2dConfig::new(2)), &[2, 4, 6], 2, true);
     gradcheck(
         "max2d overlap pad",
         LayerKind::MaxPool2d(Pool2dConfig::new(3).with_stride(2).with_padding(1)),
@@ -217,21 +177,10 @@ fn pooling_gradients() {
         2,
         true,
     );
-    gradcheck(
-        "avg2d",
-        LayerKind::AvgPool2d(Pool2dConfig::new(2)),
-        &[2, 4, 5],
-        2,
-        true,
-    );
+    gradcheck("avg2d", LayerKind::AvgPool2d(Pool2dConfig::new(2)), &[2, 4, 5], 2, true);
     gradcheck(
         "avg2d pad ceil",
-        LayerKind::AvgPool2d(
-            Pool2dConfig::new(3)
-                .with_stride(2)
-                .with_padding(1)
-                .with_ceil_mode(true),
-        ),
+        LayerKind::AvgPool2d(Pool2dConfig::new(3).with_stride(2).with_padding(1).with_ceil_mode(true)),
         &[1, 6, 7],
         2,
         true,
@@ -243,13 +192,7 @@ fn pooling_gradients() {
         2,
         true,
     );
-    gradcheck(
-        "avg1d",
-        LayerKind::AvgPool1d(Pool1dConfig::new(2)),
-        &[2, 8],
-        2,
-        true,
-    );
+    gradcheck("avg1d", LayerKind::AvgPool1d(Pool1dConfig::new(2)), &[2, 8], 2, true);
     gradcheck("global avg", LayerKind::GlobalAvgPool, &[3, 3, 4], 2, true);
     gradcheck("global max", LayerKind::GlobalMaxPool, &[3, 3, 4], 2, true);
     gradcheck("global avg 1d", LayerKind::GlobalAvgPool, &[2, 7], 2, true);
@@ -257,13 +200,7 @@ fn pooling_gradients() {
 
 #[test]
 fn dense_activation_and_shape_gradients() {
-    gradcheck(
-        "dense",
-        LayerKind::Dense(DenseConfig::new(4)),
-        &[5],
-        3,
-        true,
-    );
+    gradcheck("dense", LayerKind::Dense(DenseConfig::new(4)), &[5], 3, true);
     gradcheck(
         "dense no bias",
         LayerKind::Dense(DenseConfig::new(2).with_bias(false)),
@@ -279,13 +216,7 @@ fn dense_activation_and_shape_gradients() {
         2,
         true,
     );
-    gradcheck(
-        "elu",
-        LayerKind::Elu(EluConfig { alpha: 0.7 }),
-        &[7],
-        2,
-        true,
-    );
+    gradcheck("elu", LayerKind::Elu(EluConfig { alpha: 0.7 }), &[7], 2, true);
     gradcheck("sigmoid", LayerKind::Sigmoid, &[7], 2, true);
     gradcheck("tanh", LayerKind::Tanh, &[7], 2, true);
     gradcheck("softmax", LayerKind::Softmax, &[5], 3, true);
@@ -310,34 +241,10 @@ fn dense_activation_and_shape_gradients() {
 #[test]
 fn batch_norm_gradients() {
     let bn = BatchNormConfig::default();
-    gradcheck(
-        "bn2d train",
-        LayerKind::BatchNorm2d(bn.clone()),
-        &[2, 3, 3],
-        3,
-        true,
-    );
-    gradcheck(
-        "bn2d eval",
-        LayerKind::BatchNorm2d(bn.clone()),
-        &[2, 3, 3],
-        3,
-        false,
-    );
-    gradcheck(
-        "bn1d features",
-        LayerKind::BatchNorm1d(bn.clone()),
-        &[4],
-        5,
-        true,
-    );
-    gradcheck(
-        "bn1d sequence",
-        LayerKind::BatchNorm1d(bn),
-        &[2, 5],
-        3,
-        true,
-    );
+    gradcheck("bn2d train", LayerKind::BatchNorm2d(bn.clone()), &[2, 3, 3], 3, true);
+    gradcheck("bn2d eval", LayerKind::BatchNorm2d(bn.clone()), &[2, 3, 3], 3, false);
+    gradcheck("bn1d features", LayerKind::BatchNorm1d(bn.clone()), &[4], 5, true);
+    gradcheck("bn1d sequence", LayerKind::BatchNorm1d(bn), &[2, 5], 3, true);
 }
 
 #[test]
@@ -381,12 +288,7 @@ fn loss_gradcheck(label: &str, loss: &Loss, z: &Tensor<f64>, targets: Targets<'_
         let lp = loss.compute(&zp, targets, None).unwrap();
         zp.data_mut()[i] -= 2.0 * H;
         let lm = loss.compute(&zp, targets, None).unwrap();
-        close(
-            &format!("{label} dz[{i}]"),
-            grad.data()[i],
-            (lp - lm) / (2.0 * H),
-            1.0,
-        );
+        close(&format!("{label} dz[{i}]"), grad.data()[i], (lp - lm) / (2.0 * H), 1.0);
     }
 }
 
@@ -415,12 +317,7 @@ fn loss_gradients() {
         &z,
         Targets::Values(t.data()),
     );
-    loss_gradcheck(
-        "mse",
-        &Loss::MeanSquaredError,
-        &z,
-        Targets::Values(t.data()),
-    );
+    loss_gradcheck("mse", &Loss::MeanSquaredError, &z, Targets::Values(t.data()));
     let z1 = randn::<f64>(&[4, 1], 5);
     loss_gradcheck(
         "bce labels",
@@ -455,8 +352,7 @@ fn whole_model_gradients() {
     };
     let z = model.forward_logits(&x, true).unwrap().clone();
     let mut grad = Tensor::default();
-    loss.compute(&z, Targets::Classes(&labels), Some(&mut grad))
-        .unwrap();
+    loss.compute(&z, Targets::Classes(&labels), Some(&mut grad)).unwrap();
     model.backward(&x, &grad).unwrap();
     let mut analytic = Vec::new();
     model.for_each_param(&mut |p| analytic.push(p.grad.clone()));

@@ -15,18 +15,7 @@ fn matmul_case<T: Scalar>(m: usize, n: usize, k: usize, a_t: bool, b_t: bool, ac
     let b = randn::<T>(&[k * n], (n * 17 + k) as u64);
     let c0 = randn::<T>(&[m * n], 5);
     let (mut c_fast, mut c_ref) = (c0.clone(), c0.clone());
-    kernels::matmul(
-        m,
-        n,
-        k,
-        a.data(),
-        a_t,
-        b.data(),
-        b_t,
-        c_fast.data_mut(),
-        acc,
-        par,
-    );
+    kernels::matmul(m, n, k, a.data(), a_t, b.data(), b_t, c_fast.data_mut(), acc, par);
     reference::matmul(m, n, k, a.data(), a_t, b.data(), b_t, c_ref.data_mut(), acc);
     let label = format!(
         "matmul {} m={m} n={n} k={k} a_t={a_t} b_t={b_t} acc={acc} {par:?}",
@@ -46,11 +35,7 @@ fn gemm_matches_reference() {
         let pick = |rng: &mut SeededRng| sizes[rng.below(sizes.len() as u64) as usize];
         let (m, n, k) = (pick(&mut rng), pick(&mut rng), pick(&mut rng));
         let (a_t, b_t, acc) = (rng.bernoulli(0.5), rng.bernoulli(0.5), rng.bernoulli(0.5));
-        let par = if rng.bernoulli(0.5) {
-            Par::Seq
-        } else {
-            Par::Threads(2)
-        };
+        let par = if rng.bernoulli(0.5) { Par::Seq } else { Par::Threads(2) };
         matmul_case::<f32>(m, n, k, a_t, b_t, acc, par);
         matmul_case::<f64>(m, n, k, a_t, b_t, acc, par);
     }
@@ -91,10 +76,7 @@ fn random_params(rng: &mut SeededRng) -> (Conv2dParams, [usize; 4], usize) {
 }
 
 fn conv_sweep<T: Scalar>(threads: usize) {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let mut rng = SeededRng::new(7 + threads as u64);
     let mut tried = 0;
     while tried < 120 {
@@ -104,15 +86,9 @@ fn conv_sweep<T: Scalar>(threads: usize) {
         }
         tried += 1;
         let x = randn::<T>(&xs, tried);
-        let w = randn::<T>(
-            &[c_out, xs[1] / p.groups, p.kernel[0], p.kernel[1]],
-            tried + 1000,
-        );
+        let w = randn::<T>(&[c_out, xs[1] / p.groups, p.kernel[0], p.kernel[1]], tried + 1000);
         let b = randn::<T>(&[c_out], tried + 2000);
-        let label = format!(
-            "{} threads={threads} x={xs:?} c_out={c_out} {p:?}",
-            T::DTYPE
-        );
+        let label = format!("{} threads={threads} x={xs:?} c_out={c_out} {p:?}", T::DTYPE);
         let rtol = if T::DTYPE == "F64" { 1e-12 } else { 1e-5 };
         pool.install(|| {
             let y_ref = conv2d(&x, &w, Some(&b), &p, ConvAlgo::Reference).unwrap();
@@ -121,18 +97,8 @@ fn conv_sweep<T: Scalar>(threads: usize) {
             let dy = randn::<T>(y_ref.shape(), tried + 3000);
             let g_ref = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Reference).unwrap();
             let g_fast = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap();
-            assert_close(
-                &format!("d_input {label}"),
-                &g_fast.d_input,
-                &g_ref.d_input,
-                rtol,
-            );
-            assert_close(
-                &format!("d_weight {label}"),
-                &g_fast.d_weight,
-                &g_ref.d_weight,
-                rtol,
-            );
+            assert_close(&format!("d_input {label}"), &g_fast.d_input, &g_ref.d_input, rtol);
+            assert_close(&format!("d_weight {label}"), &g_fast.d_weight, &g_ref.d_weight, rtol);
             assert_close(
                 &format!("d_bias {label}"),
                 g_fast.d_bias.as_ref().unwrap(),
@@ -163,10 +129,7 @@ fn conv_backward_is_deterministic() {
     let x = randn::<f32>(&[9, 4, 10, 10], 1);
     let w = randn::<f32>(&[6, 4, 3, 3], 2);
     let dy = randn::<f32>(&[9, 6, 10, 10], 3);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(3)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
     let (a, b) = pool.install(|| {
         (
             conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap(),
@@ -186,10 +149,7 @@ fn conv_rejects_bad_shapes() {
     let err = conv2d(&x, &wrong_channels, None, &p, ConvAlgo::Auto)
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("conv2d weight") && err.contains("[4, 2, 3, 3]"),
-        "{err}"
-    );
+    assert!(err.contains("conv2d weight") && err.contains("[4, 2, 3, 3]"), "{err}");
     let too_small = Tensor::<f32>::zeros(&[1, 2, 2, 5]);
     let w = Tensor::<f32>::zeros(&[4, 2, 3, 3]);
     let err = conv2d(&too_small, &w, None, &p, ConvAlgo::Auto)

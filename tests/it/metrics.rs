@@ -1,8 +1,6 @@
 //! Classification metrics on small cases worked out by hand.
 
-use striate::metrics::{
-    ClassificationReport, accuracy, argmax_rows, auc, confusion_matrix, roc_curve, top_k_accuracy,
-};
+use striate::metrics::{ClassificationReport, accuracy, argmax_rows, auc, confusion_matrix, roc_curve, top_k_accuracy};
 
 #[test]
 fn accuracy_top_k_and_argmax() {
@@ -60,15 +58,9 @@ fn roc_auc_and_rejection_match_scikit_learn() {
     use crate::common::cases;
     use striate::metrics::{background_rejection_at, one_vs_rest, roc_summary};
     let close = |what: &str, a: f64, b: f64| {
-        assert!(
-            (a == b) || (a - b).abs() <= 1e-9 * b.abs(),
-            "{what}: {a} vs {b}"
-        );
+        assert!((a == b) || (a - b).abs() <= 1e-9 * b.abs(), "{what}: {a} vs {b}");
     };
-    for c in cases("sklearn")
-        .into_iter()
-        .filter(|c| !c.name.starts_with('_'))
-    {
+    for c in cases("sklearn").into_iter().filter(|c| !c.name.starts_with('_')) {
         let effs: Vec<f64> = c.params["effs"]
             .as_array()
             .unwrap()
@@ -76,12 +68,7 @@ fn roc_auc_and_rejection_match_scikit_learn() {
             .map(|v| v.as_f64().unwrap())
             .collect();
         if c.str("kind") == "binary" {
-            let labels: Vec<bool> = c
-                .t::<f64>("labels")
-                .data()
-                .iter()
-                .map(|&v| v == 1.0)
-                .collect();
+            let labels: Vec<bool> = c.t::<f64>("labels").data().iter().map(|&v| v == 1.0).collect();
             let scores = c.t::<f64>("scores").into_vec();
             let roc = roc_curve(&labels, &scores).unwrap();
             assert_eq!(roc.fpr, c.t::<f64>("fpr").into_vec(), "{} fpr", c.name);
@@ -107,18 +94,8 @@ fn roc_auc_and_rejection_match_scikit_learn() {
             let s = roc_summary("signal", &labels, &scores, &effs).unwrap();
             assert!(s.fpr.len() <= 201 && s.fpr[0] == 0.0 && *s.fpr.last().unwrap() == 1.0);
         } else {
-            let labels: Vec<u32> = c
-                .t::<f64>("labels")
-                .data()
-                .iter()
-                .map(|&v| v as u32)
-                .collect();
-            let probs: Vec<f32> = c
-                .t::<f64>("probs")
-                .data()
-                .iter()
-                .map(|&v| v as f32)
-                .collect();
+            let labels: Vec<u32> = c.t::<f64>("labels").data().iter().map(|&v| v as u32).collect();
+            let probs: Vec<f32> = c.t::<f64>("probs").data().iter().map(|&v| v as f32).collect();
             let names: Vec<String> = (0..4).map(|i| i.to_string()).collect();
             // f64 scores for the exact comparison (f32 probabilities can tie).
             let p64 = c.t::<f64>("probs");
@@ -129,11 +106,7 @@ fn roc_auc_and_rejection_match_scikit_learn() {
                 close(&format!("ovr auc {k}"), s.auc, *expected);
                 for (j, r) in s.rejection.iter().enumerate() {
                     let expected = c.t::<f64>("rejection").data()[k * effs.len() + j];
-                    close(
-                        &format!("ovr rejection {k}"),
-                        r.background_rejection,
-                        expected,
-                    );
+                    close(&format!("ovr rejection {k}"), r.background_rejection, expected);
                 }
             }
             let ovr = one_vs_rest(&probs, 4, &labels, &names, &effs).unwrap();

@@ -18,9 +18,7 @@ fn course_models_have_the_published_parameter_counts() {
 
 #[test]
 fn summary_prints_shapes_and_thousands_separators() {
-    let model = zoo::fashion_convnet(&[1, 28, 28], 10)
-        .build::<f32>(0)
-        .unwrap();
+    let model = zoo::fashion_convnet(&[1, 28, 28], 10).build::<f32>(0).unwrap();
     let text = model.summary().to_string();
     for expected in [
         "Model: \"fashion_convnet\"",
@@ -52,10 +50,7 @@ fn dense_on_an_image_names_the_layer_and_suggests_flatten() {
         other => panic!("expected a layer error, got {other}"),
     }
     let msg = err.to_string();
-    assert!(
-        msg.contains("flatten") && msg.contains("[8, 26, 26]"),
-        "{msg}"
-    );
+    assert!(msg.contains("flatten") && msg.contains("[8, 26, 26]"), "{msg}");
 }
 
 #[test]
@@ -128,15 +123,7 @@ fn toml_and_json_model_files_round_trip() {
     let names: Vec<&str> = model.layers().iter().map(|l| l.name()).collect();
     assert_eq!(
         names,
-        [
-            "conv1",
-            "bn1",
-            "leaky_relu1",
-            "pool",
-            "flatten1",
-            "dropout1",
-            "head"
-        ]
+        ["conv1", "bn1", "leaky_relu1", "pool", "flatten1", "dropout1", "head"]
     );
     // Written out and read back, in both formats, it is the same model.
     assert_eq!(ModelSpec::from_toml(&spec.to_toml()).unwrap(), spec);
@@ -153,11 +140,9 @@ fn misspelled_model_file_fields_are_reported() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("conv3d"), "{err}");
-    let err = ModelSpec::from_toml(
-        "[[layers]]\ntype = \"conv2d\"\nfilters = 3\nkernel = 3\npadding = \"full\"\n",
-    )
-    .unwrap_err()
-    .to_string();
+    let err = ModelSpec::from_toml("[[layers]]\ntype = \"conv2d\"\nfilters = 3\nkernel = 3\npadding = \"full\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("padding"), "{err}");
 }
 
@@ -177,18 +162,10 @@ fn duplicate_layer_names_are_rejected() {
 fn same_seed_same_initial_weights_and_schemes_differ() {
     let a = zoo::lenet5(&[1, 32, 32], 10).build::<f32>(7).unwrap();
     let b = zoo::lenet5(&[1, 32, 32], 10).build::<f32>(7).unwrap();
-    assert_eq!(
-        striate::weights::model_state(&a),
-        striate::weights::model_state(&b)
-    );
+    assert_eq!(striate::weights::model_state(&a), striate::weights::model_state(&b));
     // Torch's default bound 1/sqrt(fan_in) for conv1 (fan_in 25) is 0.2.
     let state = striate::weights::model_state(&a);
-    let w = &state
-        .iter()
-        .find(|(n, _)| n == "conv1.weight")
-        .unwrap()
-        .1
-        .values;
+    let w = &state.iter().find(|(n, _)| n == "conv1.weight").unwrap().1.values;
     let max = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     assert!(max <= 0.2 && max > 0.15, "{max}");
 }

@@ -11,11 +11,7 @@ use striate::zoo;
 
 pub fn shared_data() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    assert!(
-        p.is_dir(),
-        "{} is missing: the real-data checks need it",
-        p.display()
-    );
+    assert!(p.is_dir(), "{} is missing: the real-data checks need it", p.display());
     p
 }
 
@@ -27,13 +23,7 @@ fn fashion_mnist_loads_with_published_statistics() {
     let train = load_mnist_dir(&shared_data().join("fashion-mnist"), Split::Train).unwrap();
     assert_eq!(train.x.shape(), [60_000, 1, 28, 28]);
     let n = train.x.len() as f64;
-    let mean = train
-        .x
-        .data()
-        .iter()
-        .map(|&v| v as f64 / 255.0)
-        .sum::<f64>()
-        / n;
+    let mean = train.x.data().iter().map(|&v| v as f64 / 255.0).sum::<f64>() / n;
     let var = train
         .x
         .data()
@@ -58,24 +48,13 @@ fn fashion_convnet_with_sgd_reaches_089_in_5_epochs() {
     for d in [&mut train, &mut test] {
         d.x.data_mut().iter_mut().for_each(|v| *v /= 255.0);
     }
-    let mut model = zoo::fashion_convnet(&[1, 28, 28], 10)
-        .build::<f32>(0)
-        .unwrap();
+    let mut model = zoo::fashion_convnet(&[1, 28, 28], 10).build::<f32>(0).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::sgd_momentum(0.05, 0.9)).unwrap();
     let mut config = TrainConfig::new(5, 64, 0);
-    config.schedule = Some(LrSchedule::Cosine {
-        t_max: 5,
-        eta_min: 0.0,
-    });
+    config.schedule = Some(LrSchedule::Cosine { t_max: 5, eta_min: 0.0 });
     let mut trainer = Trainer::new(config).unwrap();
-    trainer
-        .fit(&mut model, &mut opt, &train, None, &mut [])
-        .unwrap();
-    let acc = trainer
-        .evaluate(&mut model, &test)
-        .unwrap()
-        .accuracy
-        .unwrap();
+    trainer.fit(&mut model, &mut opt, &train, None, &mut []).unwrap();
+    let acc = trainer.evaluate(&mut model, &test).unwrap().accuracy.unwrap();
     println!("Fashion-MNIST ConvNet, SGD, 5 epochs: test accuracy {acc:.4}");
     assert!(acc >= 0.89, "test accuracy {acc}");
 }
@@ -93,13 +72,8 @@ fn cli_train(args: &[&str]) -> serde_json::Value {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/metrics.json")).unwrap())
-        .unwrap()
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/metrics.json")).unwrap()).unwrap()
 }
 
 fn shared(rel: &str) -> String {
@@ -175,11 +149,7 @@ fn course_edge_filters_on_the_cms_photo_match_scipy() {
             .current_dir(dir.path())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let a = striate::data::npy::read(&dir.path().join("o.npy")).unwrap();
         let r = &reference[key];
         let shape: Vec<usize> = r["shape"]
@@ -193,14 +163,8 @@ fn course_edge_filters_on_the_cms_photo_match_scipy() {
         let rel = |x: f64, y: f64| (x - y).abs() / y.abs().max(1e-300);
         let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
         let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        assert!(
-            rel(min, r["min"].as_f64().unwrap()) < 1e-6,
-            "{key} min {min}"
-        );
-        assert!(
-            rel(max, r["max"].as_f64().unwrap()) < 1e-6,
-            "{key} max {max}"
-        );
+        assert!(rel(min, r["min"].as_f64().unwrap()) < 1e-6, "{key} min {min}");
+        assert!(rel(max, r["max"].as_f64().unwrap()) < 1e-6, "{key} max {max}");
         let abs_sum: f64 = v.iter().map(|x| x.abs()).sum();
         let sq_sum: f64 = v.iter().map(|x| x * x).sum();
         assert!(

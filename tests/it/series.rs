@@ -52,11 +52,7 @@ fn ts_errors_name_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("bad_value.ts", TS.replace("-2.5", "-2.x"), "line 11"),
-        (
-            "undeclared.ts",
-            TS.replace("0:b", "0:c"),
-            "\"c\" is not declared",
-        ),
+        ("undeclared.ts", TS.replace("0:b", "0:c"), "\"c\" is not declared"),
         ("no_label.ts", TS.replace("0:b", "0"), "line 11"),
         (
             "mixed.ts",
@@ -72,9 +68,7 @@ fn ts_errors_name_the_file_and_line() {
         ),
     ];
     for (name, text, words) in cases {
-        let err = read_ts(&write(dir.path(), name, &text), false)
-            .unwrap_err()
-            .to_string();
+        let err = read_ts(&write(dir.path(), name, &text), false).unwrap_err().to_string();
         assert!(err.contains(name) && err.contains(words), "{name}: {err}");
     }
     // With padding, mixed lengths are zero-padded at the end.
@@ -117,19 +111,11 @@ fn a_1d_cnn_trains_on_a_ts_file_from_the_command_line() {
         let up = i % 2 == 0;
         let values: Vec<String> = (0..24)
             .map(|t| {
-                let v = if up {
-                    t as f64 / 24.0
-                } else {
-                    1.0 - t as f64 / 24.0
-                };
+                let v = if up { t as f64 / 24.0 } else { 1.0 - t as f64 / 24.0 };
                 format!("{:.4}", v + 0.2 * rng.normal())
             })
             .collect();
-        text.push_str(&format!(
-            "{}:{}\n",
-            values.join(","),
-            if up { "up" } else { "down" }
-        ));
+        text.push_str(&format!("{}:{}\n", values.join(","), if up { "up" } else { "down" }));
     }
     write(dir.path(), "ramps.ts", &text);
     let out = striate(
@@ -150,8 +136,7 @@ fn a_1d_cnn_trains_on_a_ts_file_from_the_command_line() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/metrics.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/metrics.json")).unwrap()).unwrap();
     assert_eq!(m["classes"], serde_json::json!(["up", "down"]));
     assert!(m["accuracy"].as_f64().unwrap() > 0.9, "{m}");
     // The summary shows 1-D shapes.
@@ -159,10 +144,7 @@ fn a_1d_cnn_trains_on_a_ts_file_from_the_command_line() {
     // A malformed series file is one clear error.
     write(dir.path(), "bad.ts", &text.replace("up\n", "up,\n"));
     user_error(
-        &striate(
-            &["train", "--model", "fcn1d", "--data", "bad.ts"],
-            dir.path(),
-        ),
+        &striate(&["train", "--model", "fcn1d", "--data", "bad.ts"], dir.path()),
         &["bad.ts", "line"],
     );
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use striate::Tensor;
 use striate::layers::{
-    BatchNormConfig, Conv1dConfig, Conv2dConfig, DenseConfig, EluConfig, LeakyReluConfig,
-    Pool1dConfig, Pool2dConfig, ResidualConfig, StateMut,
+    BatchNormConfig, Conv1dConfig, Conv2dConfig, DenseConfig, EluConfig, LeakyReluConfig, Pool1dConfig, Pool2dConfig,
+    ResidualConfig, StateMut,
 };
 use striate::model::{LayerKind, ModelSpec};
 use striate::ops::conv::{ConvAlgo, Padding};
@@ -111,12 +111,7 @@ fn check_conv<T: Scalar>(file: &str) {
                 tol::<T>(),
             );
             if let Some(db) = c.opt::<T>("db") {
-                assert_close(
-                    &what("db"),
-                    &get_state(layer.as_ref(), "bias", true),
-                    &db,
-                    tol::<T>(),
-                );
+                assert_close(&what("db"), &get_state(layer.as_ref(), "bias", true), &db, tol::<T>());
             }
         }
     }
@@ -146,11 +141,7 @@ fn check_pool<T: Scalar>() {
         } else {
             let k = c.usize("kernel");
             let s = c.params["stride"].as_u64().map(|v| v as usize);
-            let (p, ceil, incl) = (
-                c.usize("padding"),
-                c.bool("ceil_mode"),
-                c.bool("count_include_pad"),
-            );
+            let (p, ceil, incl) = (c.usize("padding"), c.bool("ceil_mode"), c.bool("count_include_pad"));
             if c.usize("dims") == 2 {
                 let mut cfg = Pool2dConfig::new(k)
                     .with_padding(p)
@@ -180,18 +171,8 @@ fn check_pool<T: Scalar>() {
         };
         let mut layer = build_layer::<T>(&kind, &x.shape()[1..]);
         let (y, dx) = run_layer(layer.as_mut(), &x, &c.t("dy"), true);
-        assert_close(
-            &format!("{} {} y", c.name, T::DTYPE),
-            &y,
-            &c.t("y"),
-            tol::<T>(),
-        );
-        assert_close(
-            &format!("{} {} dx", c.name, T::DTYPE),
-            &dx,
-            &c.t("dx"),
-            tol::<T>(),
-        );
+        assert_close(&format!("{} {} y", c.name, T::DTYPE), &y, &c.t("y"), tol::<T>());
+        assert_close(&format!("{} {} dx", c.name, T::DTYPE), &dx, &c.t("dx"), tol::<T>());
     }
 }
 
@@ -209,12 +190,8 @@ fn check_dense_act<T: Scalar>() {
         } else {
             match c.str("act") {
                 "relu" => LayerKind::Relu,
-                "leaky_relu" => LayerKind::LeakyRelu(LeakyReluConfig {
-                    slope: c.f64("slope"),
-                }),
-                "elu" => LayerKind::Elu(EluConfig {
-                    alpha: c.f64("alpha"),
-                }),
+                "leaky_relu" => LayerKind::LeakyRelu(LeakyReluConfig { slope: c.f64("slope") }),
+                "elu" => LayerKind::Elu(EluConfig { alpha: c.f64("alpha") }),
                 "sigmoid" => LayerKind::Sigmoid,
                 "tanh" => LayerKind::Tanh,
                 "softmax" => LayerKind::Softmax,
@@ -271,12 +248,7 @@ fn check_norm<T: Scalar>() {
             LayerKind::BatchNorm1d(cfg)
         };
         let mut layer = build_layer::<T>(&kind, &x.shape()[1..]);
-        let (g, b, rm, rv) = (
-            c.t("gamma"),
-            c.t("beta"),
-            c.t("running_mean0"),
-            c.t("running_var0"),
-        );
+        let (g, b, rm, rv) = (c.t("gamma"), c.t("beta"), c.t("running_mean0"), c.t("running_var0"));
         set_state(
             layer.as_mut(),
             &[
@@ -315,12 +287,7 @@ fn check_norm<T: Scalar>() {
             tol::<T>(),
         );
         let tracked = get_state(layer.as_ref(), "num_batches_tracked", false);
-        assert_eq!(
-            tracked.data()[0].f64(),
-            1.0,
-            "{}",
-            what("num_batches_tracked")
-        );
+        assert_eq!(tracked.data()[0].f64(), 1.0, "{}", what("num_batches_tracked"));
         let (y, dx) = run_layer(layer.as_mut(), &c.t("x_eval"), &c.t("dy_eval"), false);
         assert_close(&what("y_eval"), &y, &c.t("y_eval"), tol::<T>());
         assert_close(&what("dx_eval"), &dx, &c.t("dx_eval"), tol::<T>());
@@ -348,15 +315,10 @@ fn batch_norm_matches_torch() {
 fn check_residual<T: Scalar>() {
     for c in cases("residual") {
         let x: Tensor<T> = c.t("x");
-        let kind = LayerKind::Residual(
-            ResidualConfig::new(c.usize("c_out")).with_stride(c.usize("stride")),
-        );
+        let kind = LayerKind::Residual(ResidualConfig::new(c.usize("c_out")).with_stride(c.usize("stride")));
         let mut layer = build_layer::<T>(&kind, &x.shape()[1..]);
         let names = c.keys_under("p.");
-        let values: Vec<(String, Tensor<T>)> = names
-            .iter()
-            .map(|n| (n.clone(), c.t(&format!("p.{n}"))))
-            .collect();
+        let values: Vec<(String, Tensor<T>)> = names.iter().map(|n| (n.clone(), c.t(&format!("p.{n}")))).collect();
         let refs: Vec<(&str, &Tensor<T>)> = values.iter().map(|(n, t)| (n.as_str(), t)).collect();
         set_state(layer.as_mut(), &refs);
         let (y, dx) = run_layer(layer.as_mut(), &x, &c.t("dy"), true);
@@ -365,21 +327,11 @@ fn check_residual<T: Scalar>() {
         assert_close(&what("dx"), &dx, &c.t("dx"), tol::<T>());
         for n in &names {
             let g = get_state(layer.as_ref(), n, true);
-            assert_close(
-                &what(&format!("grad {n}")),
-                &g,
-                &c.t(&format!("g.{n}")),
-                tol::<T>(),
-            );
+            assert_close(&what(&format!("grad {n}")), &g, &c.t(&format!("g.{n}")), tol::<T>());
         }
         for n in c.keys_under("buf.") {
             let b = get_state(layer.as_ref(), &n, false);
-            assert_close(
-                &what(&format!("buffer {n}")),
-                &b,
-                &c.t(&format!("buf.{n}")),
-                tol::<T>(),
-            );
+            assert_close(&what(&format!("buffer {n}")), &b, &c.t(&format!("buf.{n}")), tol::<T>());
         }
     }
 }
@@ -400,18 +352,12 @@ fn check_losses<T: Scalar>() {
         };
         let mut grad = Tensor::default();
         let loss = if c.name.starts_with("ce") {
-            let labels: Vec<u32> = c
-                .t::<f64>("labels")
-                .data()
-                .iter()
-                .map(|&v| v as u32)
-                .collect();
+            let labels: Vec<u32> = c.t::<f64>("labels").data().iter().map(|&v| v as u32).collect();
             let l = Loss::CrossEntropy {
                 class_weights: floats("weights"),
                 label_smoothing: c.f64("label_smoothing"),
             };
-            l.compute(&z, Targets::Classes(&labels), Some(&mut grad))
-                .unwrap()
+            l.compute(&z, Targets::Classes(&labels), Some(&mut grad)).unwrap()
         } else {
             let t: Tensor<T> = c.t("t");
             let l = if c.name.starts_with("bce") {
@@ -421,23 +367,12 @@ fn check_losses<T: Scalar>() {
             } else {
                 Loss::MeanSquaredError
             };
-            l.compute(&z, Targets::Values(t.data()), Some(&mut grad))
-                .unwrap()
+            l.compute(&z, Targets::Values(t.data()), Some(&mut grad)).unwrap()
         };
         let expected = c.t::<f64>("loss").data()[0];
         let rel = (loss - expected).abs() / expected.abs();
-        assert!(
-            rel < tol::<T>(),
-            "{} {}: loss {loss} vs {expected}",
-            c.name,
-            T::DTYPE
-        );
-        assert_close(
-            &format!("{} {} dz", c.name, T::DTYPE),
-            &grad,
-            &c.t("dz"),
-            tol::<T>(),
-        );
+        assert!(rel < tol::<T>(), "{} {}: loss {loss} vs {expected}", c.name, T::DTYPE);
+        assert_close(&format!("{} {} dz", c.name, T::DTYPE), &grad, &c.t("dz"), tol::<T>());
     }
 }
 
@@ -450,9 +385,9 @@ fn losses_match_torch() {
 fn optimizer_config(c: &Case) -> OptimizerConfig {
     let f = |k: &str, d: f64| c.params[k].as_f64().unwrap_or(d);
     let b = |k: &str| c.params[k].as_bool().unwrap_or(false);
-    let betas = c.params["betas"].as_array().map_or((0.9, 0.999), |a| {
-        (a[0].as_f64().unwrap(), a[1].as_f64().unwrap())
-    });
+    let betas = c.params["betas"]
+        .as_array()
+        .map_or((0.9, 0.999), |a| (a[0].as_f64().unwrap(), a[1].as_f64().unwrap()));
     match c.str("kind") {
         "sgd" => OptimizerConfig::Sgd {
             lr: f("lr", 0.0),
@@ -497,8 +432,7 @@ fn optimizer_config(c: &Case) -> OptimizerConfig {
 fn check_optimizers<T: Scalar>() {
     for c in cases("optim") {
         // One bias-free dense layer holds the [2, 5] parameter.
-        let spec =
-            ModelSpec::new([5]).layer(LayerKind::Dense(DenseConfig::new(2).with_bias(false)));
+        let spec = ModelSpec::new([5]).layer(LayerKind::Dense(DenseConfig::new(2).with_bias(false)));
         let mut model = spec.build::<T>(0).unwrap();
         let p0: Tensor<T> = c.t("p0");
         let grads: Tensor<T> = c.t("grads");
@@ -508,11 +442,7 @@ fn check_optimizers<T: Scalar>() {
         striate::weights::load_state(&mut model, &state, true).unwrap();
         let mut opt = Optimizer::<T>::new(optimizer_config(&c)).unwrap();
         // Keras computes in float32: compare its trajectory at f32 precision.
-        let rtol = if c.str("kind") == "nadam" {
-            2e-5
-        } else {
-            tol::<T>()
-        };
+        let rtol = if c.str("kind") == "nadam" { 2e-5 } else { tol::<T>() };
         for step in 0..grads.batch() {
             model.visit_state_mut(&mut |_, s| {
                 if let StateMut::Param(p) = s {
@@ -520,10 +450,7 @@ fn check_optimizers<T: Scalar>() {
                 }
             });
             opt.step(&mut model);
-            let p = striate::weights::model_state(&model)
-                .remove(0)
-                .1
-                .to_tensor::<T>();
+            let p = striate::weights::model_state(&model).remove(0).1.to_tensor::<T>();
             let expected = Tensor::from_vec(&[2, 5], traj.item(step).to_vec()).unwrap();
             assert_close(
                 &format!("{} {} step {}", c.name, T::DTYPE, step + 1),
@@ -543,26 +470,16 @@ fn optimizers_match_torch_and_keras() {
 
 fn check_model<T: Scalar>() {
     let c = cases("model").remove(0);
-    let mut model = striate::zoo::jet_cnn(&[1, 20, 20], 5)
-        .build::<T>(0)
-        .unwrap();
+    let mut model = striate::zoo::jet_cnn(&[1, 20, 20], 5).build::<T>(0).unwrap();
     assert_eq!(model.param_counts().0, c.usize("params"));
     let mut state = BTreeMap::new();
     for n in c.keys_under("p.") {
-        state.insert(
-            n.clone(),
-            Stored::from_tensor(&c.t::<f64>(&format!("p.{n}"))),
-        );
+        state.insert(n.clone(), Stored::from_tensor(&c.t::<f64>(&format!("p.{n}"))));
     }
     // Strict: the names and shapes of PyTorch's M1 are exactly striate's.
     striate::weights::load_state(&mut model, &state, true).unwrap();
     let x: Tensor<T> = c.t("x");
-    let labels: Vec<u32> = c
-        .t::<f64>("labels")
-        .data()
-        .iter()
-        .map(|&v| v as u32)
-        .collect();
+    let labels: Vec<u32> = c.t::<f64>("labels").data().iter().map(|&v| v as u32).collect();
     let logits = model.forward_logits(&x, true).unwrap().clone();
     assert_close(
         &format!("jet_cnn {} logits", T::DTYPE),

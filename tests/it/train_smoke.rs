@@ -54,9 +54,7 @@ fn train(epochs: usize, seed: u64) -> (Sequential<f32>, Trainer) {
     let mut model = small_cnn().build::<f32>(seed).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::adam(0.01)).unwrap();
     let mut trainer = Trainer::new(TrainConfig::new(epochs, 16, seed)).unwrap();
-    let outcome = trainer
-        .fit(&mut model, &mut opt, &data, Some(&valid), &mut [])
-        .unwrap();
+    let outcome = trainer.fit(&mut model, &mut opt, &data, Some(&valid), &mut []).unwrap();
     assert_eq!(outcome, Outcome::Completed);
     (model, trainer)
 }
@@ -101,11 +99,7 @@ struct StopAfter(usize);
 impl Callback<f32> for StopAfter {
     fn on_batch_end(&mut self, _log: &striate::train::BatchLog) -> Control {
         self.0 -= 1;
-        if self.0 == 0 {
-            Control::Stop
-        } else {
-            Control::Continue
-        }
+        if self.0 == 0 { Control::Stop } else { Control::Continue }
     }
 }
 
@@ -154,9 +148,7 @@ fn diverging_run_stops_with_epoch_and_batch() {
     let mut model = small_cnn().build::<f32>(1).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::sgd(1e12)).unwrap();
     let mut t = Trainer::new(TrainConfig::new(5, 16, 1)).unwrap();
-    let err = t
-        .fit(&mut model, &mut opt, &data, None, &mut [])
-        .unwrap_err();
+    let err = t.fit(&mut model, &mut opt, &data, None, &mut []).unwrap_err();
     match &err {
         Error::NonFiniteLoss { epoch, batch, .. } => {
             assert!(*epoch >= 1 && *batch >= 1);
@@ -176,9 +168,7 @@ fn early_stopping_restores_the_best_epoch() {
     let mut config = TrainConfig::new(40, 10, 2);
     config.early_stopping = Some(EarlyStopping::new("val_loss", 2).restore_best());
     let mut t = Trainer::new(config).unwrap();
-    let outcome = t
-        .fit(&mut model, &mut opt, &data, Some(&valid), &mut [])
-        .unwrap();
+    let outcome = t.fit(&mut model, &mut opt, &data, Some(&valid), &mut []).unwrap();
     let Outcome::EarlyStopped { epoch } = outcome else {
         panic!("expected early stopping, got {outcome:?}");
     };
@@ -187,11 +177,7 @@ fn early_stopping_restores_the_best_epoch() {
     assert!(epoch < 40);
     // The restored weights reproduce the best validation loss.
     let e = t.evaluate(&mut model, &valid).unwrap();
-    assert!(
-        (e.loss - best).abs() < 1e-5,
-        "restored {} vs best {best}",
-        e.loss
-    );
+    assert!((e.loss - best).abs() < 1e-5, "restored {} vs best {best}", e.loss);
 }
 
 #[test]
@@ -246,9 +232,7 @@ fn parameter_groups_use_their_own_learning_rate() {
         lr: Some(0.0),
         weight_decay: None,
     };
-    let mut opt = Optimizer::new(OptimizerConfig::sgd(0.1))
-        .unwrap()
-        .with_group(group);
+    let mut opt = Optimizer::new(OptimizerConfig::sgd(0.1)).unwrap().with_group(group);
     Trainer::new(TrainConfig::new(1, 10, 4))
         .unwrap()
         .fit(&mut model, &mut opt, &data, None, &mut [])

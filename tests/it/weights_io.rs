@@ -26,16 +26,10 @@ fn save_and_load_round_trip_with_pytorch_names() {
     assert_eq!(file.tensors["bn1.num_batches_tracked"].dtype, DType::I64);
     assert_eq!(file.tensors["conv1.weight"].dtype, DType::F32);
     let mut b = zoo::resnet18(&[1, 16, 16], 3).build::<f32>(2).unwrap();
-    assert_ne!(
-        striate::weights::model_state(&a),
-        striate::weights::model_state(&b)
-    );
+    assert_ne!(striate::weights::model_state(&a), striate::weights::model_state(&b));
     let report = load_weights(&mut b, &path, true).unwrap();
     assert!(report.missing.is_empty() && report.unexpected.is_empty());
-    assert_eq!(
-        striate::weights::model_state(&a),
-        striate::weights::model_state(&b)
-    );
+    assert_eq!(striate::weights::model_state(&a), striate::weights::model_state(&b));
     // No temporary file is left behind.
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1);
@@ -45,16 +39,10 @@ fn save_and_load_round_trip_with_pytorch_names() {
 fn strict_loading_names_what_does_not_fit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lenet.safetensors");
-    save_weights(
-        &zoo::lenet5(&[1, 32, 32], 10).build::<f32>(0).unwrap(),
-        &path,
-    )
-    .unwrap();
+    save_weights(&zoo::lenet5(&[1, 32, 32], 10).build::<f32>(0).unwrap(), &path).unwrap();
     // A head with 4 classes: fc3 has another shape.
     let mut other = zoo::lenet5(&[1, 32, 32], 4).build::<f32>(0).unwrap();
-    let err = load_weights(&mut other, &path, true)
-        .unwrap_err()
-        .to_string();
+    let err = load_weights(&mut other, &path, true).unwrap_err().to_string();
     assert!(
         err.contains("fc3.weight") && err.contains("[10, 84]") && err.contains("[4, 84]"),
         "{err}"
@@ -66,10 +54,7 @@ fn strict_loading_names_what_does_not_fit() {
     // A different architecture: missing and unexpected entries are listed.
     let mut jet = zoo::jet_cnn(&[1, 32, 32], 10).build::<f32>(0).unwrap();
     let err = load_weights(&mut jet, &path, true).unwrap_err().to_string();
-    assert!(
-        err.contains("missing") && err.contains("fc4.weight"),
-        "{err}"
-    );
+    assert!(err.contains("missing") && err.contains("fc4.weight"), "{err}");
 }
 
 #[test]
@@ -79,8 +64,5 @@ fn garbage_is_not_a_weights_file() {
     std::fs::write(&path, b"definitely not safetensors").unwrap();
     let mut m = zoo::lenet5(&[1, 32, 32], 10).build::<f32>(0).unwrap();
     let err = load_weights(&mut m, &path, true).unwrap_err().to_string();
-    assert!(
-        err.contains("bad.safetensors") && err.contains("safetensors"),
-        "{err}"
-    );
+    assert!(err.contains("bad.safetensors") && err.contains("safetensors"), "{err}");
 }

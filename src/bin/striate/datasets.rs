@@ -25,21 +25,13 @@ pub fn read_raw(spec: &str, role: Role, opts: &ReadOptions) -> Result<RawData> {
 
 /// True when the source holds a test split of its own (an IDX folder).
 pub fn has_own_test_split(spec: &str) -> bool {
-    matches!(
-        source::detect(spec),
-        Ok(Source::IdxDir(_)) | Ok(Source::Builtin(_))
-    )
+    matches!(source::detect(spec), Ok(Source::IdxDir(_)) | Ok(Source::Builtin(_)))
 }
 
 /// Builds the sets a record describes, arranging samples with `prep`. With
 /// `fit`, standardisation statistics are computed on the training split
 /// first (a new run); otherwise the recorded ones are used (resume).
-pub fn build_sets(
-    rec: &DataRecord,
-    raw_train: &RawData,
-    prep: &mut Preprocess,
-    fit: bool,
-) -> Result<Sets> {
+pub fn build_sets(rec: &DataRecord, raw_train: &RawData, prep: &mut Preprocess, fit: bool) -> Result<Sets> {
     let mut all = prep.arrange(raw_train)?;
     if let Some(n) = rec.limit {
         if n == 0 {
@@ -52,10 +44,7 @@ pub fn build_sets(
     if let Some(f) = rec.test_split {
         let (rest, held) = all.split(f, rec.split_seed).context("--test-split")?;
         all = rest;
-        test = Some((
-            format!("{:.0}% held out of {}", f * 100.0, raw_train.origin),
-            held,
-        ));
+        test = Some((format!("{:.0}% held out of {}", f * 100.0, raw_train.origin), held));
     } else if let Some(spec) = &rec.test {
         let raw = read_raw(spec, Role::Test, &rec.read)?;
         if class_names.is_empty() {
@@ -65,9 +54,7 @@ pub fn build_sets(
     }
     let mut valid = None;
     if let Some(f) = rec.valid_split {
-        let (rest, held) = all
-            .split(f, rec.split_seed ^ 0x5EED)
-            .context("--valid-split")?;
+        let (rest, held) = all.split(f, rec.split_seed ^ 0x5EED).context("--valid-split")?;
         all = rest;
         valid = Some(held);
     } else if let Some(spec) = &rec.valid {
@@ -92,13 +79,9 @@ pub fn build_sets(
         .max()
         .unwrap_or(0)
         .max(class_names.len());
-    for d in [
-        Some(&mut all),
-        valid.as_mut(),
-        test.as_mut().map(|(_, t)| t),
-    ]
-    .into_iter()
-    .flatten()
+    for d in [Some(&mut all), valid.as_mut(), test.as_mut().map(|(_, t)| t)]
+        .into_iter()
+        .flatten()
     {
         if let striate::data::Targets::Classes { n_classes, .. } = &mut d.targets {
             *n_classes = k;

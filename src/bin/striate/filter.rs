@@ -5,9 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use striate::filter::image::{Colormap, Gray, Normalize, imread, png_bytes, to_gray};
-use striate::filter::{
-    Boundary, Mode, convolve, convolve2d, correlate, correlate2d, is_separable, kernels,
-};
+use striate::filter::{Boundary, Mode, convolve, convolve2d, correlate, correlate2d, is_separable, kernels};
 
 use crate::args::{BoundaryArg, ColormapArg, FilterArgs, FilterMode, GrayArg, NormalizeArg};
 
@@ -41,10 +39,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
     };
     for out in &args.out {
         if !matches!(extension(out).as_str(), "png" | "npy") {
-            bail!(
-                "--out {}: images are written as .png or .npy",
-                out.display()
-            );
+            bail!("--out {}: images are written as .png or .npy", out.display());
         }
     }
     let picture = imread(&args.input)?;
@@ -71,9 +66,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
     let (lo, hi) = out
         .data
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     println!(
         "{}: {}×{} ({} channel{}) → {} with a {}×{} kernel{}, {:?} mode: {}×{} output, min {lo:.6}, max {hi:.6}, {:.3} s",
         args.input.display(),
@@ -81,11 +74,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
         picture.w,
         picture.channels,
         if picture.channels == 1 { "" } else { "s" },
-        if args.correlate {
-            "correlation"
-        } else {
-            "convolution"
-        },
+        if args.correlate { "correlation" } else { "convolution" },
         kernel.h,
         kernel.w,
         if is_separable(&kernel) {
@@ -100,10 +89,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
     );
     for path in &args.out {
         if extension(path) == "npy" {
-            striate::atomic::write(
-                path,
-                &striate::data::npy::to_bytes_f64(&[out.h, out.w], &out.data),
-            )?;
+            striate::atomic::write(path, &striate::data::npy::to_bytes_f64(&[out.h, out.w], &out.data))?;
         } else {
             let norm = match args.normalize {
                 NormalizeArg::Minmax => Normalize::MinMax,
@@ -135,18 +121,14 @@ fn read_signal(path: &Path) -> Result<Vec<f64>> {
         }
         return Ok((0..a.len()).map(|i| a.get(i)).collect());
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut v = Vec::new();
     for (i, line) in text.lines().enumerate() {
         for tok in line.split([',', ' ', '\t']).filter(|t| !t.is_empty()) {
-            v.push(tok.parse::<f64>().map_err(|_| {
-                anyhow::anyhow!(
-                    "{}: line {}: {tok:?} is not a number",
-                    path.display(),
-                    i + 1
-                )
-            })?);
+            v.push(
+                tok.parse::<f64>()
+                    .map_err(|_| anyhow::anyhow!("{}: line {}: {tok:?} is not a number", path.display(), i + 1))?,
+            );
         }
     }
     if v.is_empty() {
@@ -163,10 +145,7 @@ fn filter_signal(args: &FilterArgs) -> Result<()> {
     };
     for out in &args.out {
         if !matches!(extension(out).as_str(), "npy" | "csv") {
-            bail!(
-                "--out {}: signals are written as .npy or .csv",
-                out.display()
-            );
+            bail!("--out {}: signals are written as .npy or .csv", out.display());
         }
     }
     let x = read_signal(&args.input)?;
@@ -179,11 +158,7 @@ fn filter_signal(args: &FilterArgs) -> Result<()> {
         "{}: {} values → {} with {} taps, {:?} mode: {} values",
         args.input.display(),
         x.len(),
-        if args.correlate {
-            "np.correlate"
-        } else {
-            "np.convolve"
-        },
+        if args.correlate { "np.correlate" } else { "np.convolve" },
         kernel.len(),
         args.mode,
         y.len()

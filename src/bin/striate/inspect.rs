@@ -22,10 +22,7 @@ pub fn summary(args: &SummaryArgs) -> Result<()> {
             s.input = Some(i.clone());
         }
         if s.input.is_none() {
-            bail!(
-                "{} does not fix its input shape; pass --input C,H,W",
-                args.model
-            );
+            bail!("{} does not fix its input shape; pass --input C,H,W", args.model);
         }
         s
     };
@@ -49,14 +46,12 @@ pub fn models() {
 fn load_run(dir: &Path) -> Result<(Manifest, Sequential<f32>)> {
     let manifest = Manifest::load(dir)?;
     let mut model: Sequential<f32> = manifest.model.build(manifest.model_seed)?;
-    striate::weights::load_weights(&mut model, &dir.join(run::WEIGHTS), true).with_context(
-        || {
-            format!(
-                "{} has no finished model (was training interrupted? resume it)",
-                dir.display()
-            )
-        },
-    )?;
+    striate::weights::load_weights(&mut model, &dir.join(run::WEIGHTS), true).with_context(|| {
+        format!(
+            "{} has no finished model (was training interrupted? resume it)",
+            dir.display()
+        )
+    })?;
     Ok((manifest, model))
 }
 
@@ -117,12 +112,7 @@ pub fn evaluate_cmd(args: &EvaluateArgs) -> Result<()> {
 
 fn check_classes(raw: &RawData, manifest: &Manifest) -> Result<()> {
     let k = manifest.classes.len();
-    if let Some((i, &l)) = raw
-        .labels
-        .iter()
-        .enumerate()
-        .find(|(_, l)| **l as usize >= k)
-    {
+    if let Some((i, &l)) = raw.labels.iter().enumerate().find(|(_, l)| **l as usize >= k) {
         bail!(
             "{}: label {l} of sample {i} is not one of the model's {k} classes",
             raw.origin
@@ -140,38 +130,19 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     let raw = read_raw(&args.data, Role::Test, &read)?;
     let (data, e) = run_model(&manifest, &mut model, &raw)?;
     let k = e.width;
-    match args
-        .out
-        .as_ref()
-        .and_then(|p| p.extension())
-        .and_then(|e| e.to_str())
-    {
+    match args.out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
         Some("npy") => {
             let out = args.out.as_deref().unwrap_or(Path::new("predictions.npy"));
-            striate::atomic::write(
-                out,
-                &striate::data::npy::to_bytes_f32(&[data.len(), k], &e.outputs),
-            )?;
+            striate::atomic::write(out, &striate::data::npy::to_bytes_f32(&[data.len(), k], &e.outputs))?;
         }
         Some("csv") | None => {
             let mut text = String::from("index,predicted");
             for c in 0..k {
                 text.push(',');
-                text.push_str(
-                    &manifest
-                        .classes
-                        .get(c)
-                        .cloned()
-                        .unwrap_or_else(|| format!("p{c}")),
-                );
+                text.push_str(&manifest.classes.get(c).cloned().unwrap_or_else(|| format!("p{c}")));
             }
             text.push('\n');
-            for (i, (row, p)) in e
-                .outputs
-                .chunks_exact(k.max(1))
-                .zip(&e.predicted)
-                .enumerate()
-            {
+            for (i, (row, p)) in e.outputs.chunks_exact(k.max(1)).zip(&e.predicted).enumerate() {
                 let name = manifest
                     .classes
                     .get(*p as usize)
@@ -208,8 +179,7 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         &[Role::Train]
     };
     for &role in roles {
-        let raw = source::read(&src, role, &args.read.options())
-            .with_context(|| format!("reading {}", args.data))?;
+        let raw = source::read(&src, role, &args.read.options()).with_context(|| format!("reading {}", args.data))?;
         print_raw(&raw);
     }
     Ok(())
@@ -231,18 +201,11 @@ fn describe(src: &Source) -> String {
 
 fn print_raw(raw: &RawData) {
     println!("\n{}", raw.origin);
-    println!(
-        "  samples:  {} × {:?} ({})",
-        raw.len(),
-        &raw.x.shape[1..],
-        raw.x.dtype
-    );
+    println!("  samples:  {} × {:?} ({})", raw.len(), &raw.x.shape[1..], raw.x.dtype);
     if let Some((lo, hi, mean, std)) = raw.x.stats() {
         println!("  values:   min {lo:.6}  max {hi:.6}  mean {mean:.6}  std {std:.6}");
     }
-    let non_finite = (0..raw.x.len())
-        .filter(|&i| !raw.x.get(i).is_finite())
-        .count();
+    let non_finite = (0..raw.x.len()).filter(|&i| !raw.x.get(i).is_finite()).count();
     if non_finite > 0 {
         println!("  WARNING:  {non_finite} values are NaN or infinite");
     }
@@ -253,10 +216,7 @@ fn print_raw(raw: &RawData) {
     }
     println!("  classes:  {k}");
     for (c, n) in counts.iter().enumerate() {
-        let name = raw
-            .class_names
-            .get(c)
-            .map_or(String::new(), |s| format!(" {s}"));
+        let name = raw.class_names.get(c).map_or(String::new(), |s| format!(" {s}"));
         println!("    {c:>3}{name:<12} {n:>8}");
     }
 }

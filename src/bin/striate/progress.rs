@@ -52,9 +52,7 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
             eprintln!("\nstriate: interrupted again, exiting without saving");
             std::process::exit(130);
         }
-        eprintln!(
-            "\nstriate: stopping after this batch and saving a checkpoint (Ctrl-C again to quit at once)"
-        );
+        eprintln!("\nstriate: stopping after this batch and saving a checkpoint (Ctrl-C again to quit at once)");
     });
     flag
 }
@@ -84,12 +82,7 @@ impl Reporter {
         }
     }
 
-    fn save(
-        &mut self,
-        trainer: &Trainer,
-        model: &Sequential<f32>,
-        opt: &Optimizer<f32>,
-    ) -> Control {
+    fn save(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) -> Control {
         match run::save_checkpoint(&self.checkpoint, model, opt, trainer) {
             Ok(()) => Control::Continue,
             Err(e) => {
@@ -120,10 +113,9 @@ impl Callback<f32> for Reporter {
         self.epoch_start = Instant::now();
         if self.mode == Mode::Bar {
             let bar = ProgressBar::new(batches as u64);
-            let style =
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> ");
+            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
             bar.set_style(style);
             bar.set_prefix(format!("epoch {epoch}/{}", self.epochs));
             self.bar = Some(bar);
@@ -133,9 +125,7 @@ impl Callback<f32> for Reporter {
     fn on_batch_end(&mut self, log: &BatchLog) -> Control {
         if let Some(bar) = &self.bar {
             let rate = log.samples as f64 / self.epoch_start.elapsed().as_secs_f64().max(1e-9);
-            let acc = log
-                .accuracy
-                .map_or(String::new(), |a| format!(" acc {a:.4}"));
+            let acc = log.accuracy.map_or(String::new(), |a| format!(" acc {a:.4}"));
             bar.set_position(log.batch as u64);
             bar.set_message(format!("{rate:.0} samples/s loss {:.4}{acc}", log.loss));
         }

@@ -79,11 +79,7 @@ impl ModelSource {
     fn fixed_hw(&self) -> Option<[usize; 2]> {
         match self {
             ModelSource::Builtin(n) => zoo::fixed_hw(n),
-            ModelSource::File(spec) => spec
-                .input
-                .as_ref()
-                .filter(|i| i.len() == 3)
-                .map(|i| [i[1], i[2]]),
+            ModelSource::File(spec) => spec.input.as_ref().filter(|i| i.len() == 3).map(|i| [i[1], i[2]]),
         }
     }
 
@@ -109,9 +105,9 @@ impl ModelSource {
             ModelSource::File(spec) => {
                 let mut s = spec.clone();
                 match &s.input {
-                    Some(i) if i.as_slice() != input => bail!(
-                        "the model file expects inputs of shape {i:?}, the data gives {input:?}"
-                    ),
+                    Some(i) if i.as_slice() != input => {
+                        bail!("the model file expects inputs of shape {i:?}, the data gives {input:?}")
+                    }
                     _ => s.input = Some(input.to_vec()),
                 }
                 s
@@ -201,10 +197,7 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
         read,
         n_train: 0,
     };
-    if record.test.is_none()
-        && record.test_split.is_none()
-        && datasets::has_own_test_split(data_arg)
-    {
+    if record.test.is_none() && record.test_split.is_none() && datasets::has_own_test_split(data_arg) {
         record.test = Some(data_arg.clone());
     }
     let sets = datasets::build_sets(&record, &raw_train, &mut prep, true)?;
@@ -238,8 +231,7 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
     training.loss = args.loss();
     training.schedule = args.schedule(recipe, epochs)?;
     training.early_stopping = args.early_stopping();
-    if training.early_stopping.is_some() && sets.valid.is_none() && args.monitor.starts_with("val_")
-    {
+    if training.early_stopping.is_some() && sets.valid.is_none() && args.monitor.starts_with("val_") {
         bail!(
             "--early-stopping monitors {} but there is no validation set; add --valid-split 0.1",
             args.monitor
@@ -255,10 +247,7 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
         data: record,
         model: model.spec().clone(),
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&source.name()));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&source.name()));
     prepare_out(&out, args.overwrite)?;
     manifest.save(&out)?;
     if mode.text() {
@@ -295,8 +284,7 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Finish> {
     let mode = Mode::choose(args.quiet, args.json);
     let mut manifest = Manifest::load(dir)?;
     let ck_path = dir.join(run::CHECKPOINT);
-    let ck = run::load_checkpoint(&ck_path)
-        .with_context(|| format!("resuming from {}", dir.display()))?;
+    let ck = run::load_checkpoint(&ck_path).with_context(|| format!("resuming from {}", dir.display()))?;
     let raw_train = datasets::read_raw(&manifest.data.train, Role::Train, &manifest.data.read)?;
     let mut prep = manifest.preprocess.clone();
     let sets = datasets::build_sets(&manifest.data, &raw_train, &mut prep, false)?;
@@ -353,12 +341,7 @@ fn fit_and_report(
     }
     let started = Instant::now();
     let interrupt = progress::interrupt_flag();
-    let mut reporter = Reporter::new(
-        mode,
-        trainer.config.epochs,
-        out.join(run::CHECKPOINT),
-        interrupt,
-    );
+    let mut reporter = Reporter::new(mode, trainer.config.epochs, out.join(run::CHECKPOINT), interrupt);
     let outcome = trainer.fit(
         &mut model,
         &mut opt,
@@ -423,11 +406,7 @@ fn fit_and_report(
             &truth,
             &manifest.classes,
         ));
-        charts.extend(report::class_means_chart(
-            &eval_set.x,
-            labels,
-            &manifest.classes,
-        ));
+        charts.extend(report::class_means_chart(&eval_set.x, labels, &manifest.classes));
     }
     report::write_charts(out, &charts)?;
     let summary = model.summary();
@@ -442,11 +421,7 @@ fn fit_and_report(
         ),
         (
             "optimizer".to_string(),
-            format!(
-                "{} lr {}",
-                manifest.optimizer.name(),
-                manifest.optimizer.lr()
-            ),
+            format!("{} lr {}", manifest.optimizer.name(), manifest.optimizer.lr()),
         ),
         (
             "epochs × batch".to_string(),
@@ -457,17 +432,11 @@ fn fit_and_report(
             ),
         ),
         ("training time".to_string(), format!("{seconds:.1} s")),
-        (
-            "threads".to_string(),
-            rayon::current_num_threads().to_string(),
-        ),
+        ("threads".to_string(), rayon::current_num_threads().to_string()),
         ("striate".to_string(), env!("CARGO_PKG_VERSION").to_string()),
     ];
     let page = report::ReportPage {
-        title: format!(
-            "striate run: {}",
-            manifest.model.name.as_deref().unwrap_or("model")
-        ),
+        title: format!("striate run: {}", manifest.model.name.as_deref().unwrap_or("model")),
         facts,
         summary: &summary,
         history: &trainer.progress.history,
@@ -486,10 +455,7 @@ fn fit_and_report(
             println!("\nmetrics on the {set_name}:");
             print!("{}", metrics.classification_report());
             print_roc(&metrics);
-            println!(
-                "\naccuracy {:.4}  loss {:.4}",
-                metrics.accuracy, metrics.loss
-            );
+            println!("\naccuracy {:.4}  loss {:.4}", metrics.accuracy, metrics.loss);
             println!("report: {}", out.join("report.html").display());
         }
     }

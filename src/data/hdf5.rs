@@ -27,10 +27,7 @@ pub fn is_hdf5(path: &Path) -> bool {
 
 fn open(path: &Path) -> Result<File> {
     if !path.exists() {
-        return Err(Error::io(
-            path,
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        ));
+        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
     File::open(path).map_err(|e| h5err(path, e))
 }
@@ -80,10 +77,7 @@ pub fn list(path: &Path) -> Result<Vec<DatasetInfo>> {
                 .into_iter()
                 .map(|d| d as usize)
                 .collect();
-            let dtype = ds
-                .dtype()
-                .map(|d| dtype_name(&d))
-                .unwrap_or_else(|_| "unknown".into());
+            let dtype = ds.dtype().map(|d| dtype_name(&d)).unwrap_or_else(|_| "unknown".into());
             out.push(DatasetInfo {
                 name: full,
                 shape,
@@ -133,13 +127,29 @@ pub fn read(path: &Path, key: &str) -> Result<Array> {
         DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::U16 | DType::U32 => {
             Elements::Int(ds.read_i64().map_err(ctx)?)
         }
-        DType::U64 => Elements::Int(
-            ds.read_u64()
-                .map_err(ctx)?
-                .into_iter()
-                .map(|v| v as i64)
-                .collect(),
-        ),
+        DType::U64 => Elements::Int(ds.read_u64().map_err(ctx)?.into_iter().map(|v| v as i64).collect()),
+        // Array-typed elements (striate's streamed images): shape [n] + dims.
+        DType::Array(ref base, ref dims) if matches!(**base, DType::F32 | DType::F64) => {
+            let raw = ds.read_raw().map_err(ctx)?;
+            let elems = if matches!(**base, DType::F32) {
+                Elements::F32(
+                    raw.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect(),
+                )
+            } else {
+                Elements::F64(
+                    raw.chunks_exact(8)
+                        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                        .collect(),
+                )
+            };
+            let mut full = shape.clone();
+            full.extend(dims.iter().map(|&d| d as usize));
+            let arr = Array::new(full, dtype_name(base), elems);
+            arr.check(path)?;
+            return Ok(arr);
+        }
         other => {
             return Err(Error::format(
                 path,

@@ -17,22 +17,19 @@ use crate::tensor::numel;
 const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Parsed `.npy` header.
-struct Header {
-    descr: String,
-    fortran: bool,
-    shape: Vec<usize>,
+pub(crate) struct Header {
+    pub descr: String,
+    pub fortran: bool,
+    pub shape: Vec<usize>,
+    /// Byte offset of the first value.
+    pub data_offset: usize,
 }
 
 fn parse_header(text: &str) -> std::result::Result<Header, String> {
     let field = |key: &str| -> std::result::Result<&str, String> {
-        let at = text
-            .find(&format!("'{key}'"))
-            .ok_or(format!("header has no '{key}'"))?;
+        let at = text.find(&format!("'{key}'")).ok_or(format!("header has no '{key}'"))?;
         let rest = text[at + key.len() + 2..].trim_start();
-        let rest = rest
-            .strip_prefix(':')
-            .ok_or(format!("malformed '{key}'"))?
-            .trim_start();
+        let rest = rest.strip_prefix(':').ok_or(format!("malformed '{key}'"))?.trim_start();
         Ok(rest)
     };
     let descr = {
@@ -64,15 +61,42 @@ fn parse_header(text: &str) -> std::result::Result<Header, String> {
         descr,
         fortran,
         shape,
+        data_offset: 0,
     })
 }
 
+/// Reads the header at the start of `bytes` (the whole file or its first
+/// kilobytes); `path` is used in error messages.
+pub(crate) fn header(bytes: &[u8], path: &Path) -> Result<Header> {
+    let bad = |d: String| Error::format(path, d);
+    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
+        return Err(bad("not a .npy file (missing the \\x93NUMPY magic)".into()));
+    }
+    let (hlen, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(bad(format!("unsupported .npy version {v}"))),
+    };
+    let text = bytes
+        .get(start..start + hlen)
+        .ok_or_else(|| bad("truncated .npy header".into()))?;
+    let mut h = parse_header(&String::from_utf8_lossy(text)).map_err(|e| bad(format!(".npy header: {e}")))?;
+    h.data_offset = start + hlen;
+    Ok(h)
+}
+
+/// Decodes `count` values of the header's type from `body`.
+pub(crate) fn decode_values(h: &Header, body: &[u8], count: usize, path: &Path) -> Result<Elements> {
+    decode(&h.descr, body, count)
+        .map(|(_, e)| e)
+        .map_err(|d| Error::format(path, d))
+}
+
 /// Decodes values of a NumPy type string (`<f4`, `|u1`, `>i8`, …).
-fn decode(
-    descr: &str,
-    body: &[u8],
-    count: usize,
-) -> std::result::Result<(String, Elements), String> {
+fn decode(descr: &str, body: &[u8], count: usize) -> std::result::Result<(String, Elements), String> {
     let (order, kind) = descr.split_at(1);
     let big = match order {
         "<" | "|" | "=" => false,
@@ -104,10 +128,7 @@ fn decode(
     Ok(match kind {
         "u1" | "b1" => {
             if body.len() < count {
-                return Err(format!(
-                    "truncated: {count} bytes needed, found {}",
-                    body.len()
-                ));
+                return Err(format!("truncated: {count} bytes needed, found {}", body.len()));
             }
             let name = if kind == "b1" { "bool" } else { "uint8" };
             (name.into(), Elements::U8(body[..count].to_vec()))
@@ -196,30 +217,9 @@ fn fortran_to_c<T: Copy>(v: &[T], shape: &[usize]) -> Vec<T> {
 /// Parses `.npy` bytes; `path` is used in error messages.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Array> {
     let bad = |d: String| Error::format(path, d);
-    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
-        return Err(bad("not a .npy file (missing the \\x93NUMPY magic)".into()));
-    }
-    let major = bytes[6];
-    let (hlen, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 => {
-            if bytes.len() < 12 {
-                return Err(bad("truncated .npy header".into()));
-            }
-            (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            )
-        }
-        v => return Err(bad(format!("unsupported .npy version {v}"))),
-    };
-    let header = bytes
-        .get(start..start + hlen)
-        .ok_or_else(|| bad("truncated .npy header".into()))?;
-    let text = String::from_utf8_lossy(header);
-    let h = parse_header(&text).map_err(|e| bad(format!(".npy header: {e}")))?;
+    let h = header(bytes, path)?;
     let count = numel(&h.shape);
-    let (dtype, mut elems) = decode(&h.descr, &bytes[start + hlen..], count).map_err(bad)?;
+    let (dtype, mut elems) = decode(&h.descr, &bytes[h.data_offset..], count).map_err(bad)?;
     if h.fortran && h.shape.len() > 1 {
         elems = match elems {
             Elements::U8(v) => Elements::U8(fortran_to_c(&v, &h.shape)),
@@ -239,8 +239,8 @@ pub fn read(path: &Path) -> Result<Array> {
 /// Reads every member of a `.npz` archive, in archive order.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, Array)>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut zip = zip::ZipArchive::new(file)
-        .map_err(|e| Error::format(path, format!("not a .npz (zip) archive: {e}")))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| Error::format(path, format!("not a .npz (zip) archive: {e}")))?;
     let mut out = Vec::new();
     for i in 0..zip.len() {
         let mut member = zip
@@ -266,10 +266,7 @@ pub fn to_bytes_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
     to_bytes(
         shape,
         "<f4",
-        &data
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
+        &data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
     )
 }
 
@@ -278,10 +275,7 @@ pub fn to_bytes_f64(shape: &[usize], data: &[f64]) -> Vec<u8> {
     to_bytes(
         shape,
         "<f8",
-        &data
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
+        &data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
     )
 }
 
@@ -295,10 +289,7 @@ pub fn to_bytes_i64(shape: &[usize], data: &[i64]) -> Vec<u8> {
     to_bytes(
         shape,
         "<i8",
-        &data
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
+        &data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
     )
 }
 
@@ -328,13 +319,11 @@ pub fn npz_bytes(members: &[(&str, Vec<u8>)]) -> Result<Vec<u8>> {
     let mut cursor = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut cursor);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         for (name, bytes) in members {
             zip.start_file(format!("{name}.npy"), opts)
                 .map_err(|e| Error::Data(format!("cannot write npz member {name}: {e}")))?;
-            std::io::Write::write_all(&mut zip, bytes)
-                .map_err(|e| Error::Data(format!("npz: {e}")))?;
+            std::io::Write::write_all(&mut zip, bytes).map_err(|e| Error::Data(format!("npz: {e}")))?;
         }
         zip.finish().map_err(|e| Error::Data(format!("npz: {e}")))?;
     }

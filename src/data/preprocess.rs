@@ -19,7 +19,7 @@ use crate::tensor::{Tensor, fmt_shape, numel};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Layout {
-    /// Channels-last when the last axis has 1, 3 or 4 entries and the first
+    /// Channels-last when the last axis has 1 to 4 entries and the first
     /// does not (`[h, w, c]`); channels-first otherwise.
     #[default]
     Auto,
@@ -76,8 +76,10 @@ pub struct Preprocess {
     pub znorm: bool,
 }
 
+/// Sizes a channel axis has: grey, two-channel jet images (pt and
+/// counts), RGB, RGBA.
 fn is_channel_count(n: usize) -> bool {
-    matches!(n, 1 | 3 | 4)
+    (1..=4).contains(&n)
 }
 
 impl Preprocess {
@@ -102,23 +104,13 @@ impl Preprocess {
                     channels_last = match opts.layout {
                         Layout::ChannelsLast => true,
                         Layout::ChannelsFirst => false,
-                        Layout::Auto => {
-                            !raw.channels_first && is_channel_count(c) && !is_channel_count(a)
-                        }
+                        Layout::Auto => !raw.channels_first && is_channel_count(c) && !is_channel_count(a),
                     };
-                    if channels_last {
-                        vec![c, a, b]
-                    } else {
-                        vec![a, b, c]
-                    }
+                    if channels_last { vec![c, a, b] } else { vec![a, b, c] }
                 }
                 (&[a, b], Some(2)) => {
                     channels_last = opts.layout == Layout::ChannelsLast;
-                    if channels_last {
-                        vec![b, a]
-                    } else {
-                        vec![a, b]
-                    }
+                    if channels_last { vec![b, a] } else { vec![a, b] }
                 }
                 (&[a, b], _) => vec![1, a, b],
                 (&[f], Some(3)) => {
@@ -148,14 +140,9 @@ impl Preprocess {
                 )));
             }
         }
-        let scale = opts
-            .scale
-            .unwrap_or(if raw.x.is_bytes() { 1.0 / 255.0 } else { 1.0 });
+        let scale = opts.scale.unwrap_or(if raw.x.is_bytes() { 1.0 / 255.0 } else { 1.0 });
         if !(scale.is_finite() && scale != 0.0) {
-            return Err(Error::invalid(
-                "scale",
-                format!("{scale} must be a non-zero number"),
-            ));
+            return Err(Error::invalid("scale", format!("{scale} must be a non-zero number")));
         }
         Ok(Preprocess {
             stored_shape: stored,
@@ -222,11 +209,7 @@ impl Preprocess {
                     }
                 }
                 Some([ph, pw]) => {
-                    let (c, h, w) = (
-                        self.arranged_shape[0],
-                        self.arranged_shape[1],
-                        self.arranged_shape[2],
-                    );
+                    let (c, h, w) = (self.arranged_shape[0], self.arranged_shape[1], self.arranged_shape[2]);
                     let (top, left) = ((ph - h) / 2, (pw - w) / 2);
                     for (i, &v) in src.iter().enumerate() {
                         let a = arranged_at(i);
@@ -243,11 +226,10 @@ impl Preprocess {
         let x = Tensor::from_vec(&[n, out_shape.iter().product::<usize>()], out)?
             .reshape(&[&[n][..], &out_shape].concat())?;
         let n_classes = raw.n_classes();
-        let ds =
-            Dataset::classification(x, raw.labels.clone(), n_classes).map_err(|e| match e {
-                Error::Data(m) => Error::Data(format!("{}: {m}", raw.origin)),
-                e => e,
-            })?;
+        let ds = Dataset::classification(x, raw.labels.clone(), n_classes).map_err(|e| match e {
+            Error::Data(m) => Error::Data(format!("{}: {m}", raw.origin)),
+            e => e,
+        })?;
         Ok(ds.with_class_names(raw.class_names.clone()))
     }
 
@@ -263,13 +245,7 @@ impl Preprocess {
             Standardize::Global => {
                 let count = train.x.len().max(1) as f64;
                 let mean = train.x.data().iter().map(|&v| v as f64).sum::<f64>() / count;
-                let var = train
-                    .x
-                    .data()
-                    .iter()
-                    .map(|&v| (v as f64 - mean).powi(2))
-                    .sum::<f64>()
-                    / count;
+                let var = train.x.data().iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / count;
                 self.mean = vec![mean as f32];
                 self.std = vec![guard_std(var.sqrt())];
             }
@@ -324,8 +300,7 @@ fn guard_std(s: f64) -> f32 {
 fn znormalize(v: &mut [f32]) {
     let n = v.len().max(1) as f64;
     let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let std =
-        (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    let std = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
     let std = if std > 1e-12 { std } else { 1.0 };
     for x in v.iter_mut() {
         *x = ((*x as f64 - mean) / std) as f32;

@@ -39,10 +39,13 @@ pub enum Source {
 }
 
 /// Built-in data sets.
-pub const BUILTINS: &[(&str, &str)] = &[(
-    "shapes",
-    "16x16 images of 6 generated shapes (1,800 train + 600 test)",
-)];
+pub const BUILTINS: &[(&str, &str)] = &[
+    (
+        "jets",
+        "20x20 images of generated g, q, t, W, Z jets (8,000 per class to train, 2,000 to test)",
+    ),
+    ("shapes", "16x16 images of 6 generated shapes (1,800 train + 600 test)"),
+];
 
 /// Which part of a source to read, where the source holds both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,12 +106,7 @@ impl RawData {
     /// Number of classes: one more than the largest label, or the number of
     /// class names if larger.
     pub fn n_classes(&self) -> usize {
-        let from_labels = self
-            .labels
-            .iter()
-            .copied()
-            .max()
-            .map_or(0, |m| m as usize + 1);
+        let from_labels = self.labels.iter().copied().max().map_or(0, |m| m as usize + 1);
         from_labels.max(self.class_names.len())
     }
 
@@ -133,10 +131,7 @@ pub fn detect(spec: &str) -> Result<Source> {
         if BUILTINS.iter().any(|(n, _)| *n == name) {
             return Ok(Source::Builtin(name.to_string()));
         }
-        let names: Vec<String> = BUILTINS
-            .iter()
-            .map(|(n, _)| format!("builtin:{n}"))
-            .collect();
+        let names: Vec<String> = BUILTINS.iter().map(|(n, _)| format!("builtin:{n}")).collect();
         return Err(Error::Data(format!(
             "unknown built-in data {spec:?}; available: {}",
             names.join(", ")
@@ -144,10 +139,7 @@ pub fn detect(spec: &str) -> Result<Source> {
     }
     let path = PathBuf::from(spec);
     if !path.exists() {
-        return Err(Error::io(
-            &path,
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        ));
+        return Err(Error::io(&path, std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
     if path.is_dir() {
         if idx::is_mnist_dir(&path) {
@@ -186,10 +178,7 @@ pub fn detect(spec: &str) -> Result<Source> {
 }
 
 /// Stacks per-class arrays (`[n_c, …]` each) into one array with labels.
-fn stack_classes(
-    path: &Path,
-    parts: Vec<(String, Array)>,
-) -> Result<(Array, Vec<u32>, Vec<String>)> {
+fn stack_classes(path: &Path, parts: Vec<(String, Array)>) -> Result<(Array, Vec<u32>, Vec<String>)> {
     let item: Vec<usize> = parts[0].1.shape[1..].to_vec();
     let mut data = Vec::new();
     let mut labels = Vec::new();
@@ -216,10 +205,7 @@ fn stack_classes(
 fn check_pair(path: &Path, x: &Array, labels: &[u32]) -> Result<()> {
     let n = x.shape.first().copied().unwrap_or(0);
     if n != labels.len() {
-        return Err(Error::format(
-            path,
-            format!("{n} samples but {} labels", labels.len()),
-        ));
+        return Err(Error::format(path, format!("{n} samples but {} labels", labels.len())));
     }
     if x.shape.len() < 2 {
         return Err(Error::format(
@@ -231,20 +217,29 @@ fn check_pair(path: &Path, x: &Array, labels: &[u32]) -> Result<()> {
 }
 
 fn first_present<'a>(names: &'a [String], candidates: &[&str]) -> Option<&'a String> {
-    candidates
-        .iter()
-        .find_map(|c| names.iter().find(|n| n.as_str() == *c))
+    candidates.iter().find_map(|c| names.iter().find(|n| n.as_str() == *c))
 }
 
 /// Reads the samples and labels of a source.
 pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> {
     let raw = match source {
+        Source::Builtin(name) if name == "jets" => {
+            use crate::jets::{builtin_imager, generator, images_of};
+            let (per_class, seed) = if role == Role::Train { (8000, 1) } else { (2000, 2) };
+            let jets = generator::generate(&generator::JetGenConfig::default(), per_class, seed)?;
+            let imager = builtin_imager();
+            let (data, labels, _skipped) = images_of(&jets, &imager)?;
+            let npix = imager.pixels.npix;
+            RawData {
+                x: Array::from_f32(&[labels.len(), imager.pixels.channels.count(), npix, npix], data),
+                labels,
+                class_names: generator::CLASSES.iter().map(|s| s.to_string()).collect(),
+                origin: format!("builtin:jets ({})", if role == Role::Train { "train" } else { "test" }),
+                channels_first: true,
+            }
+        }
         Source::Builtin(name) => {
-            let (n, seed) = if role == Role::Train {
-                (1800, 1)
-            } else {
-                (600, 2)
-            };
+            let (n, seed) = if role == Role::Train { (1800, 1) } else { (600, 2) };
             let ds = synthetic::shapes(n, 16, 0.3, seed)?;
             RawData {
                 x: Array::from_f32(ds.x.shape(), ds.x.data().to_vec()),
@@ -262,11 +257,7 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
             };
             let ds = idx::load_mnist_dir(dir, split)?;
             let (n, h, w) = (ds.len(), ds.x.shape()[2], ds.x.shape()[3]);
-            let bytes: Vec<u8> =
-                ds.x.data()
-                    .iter()
-                    .map(|&v| v.clamp(0.0, 255.0) as u8)
-                    .collect();
+            let bytes: Vec<u8> = ds.x.data().iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect();
             RawData {
                 x: Array::new(vec![n, 1, h, w], "uint8", Elements::U8(bytes)),
                 labels: ds.labels().unwrap_or(&[]).to_vec(),
@@ -317,8 +308,7 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
                     ));
                 };
                 let x = hdf5::read(path, &xk)?;
-                let labels =
-                    hdf5::read(path, &yk)?.to_labels(path, &format!("label (dataset {yk:?})"))?;
+                let labels = hdf5::read(path, &yk)?.to_labels(path, &format!("label (dataset {yk:?})"))?;
                 (x, labels, Vec::new())
             };
             RawData {
@@ -332,12 +322,7 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
         Source::Npz(path) => {
             let members = npy::read_npz(path)?;
             let names: Vec<String> = members.iter().map(|(n, _)| n.clone()).collect();
-            let take = |key: &str| {
-                members
-                    .iter()
-                    .find(|(n, _)| n == key)
-                    .map(|(_, a)| a.clone())
-            };
+            let take = |key: &str| members.iter().find(|(n, _)| n == key).map(|(_, a)| a.clone());
             let (x, labels, class_names) = if !opts.class_keys.is_empty() {
                 let parts = opts
                     .class_keys
@@ -360,14 +345,8 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
                         &["labels", "y", "Y", "y_test"],
                     ),
                 };
-                let xk = opts
-                    .x_key
-                    .clone()
-                    .or_else(|| first_present(&names, xs).cloned());
-                let yk = opts
-                    .y_key
-                    .clone()
-                    .or_else(|| first_present(&names, ys).cloned());
+                let xk = opts.x_key.clone().or_else(|| first_present(&names, xs).cloned());
+                let yk = opts.y_key.clone().or_else(|| first_present(&names, ys).cloned());
                 let (Some(xk), Some(yk)) = (xk, yk) else {
                     return Err(Error::format(
                         path,
@@ -377,10 +356,8 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
                         ),
                     ));
                 };
-                let x =
-                    take(&xk).ok_or_else(|| Error::format(path, format!("no member {xk:?}")))?;
-                let y =
-                    take(&yk).ok_or_else(|| Error::format(path, format!("no member {yk:?}")))?;
+                let x = take(&xk).ok_or_else(|| Error::format(path, format!("no member {xk:?}")))?;
+                let y = take(&yk).ok_or_else(|| Error::format(path, format!("no member {yk:?}")))?;
                 (x, y.to_labels(path, "label")?, Vec::new())
             };
             RawData {

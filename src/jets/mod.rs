@@ -14,6 +14,7 @@ pub mod generator;
 pub mod physics;
 pub mod pixelate;
 pub mod reader;
+pub mod sink;
 pub mod sum;
 
 use serde::{Deserialize, Serialize};
@@ -131,5 +132,57 @@ pub fn channels_first(img: &[f64], npix: usize, channels: usize, out: &mut [f32]
     for (i, &v) in img.iter().enumerate() {
         let (pix, ch) = (i / channels, i % channels);
         out[ch * npix * npix + pix] = v as f32;
+    }
+}
+
+/// Images of many jets in parallel, channels first (`[n, c, npix, npix]`
+/// flattened), with their labels; empty jets are skipped and counted.
+pub fn images_of(jets: &[generator::Jet], imager: &JetImager) -> Result<(Vec<f32>, Vec<u32>, usize)> {
+    use rayon::prelude::*;
+    imager.validate()?;
+    let (npix, nc) = (imager.pixels.npix, imager.pixels.channels.count());
+    let per = imager.image_len();
+    let images: Vec<Option<Vec<f32>>> = jets
+        .par_iter()
+        .enumerate()
+        .map(|(i, jet)| {
+            let img = imager
+                .image(&jet.p4, Some(&jet.pids))
+                .map_err(|e| Error::Data(format!("jet {i}: {e}")))?;
+            Ok(img.map(|img| {
+                let mut out = vec![0f32; per];
+                channels_first(&img, npix, nc, &mut out);
+                out
+            }))
+        })
+        .collect::<Result<_>>()?;
+    let mut data = Vec::with_capacity(jets.len() * per);
+    let mut labels = Vec::with_capacity(jets.len());
+    let mut skipped = 0;
+    for (img, jet) in images.into_iter().zip(jets) {
+        match img {
+            Some(v) => {
+                data.extend_from_slice(&v);
+                labels.push(jet.label);
+            }
+            None => skipped += 1,
+        }
+    }
+    Ok((data, labels, skipped))
+}
+
+/// The images of `builtin:jets`: 20×20 pixels over 1.6 × 1.6 in `(y, phi)`
+/// (enough for a top quark's three prongs at 500 GeV), `pt` normalised,
+/// E-scheme centring, rotation and reflection — the input of the course's
+/// seed CNN.
+pub fn builtin_imager() -> JetImager {
+    JetImager {
+        pixels: PixelParams {
+            npix: 20,
+            width: 1.6,
+            channels: Channels::Pt,
+            norm: true,
+        },
+        ..JetImager::default()
     }
 }

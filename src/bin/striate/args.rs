@@ -43,6 +43,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Convolve an image with a fixed kernel (Sobel, the course's edge kernels, Gaussian, …).
     Filter(FilterArgs),
+    /// Turn jet constituents (four-vectors) into jet images, EnergyFlow's recipe.
+    Pixelate(PixelateArgs),
     /// Inspect data files.
     Data {
         #[command(subcommand)]
@@ -335,15 +337,12 @@ impl TrainArgs {
                 *weight_decay = self.weight_decay.unwrap_or(0.0);
             }
             OptimizerConfig::RmsProp {
-                momentum,
-                weight_decay,
-                ..
+                momentum, weight_decay, ..
             } => {
                 *momentum = self.momentum.unwrap_or(0.0);
                 *weight_decay = self.weight_decay.unwrap_or(0.0);
             }
-            OptimizerConfig::Adam { weight_decay, .. }
-            | OptimizerConfig::Nadam { weight_decay, .. } => {
+            OptimizerConfig::Adam { weight_decay, .. } | OptimizerConfig::Nadam { weight_decay, .. } => {
                 *weight_decay = self.weight_decay.unwrap_or(0.0);
             }
             OptimizerConfig::AdamW { weight_decay, .. } => {
@@ -352,9 +351,7 @@ impl TrainArgs {
                 }
             }
         }
-        if self.momentum.is_some()
-            && !matches!(self.optimizer, OptimizerArg::Sgd | OptimizerArg::Rmsprop)
-        {
+        if self.momentum.is_some() && !matches!(self.optimizer, OptimizerArg::Sgd | OptimizerArg::Rmsprop) {
             bail!("--momentum applies to sgd and rmsprop only");
         }
         if self.nesterov && self.optimizer != OptimizerArg::Sgd {
@@ -365,11 +362,7 @@ impl TrainArgs {
     }
 
     /// The schedule asked for, or the recipe's; `epochs` is the resolved count.
-    pub fn schedule(
-        &self,
-        recipe: striate::zoo::Recipe,
-        epochs: usize,
-    ) -> Result<Option<LrSchedule>> {
+    pub fn schedule(&self, recipe: striate::zoo::Recipe, epochs: usize) -> Result<Option<LrSchedule>> {
         let s = match &self.schedule {
             Some(s) => s.clone(),
             None if recipe.cosine => "cosine".to_string(),
@@ -403,9 +396,7 @@ impl TrainArgs {
                 factor: num(2, "factor")?,
                 min_lr: 0.0,
             },
-            other => bail!(
-                "--schedule {other:?}: use cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR"
-            ),
+            other => bail!("--schedule {other:?}: use cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR"),
         };
         Ok(Some(sched))
     }
@@ -509,6 +500,54 @@ pub struct FilterArgs {
     pub out: Vec<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct PixelateArgs {
+    /// Constituents: a pandas HDF5 file in the Top Quark Tagging layout, .npy
+    /// ([n, particles, 4|5] or [n, 4·particles]) or .csv with E_0, PX_0, … columns.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Pixels per side.
+    #[arg(long, default_value_t = 33)]
+    pub npix: usize,
+    /// Image width in rapidity and azimuth (EnergyFlow's img_width).
+    #[arg(long, default_value_t = 0.8, allow_hyphen_values = true)]
+    pub width: f64,
+    /// Channels: pt, pt,counts or pt,charged (charged counts need PDG ids).
+    #[arg(long, default_value = "pt")]
+    pub channels: String,
+    /// Jet axis for centring.
+    #[arg(long, value_enum, default_value_t = CentreArg::Escheme)]
+    pub centre: CentreArg,
+    /// Do not rotate the principal axis to vertical.
+    #[arg(long)]
+    pub no_rotate: bool,
+    /// Do not reflect the jet so that most pt is at positive y and phi.
+    #[arg(long)]
+    pub no_reflect: bool,
+    /// Normalise each image's pt channel to sum to 1.
+    #[arg(long)]
+    pub norm: bool,
+    /// Output: .npy (images, and labels in <stem>_labels.npy) or .h5 (datasets images, labels).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Only the first N jets.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CentreArg {
+    Escheme,
+    Ptscheme,
+    None,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FilterMode {
     Full,
@@ -553,10 +592,7 @@ pub struct InfoArgs {
 
 /// `1,28,28` → `[1, 28, 28]`.
 pub fn parse_shape(s: &str) -> std::result::Result<Vec<usize>, String> {
-    let dims: std::result::Result<Vec<usize>, _> = s
-        .split([',', 'x'])
-        .map(|d| d.trim().parse::<usize>())
-        .collect();
+    let dims: std::result::Result<Vec<usize>, _> = s.split([',', 'x']).map(|d| d.trim().parse::<usize>()).collect();
     match dims {
         Ok(d) if !d.is_empty() && !d.contains(&0) => Ok(d),
         _ => Err(format!("{s:?} is not a shape like 1,28,28")),

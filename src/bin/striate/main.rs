@@ -5,6 +5,7 @@ mod args;
 mod datasets;
 mod filter;
 mod inspect;
+mod pixelate;
 mod progress;
 mod train;
 
@@ -38,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<train::Finish> {
         Command::Evaluate(a) => inspect::evaluate_cmd(a)?,
         Command::Predict(a) => inspect::predict(a)?,
         Command::Filter(a) => filter::filter(a)?,
+        Command::Pixelate(a) => pixelate::pixelate(a)?,
         Command::Data {
             command: DataCommand::Info(a),
         } => inspect::info(a)?,

@@ -24,9 +24,11 @@ fn valid_range(out: usize, stride: usize, offset: isize, size: usize) -> (usize,
     (lo, hi)
 }
 
-/// Fills `col` (`k × p`, row-major) from channels `c0 .. c0 + c_in/groups`
-/// of one sample `x_s` (`c_in × h × w`).
-pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T]) {
+/// Fills `col` (`k × p`, row `r` starting at `r · ld`, `ld ≥ p`) from
+/// channels `c0 .. c0 + c_in/groups` of one sample `x_s` (`c_in × h × w`).
+/// With `ld = nb · p` and `col` offset by `s · p`, the patches of `nb`
+/// samples sit side by side and one matrix product serves them all.
+pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], ld: usize) {
     let cig = g.c_in / g.groups;
     let p = g.out_h * g.out_w;
     let mut row = 0;
@@ -34,7 +36,7 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T]) 
         let plane = &x_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
         for ky in 0..g.k_h {
             for kx in 0..g.k_w {
-                let dst = &mut col[row * p..(row + 1) * p];
+                let dst = &mut col[row * ld..row * ld + p];
                 let offset = (kx * g.dilation[1]) as isize - g.pad_left as isize;
                 let (lo, hi) = valid_range(g.out_w, g.stride[1], offset, g.w);
                 for oy in 0..g.out_h {
@@ -65,8 +67,9 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T]) 
     }
 }
 
-/// Adds the columns of `col` back onto channels `c0 ..` of `dx_s`.
-pub fn col2im<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T]) {
+/// Adds the columns of `col` (laid out as for [`im2col`]) back onto
+/// channels `c0 ..` of `dx_s`.
+pub fn col2im<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T], ld: usize) {
     let cig = g.c_in / g.groups;
     let p = g.out_h * g.out_w;
     let mut row = 0;
@@ -74,7 +77,7 @@ pub fn col2im<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T])
         let plane = &mut dx_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
         for ky in 0..g.k_h {
             for kx in 0..g.k_w {
-                let srcrow = &col[row * p..(row + 1) * p];
+                let srcrow = &col[row * ld..row * ld + p];
                 let offset = (kx * g.dilation[1]) as isize - g.pad_left as isize;
                 let (lo, hi) = valid_range(g.out_w, g.stride[1], offset, g.w);
                 for oy in 0..g.out_h {

@@ -280,10 +280,13 @@ pub enum ConvAlgo {
 /// Scratch memory of one parallel task.
 #[derive(Debug, Default)]
 struct TaskBufs<T: Scalar> {
-    /// Unfolded input patches, `k × p`.
+    /// Unfolded input patches of a chunk of samples, `k × (nb · p)`.
     col: Vec<T>,
-    /// Gradient of the patches, `k × p`.
+    /// Gradient of the patches, `k × (nb · p)`.
     dcol: Vec<T>,
+    /// Outputs (forward) or output gradients (backward) of a chunk of
+    /// samples in GEMM layout, `c_out/groups × (nb · p)`.
+    out: Vec<T>,
     /// This task's share of the weight gradient.
     dw: Vec<T>,
     /// This task's share of the bias gradient.
@@ -297,8 +300,17 @@ pub struct ConvWorkspace<T: Scalar> {
     tasks: Vec<TaskBufs<T>>,
 }
 
+/// Sizes of the scratch buffers of one task.
+struct BufSizes {
+    col: usize,
+    dcol: usize,
+    out: usize,
+    dw: usize,
+    db: usize,
+}
+
 impl<T: Scalar> ConvWorkspace<T> {
-    fn ensure(&mut self, tasks: usize, col: usize, dcol: usize, dw: usize, db: usize) -> &mut [TaskBufs<T>] {
+    fn ensure(&mut self, tasks: usize, sizes: BufSizes) -> &mut [TaskBufs<T>] {
         if self.tasks.len() < tasks {
             self.tasks.resize_with(tasks, TaskBufs::default);
         }
@@ -308,13 +320,25 @@ impl<T: Scalar> ConvWorkspace<T> {
             }
         };
         for t in &mut self.tasks[..tasks] {
-            grow(&mut t.col, col);
-            grow(&mut t.dcol, dcol);
-            grow(&mut t.dw, dw);
-            grow(&mut t.db, db);
+            grow(&mut t.col, sizes.col);
+            grow(&mut t.dcol, sizes.dcol);
+            grow(&mut t.out, sizes.out);
+            grow(&mut t.dw, sizes.dw);
+            grow(&mut t.db, sizes.db);
         }
         &mut self.tasks[..tasks]
     }
+}
+
+/// Samples whose patches go through one matrix product. A product with few
+/// columns (deep layers have tiny images: ResNet's last stage has `p = 4`)
+/// runs far below the micro-kernels' speed, so the patches of several
+/// samples are laid side by side until there are at least 256 columns, with
+/// at most 4 Mi elements of patches.
+fn samples_per_gemm(k: usize, p: usize, per_task: usize) -> usize {
+    let wanted = 256usize.div_ceil(p.max(1));
+    let cap = ((4 << 20) / (k * p).max(1)).max(1);
+    wanted.min(cap).min(per_task).max(1)
 }
 
 /// Samples per parallel task: the batch split evenly over the thread pool.
@@ -401,35 +425,66 @@ fn forward_gemm<T: Scalar>(
     if n == 0 {
         return;
     }
-    let (cog, k, p) = (g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
+    let (cig, cog, k, p) = (g.c_in / g.groups, g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
     let (il, ol) = (g.in_len(), g.out_len());
     let per = samples_per_task(n);
     let tasks = n.div_ceil(per);
-    let par = inner_par(tasks, cog * k * p);
+    let nb = samples_per_gemm(k, p, per);
+    let par = inner_par(tasks, cog * k * p * nb);
     let pointwise = g.is_pointwise();
-    let bufs = ws.ensure(tasks, if pointwise { 0 } else { k * p }, 0, 0, 0);
+    let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
+    let out = if nb == 1 { 0 } else { cog * p * nb };
+    let bufs = ws.ensure(
+        tasks,
+        BufSizes {
+            col,
+            dcol: 0,
+            out,
+            dw: 0,
+            db: 0,
+        },
+    );
     y[..n * ol]
         .par_chunks_mut(per * ol)
         .zip(x[..n * il].par_chunks(per * il))
         .zip(bufs.par_iter_mut())
         .for_each(|((yc, xc), bufs)| {
-            let col = &mut bufs.col;
-            for (ys, xs) in yc.chunks_exact_mut(ol).zip(xc.chunks_exact(il)) {
+            for (ych, xch) in yc.chunks_mut(nb * ol).zip(xc.chunks(nb * il)) {
+                let m = ych.len() / ol;
+                let ld = m * p;
                 for grp in 0..g.groups {
-                    let c0 = grp * (g.c_in / g.groups);
-                    let cols: &[T] = if pointwise {
-                        &xs[c0 * p..(c0 + g.c_in / g.groups) * p]
-                    } else {
-                        im2col::im2col(g, xs, c0, col);
-                        &col[..k * p]
-                    };
+                    let c0 = grp * cig;
                     let wg = &w[grp * cog * k..(grp + 1) * cog * k];
-                    let yg = &mut ys[grp * cog * p..(grp + 1) * cog * p];
-                    kernels::matmul(cog, p, k, wg, false, cols, false, yg, false, par);
+                    if m == 1 {
+                        // One sample: the product writes the output directly.
+                        let cols: &[T] = if pointwise {
+                            &xch[c0 * p..(c0 + cig) * p]
+                        } else {
+                            im2col::im2col(g, xch, c0, &mut bufs.col, p);
+                            &bufs.col[..k * p]
+                        };
+                        let yg = &mut ych[grp * cog * p..(grp + 1) * cog * p];
+                        kernels::matmul(cog, p, k, wg, false, cols, false, yg, false, par);
+                        continue;
+                    }
+                    for (s, xs) in xch.chunks_exact(il).enumerate() {
+                        im2col::im2col(g, xs, c0, &mut bufs.col[s * p..], ld);
+                    }
+                    let out = &mut bufs.out[..cog * ld];
+                    kernels::matmul(cog, ld, k, wg, false, &bufs.col[..k * ld], false, out, false, par);
+                    // Columns of sample s are its outputs: scatter them to NCHW.
+                    for (s, ys) in ych.chunks_exact_mut(ol).enumerate() {
+                        for co in 0..cog {
+                            ys[(grp * cog + co) * p..(grp * cog + co + 1) * p]
+                                .copy_from_slice(&out[co * ld + s * p..co * ld + (s + 1) * p]);
+                        }
+                    }
                 }
                 if let Some(b) = b {
-                    for (plane, &bv) in ys.chunks_exact_mut(p).zip(b) {
-                        plane.iter_mut().for_each(|v| *v += bv);
+                    for ys in ych.chunks_exact_mut(ol) {
+                        for (plane, &bv) in ys.chunks_exact_mut(p).zip(b) {
+                            plane.iter_mut().for_each(|v| *v += bv);
+                        }
                     }
                 }
             }
@@ -460,10 +515,22 @@ fn backward_gemm<T: Scalar>(
     }
     let per = samples_per_task(n);
     let tasks = n.div_ceil(per);
-    let par = inner_par(tasks, cog * k * p);
+    let nb = samples_per_gemm(k, p, per);
+    let par = inner_par(tasks, cog * k * p * nb);
     let pointwise = g.is_pointwise();
-    let col_len = if pointwise { 0 } else { k * p };
-    let bufs = ws.ensure(tasks, col_len, col_len, wl, g.c_out);
+    let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
+    let dcol = if dx.is_some() { col } else { 0 };
+    let out = if nb == 1 { 0 } else { cog * p * nb };
+    let bufs = ws.ensure(
+        tasks,
+        BufSizes {
+            col,
+            dcol,
+            out,
+            dw: wl,
+            db: g.c_out,
+        },
+    );
     let dx_chunks = match dx {
         Some(dx) => Either::Left(dx[..n * il].par_chunks_mut(per * il).map(Some)),
         None => Either::Right((0..tasks).into_par_iter().map(|_| None)),
@@ -478,6 +545,7 @@ fn backward_gemm<T: Scalar>(
             let TaskBufs {
                 col,
                 dcol,
+                out,
                 dw: dwp,
                 db: dbp,
             } = b;
@@ -485,40 +553,54 @@ fn backward_gemm<T: Scalar>(
             dwp.fill(T::zero());
             let dbp = &mut dbp[..g.c_out];
             dbp.fill(T::zero());
-            let samples = dyc.len() / ol;
-            for s in 0..samples {
-                let xs = &xc[s * il..(s + 1) * il];
-                let dys = &dyc[s * ol..(s + 1) * ol];
+            for (ci, (dych, xch)) in dyc.chunks(nb * ol).zip(xc.chunks(nb * il)).enumerate() {
+                let m = dych.len() / ol;
+                let ld = m * p;
+                let mut dxch = dxc.as_deref_mut().map(|d| &mut d[ci * nb * il..ci * nb * il + m * il]);
                 for grp in 0..g.groups {
                     let c0 = grp * cig;
-                    let dyg = &dys[grp * cog * p..(grp + 1) * cog * p];
-                    // Weight gradient: dW_g (cog×k) += dY_g (cog×p) · col (k×p)ᵀ.
-                    let cols: &[T] = if pointwise {
-                        &xs[c0 * p..(c0 + cig) * p]
-                    } else {
-                        im2col::im2col(g, xs, c0, col);
-                        &col[..k * p]
-                    };
-                    let dwg = &mut dwp[grp * cog * k..(grp + 1) * cog * k];
-                    kernels::matmul(cog, k, p, dyg, false, cols, true, dwg, true, par);
-                    // Data gradient: dcol (k×p) = W_gᵀ (k×cog) · dY_g (cog×p).
-                    if let Some(dxc) = dxc.as_deref_mut() {
-                        let wg = &w[grp * cog * k..(grp + 1) * cog * k];
-                        let dxs = &mut dxc[s * il..(s + 1) * il];
-                        if pointwise {
-                            let dst = &mut dxs[c0 * p..(c0 + cig) * p];
-                            kernels::matmul(k, p, cog, wg, true, dyg, false, dst, false, par);
+                    let wg = &w[grp * cog * k..(grp + 1) * cog * k];
+                    // The chunk's patches (k × ld) and output gradients (cog × ld).
+                    let (cols, dyg): (&[T], &[T]) = if m == 1 {
+                        let cols: &[T] = if pointwise {
+                            &xch[c0 * p..(c0 + cig) * p]
                         } else {
-                            if grp == 0 {
-                                dxs.fill(T::zero());
+                            im2col::im2col(g, xch, c0, col, p);
+                            &col[..k * p]
+                        };
+                        (cols, &dych[grp * cog * p..(grp + 1) * cog * p])
+                    } else {
+                        for (s, (xs, dys)) in xch.chunks_exact(il).zip(dych.chunks_exact(ol)).enumerate() {
+                            im2col::im2col(g, xs, c0, &mut col[s * p..], ld);
+                            for co in 0..cog {
+                                out[co * ld + s * p..co * ld + (s + 1) * p]
+                                    .copy_from_slice(&dys[(grp * cog + co) * p..(grp * cog + co + 1) * p]);
                             }
-                            kernels::matmul(k, p, cog, wg, true, dyg, false, &mut dcol[..k * p], false, par);
-                            im2col::col2im(g, &dcol[..k * p], c0, dxs);
                         }
+                        (&col[..k * ld], &out[..cog * ld])
+                    };
+                    // Weight gradient: dW_g (cog×k) += dY_g (cog×ld) · colᵀ (ld×k).
+                    let dwg = &mut dwp[grp * cog * k..(grp + 1) * cog * k];
+                    kernels::matmul(cog, k, ld, dyg, false, cols, true, dwg, true, par);
+                    // Data gradient: dcol (k×ld) = W_gᵀ (k×cog) · dY_g (cog×ld), scattered back.
+                    let Some(dxch) = dxch.as_deref_mut() else { continue };
+                    if m == 1 && pointwise {
+                        let dst = &mut dxch[c0 * p..(c0 + cig) * p];
+                        kernels::matmul(k, p, cog, wg, true, dyg, false, dst, false, par);
+                        continue;
+                    }
+                    if grp == 0 {
+                        dxch.fill(T::zero());
+                    }
+                    kernels::matmul(k, ld, cog, wg, true, dyg, false, &mut dcol[..k * ld], false, par);
+                    for (s, dxs) in dxch.chunks_exact_mut(il).enumerate() {
+                        im2col::col2im(g, &dcol[s * p..], c0, dxs, ld);
                     }
                 }
-                for (co, d) in dbp.iter_mut().enumerate() {
-                    *d += dys[co * p..(co + 1) * p].iter().copied().sum::<T>();
+                for dys in dych.chunks_exact(ol) {
+                    for (co, d) in dbp.iter_mut().enumerate() {
+                        *d += dys[co * p..(co + 1) * p].iter().copied().sum::<T>();
+                    }
                 }
             }
         });

@@ -486,9 +486,9 @@ fn top_tagging_files_read_in_every_layout() {
         .collect::<Vec<_>>()
         .join(",");
     csv.push_str(",is_signal_new\n");
-    for j in 0..n {
+    for (j, label) in labels.iter().enumerate() {
         let row: Vec<String> = (0..m * 4).map(|i| p4.values[j * m * 4 + i].to_string()).collect();
-        csv.push_str(&format!("{},{}\n", row.join(","), labels[j]));
+        csv.push_str(&format!("{},{label}\n", row.join(",")));
     }
     std::fs::write(dir.path().join("jets.csv"), &csv).unwrap();
     let b = read_all(&dir.path().join("jets.csv")).unwrap();

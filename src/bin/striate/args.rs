@@ -45,11 +45,35 @@ pub enum Command {
     Filter(FilterArgs),
     /// Turn jet constituents (four-vectors) into jet images, EnergyFlow's recipe.
     Pixelate(PixelateArgs),
+    /// Time training and inference of the reference models, beside PyTorch when it is installed.
+    Bench(BenchArgs),
     /// Inspect data files.
     Data {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Rows to run, comma-separated: m1, m2, m3, m3b256, m4 (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub rows: Vec<String>,
+    /// Timed epochs per training row (after one warm-up epoch); the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// A tenth of the samples and one timed epoch: checks that the benchmark runs, measures nothing.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Python with torch installed: time PyTorch on the same rows (bench/torch_bench.py).
+    #[arg(long)]
+    pub torch: Option<PathBuf>,
+    /// Print one JSON object per row as well as the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Internal: run one row in this process and print its RESULT line.
+    #[arg(long, hide = true)]
+    pub child: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,6 +2,7 @@
 //! numerics live in the library.
 
 mod args;
+mod bench;
 mod datasets;
 mod filter;
 mod inspect;
@@ -40,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<train::Finish> {
         Command::Predict(a) => inspect::predict(a)?,
         Command::Filter(a) => filter::filter(a)?,
         Command::Pixelate(a) => pixelate::pixelate(a)?,
+        Command::Bench(a) => bench::bench(a, cli.threads)?,
         Command::Data {
             command: DataCommand::Info(a),
         } => inspect::info(a)?,

@@ -1,0 +1,523 @@
+//! `striate bench`: the reference models timed beside PyTorch in one run.
+//!
+//! Each row runs in a child process of its own (so that its peak resident
+//! memory is its own), on synthetic data with fixed seeds, through the same
+//! `Trainer` a user runs. With `--torch PYTHON`, `bench/torch_bench.py` times
+//! the same rows with the same thread count, and one table shows both and
+//! the ratio (higher is better for striate), the achieved GFLOP/s and the
+//! machine's measured GEMM rate.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use striate::data::Dataset;
+use striate::kernels::{Par, matmul};
+use striate::optim::{Optimizer, OptimizerConfig};
+use striate::rng::SeededRng;
+use striate::train::{BatchLog, Callback, Control, TrainConfig, Trainer};
+use striate::{Sequential, Tensor, zoo};
+
+use crate::args::BenchArgs;
+
+/// One benchmark row: a model and its training set-up. The same table is in
+/// `bench/torch_bench.py`.
+struct Row {
+    name: &'static str,
+    title: &'static str,
+    model: &'static str,
+    hw: usize,
+    samples: usize,
+    batch: usize,
+    classes: usize,
+    sgd: bool,
+    lr: f64,
+}
+
+impl Row {
+    /// Samples of a training epoch: whole batches only, a tenth of them
+    /// (at least four batches) in a smoke run.
+    fn samples_used(&self, smoke: bool) -> usize {
+        let n = if smoke {
+            (self.samples / 10).max(4 * self.batch)
+        } else {
+            self.samples
+        };
+        n / self.batch * self.batch
+    }
+}
+
+const ROWS: [Row; 5] = [
+    Row {
+        name: "m1",
+        title: "M1 jet CNN, batch 1000, Adam",
+        model: "jet_cnn",
+        hw: 20,
+        samples: 80_000,
+        batch: 1000,
+        classes: 5,
+        sgd: false,
+        lr: 0.03,
+    },
+    Row {
+        name: "m2",
+        title: "M2 Fashion ConvNet, batch 512, SGD",
+        model: "fashion_convnet",
+        hw: 28,
+        samples: 60_000,
+        batch: 512,
+        classes: 10,
+        sgd: true,
+        lr: 0.1,
+    },
+    Row {
+        name: "m3",
+        title: "M3 LeNet-5, batch 32, Adam",
+        model: "lenet5",
+        hw: 32,
+        samples: 60_000,
+        batch: 32,
+        classes: 10,
+        sgd: false,
+        lr: 1e-3,
+    },
+    Row {
+        name: "m3b256",
+        title: "M3 LeNet-5, batch 256, Adam",
+        model: "lenet5",
+        hw: 32,
+        samples: 60_000,
+        batch: 256,
+        classes: 10,
+        sgd: false,
+        lr: 1e-3,
+    },
+    Row {
+        name: "m4",
+        title: "M4 ResNet-18, 1x40x40, batch 128, Adam",
+        model: "resnet18",
+        hw: 40,
+        samples: 128 * 12,
+        batch: 128,
+        classes: 2,
+        sgd: false,
+        lr: 1e-3,
+    },
+];
+
+/// The targets of the speed issue, as (row, metric, minimum ratio).
+const TARGETS: [(&str, &str, f64); 7] = [
+    ("m1", "train_epoch_s", 2.0),
+    ("m1", "infer_img_per_s", 2.0),
+    ("m1", "latency_us", 5.0),
+    ("m2", "train_epoch_s", 1.3),
+    ("m3", "train_epoch_s", 1.5),
+    ("m3b256", "train_epoch_s", 1.5),
+    ("m4", "train_step_s", 0.8),
+];
+
+type Results = BTreeMap<String, f64>;
+
+pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
+    let rows: Vec<&Row> = if args.rows.is_empty() {
+        ROWS.iter().collect()
+    } else {
+        args.rows
+            .iter()
+            .map(|r| {
+                ROWS.iter()
+                    .find(|row| row.name == r.trim().to_lowercase())
+                    .with_context(|| format!("--rows: unknown row {r:?}; use m1, m2, m3, m3b256 or m4"))
+            })
+            .collect::<Result<_>>()?
+    };
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    if args.child {
+        let [row] = rows[..] else {
+            bail!("--child runs exactly one row")
+        };
+        let r = run_row(row, args)?;
+        println!(
+            "RESULT {}",
+            r.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+        );
+        return Ok(());
+    }
+    let threads = threads.unwrap_or_else(rayon::current_num_threads);
+    let torch_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_bench.py");
+    if let Some(py) = &args.torch {
+        if !torch_script.exists() {
+            bail!(
+                "{} is missing: --torch needs striate's source tree",
+                torch_script.display()
+            );
+        }
+        let ok = Command::new(py)
+            .args(["-c", "import torch"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            bail!("{} cannot import torch", py.display());
+        }
+    }
+    println!("striate bench: {threads} threads, {}", cpu_name());
+    if args.smoke {
+        println!("smoke run: a tenth of the samples and one timed epoch; the numbers mean nothing");
+    }
+    let gemm = gemm_gflops(threads);
+    println!("machine's single-precision GEMM rate (2048³, {threads} threads): {gemm:.0} GFLOP/s\n");
+
+    let mut table = Table::default();
+    for row in rows {
+        eprintln!("running {} …", row.name);
+        let ours = child(&std::env::current_exe()?, &child_args(row, args, threads), "striate")?;
+        let theirs = match &args.torch {
+            Some(py) => {
+                let mut a = vec![
+                    torch_script.display().to_string(),
+                    row.name.to_string(),
+                    "--epochs".into(),
+                    args.epochs.to_string(),
+                    "--threads".into(),
+                    threads.to_string(),
+                ];
+                if args.smoke {
+                    a.push("--smoke".into());
+                }
+                Some(child(py, &a, "PyTorch")?)
+            }
+            None => None,
+        };
+        if args.json {
+            let j = serde_json::json!({"row": row.name, "striate": ours, "torch": theirs});
+            println!("{j}");
+        }
+        table.add(row, &ours, theirs.as_ref(), args.smoke);
+    }
+    table.print(gemm, args.torch.is_some());
+    if args.torch.is_none() {
+        println!("\nPyTorch was not run (pass --torch PYTHON, or use scripts/bench.sh, which installs it).");
+    }
+    Ok(())
+}
+
+fn child_args(row: &Row, args: &BenchArgs, threads: usize) -> Vec<String> {
+    let mut a = vec![
+        "--threads".to_string(),
+        threads.to_string(),
+        "bench".into(),
+        "--child".into(),
+        "--rows".into(),
+        row.name.into(),
+        "--epochs".into(),
+        args.epochs.to_string(),
+    ];
+    if args.smoke {
+        a.push("--smoke".into());
+    }
+    a
+}
+
+/// Runs a program and parses its `RESULT key=value …` line.
+fn child(program: &Path, args: &[String], who: &str) -> Result<Results> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {}", program.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message");
+        bail!("the {who} benchmark failed ({}): {last}", out.status);
+    }
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .with_context(|| format!("the {who} benchmark printed no RESULT line"))?;
+    Ok(line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .filter_map(|(k, v)| v.parse::<f64>().ok().map(|v| (k.to_string(), v)))
+        .collect())
+}
+
+/// Records the time at the end of every batch.
+struct BatchClock(Vec<Instant>);
+
+impl Callback<f32> for BatchClock {
+    fn on_batch_end(&mut self, _log: &BatchLog) -> Control {
+        self.0.push(Instant::now());
+        Control::Continue
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn random_images(n: usize, hw: usize, rng: &mut SeededRng) -> Result<Tensor<f32>> {
+    let data = (0..n * hw * hw).map(|_| rng.uniform() as f32).collect();
+    Ok(Tensor::from_vec(&[n, 1, hw, hw], data)?)
+}
+
+/// One row, in this process: training, peak memory, inference.
+fn run_row(row: &Row, args: &BenchArgs) -> Result<Results> {
+    let epochs = if args.smoke { 1 } else { args.epochs };
+    let n = row.samples_used(args.smoke);
+    let mut rng = SeededRng::new(0);
+    let x = random_images(n, row.hw, &mut rng)?;
+    let labels = (0..n).map(|_| rng.below(row.classes as u64) as u32).collect();
+    let data = Dataset::classification(x, labels, row.classes)?;
+    let mut model: Sequential<f32> =
+        zoo::by_name(row.model, Some(&[1, row.hw, row.hw]), Some(row.classes))?.build(0)?;
+    let opt = if row.sgd {
+        OptimizerConfig::sgd_momentum(row.lr, 0.9)
+    } else {
+        OptimizerConfig::adam(row.lr)
+    };
+    let mut opt = Optimizer::new(opt)?;
+    let mut r = Results::new();
+    r.insert("macs".into(), model.macs_per_sample() as f64);
+    if row.name == "m4" {
+        // Per step: the first two steps warm up, the rest are timed.
+        let mut clock = BatchClock(vec![Instant::now()]);
+        Trainer::new(TrainConfig::new(1, row.batch, 0))?.fit(&mut model, &mut opt, &data, None, &mut [&mut clock])?;
+        let steps: Vec<f64> = clock
+            .0
+            .windows(2)
+            .skip(2)
+            .map(|w| (w[1] - w[0]).as_secs_f64())
+            .collect();
+        r.insert("train_step_s".into(), median(steps));
+    } else {
+        let mut trainer = Trainer::new(TrainConfig::new(epochs + 1, row.batch, 0))?;
+        trainer.fit(&mut model, &mut opt, &data, None, &mut [])?;
+        let h = &trainer.progress.history;
+        r.insert(
+            "train_epoch_s".into(),
+            median(h.epochs[1..].iter().map(|e| e.seconds).collect()),
+        );
+    }
+    r.insert("peak_rss_mb".into(), peak_rss_mb());
+
+    if row.name == "m4" {
+        let x = random_images(128, row.hw, &mut rng)?;
+        let mut ts = Vec::new();
+        for i in 0..(if args.smoke { 5 } else { 12 }) {
+            let t0 = Instant::now();
+            model.forward(&x, false)?;
+            if i >= 2 {
+                ts.push(t0.elapsed().as_secs_f64());
+            }
+        }
+        r.insert("infer_batch_s".into(), median(ts));
+    } else if row.name == "m1" {
+        let chunks: Vec<Tensor<f32>> = (0..n / 1000)
+            .map(|_| random_images(1000, row.hw, &mut rng))
+            .collect::<Result<_>>()?;
+        let mut ts = Vec::new();
+        for rep in 0..4 {
+            let t0 = Instant::now();
+            for c in &chunks {
+                model.forward(c, false)?;
+            }
+            if rep > 0 {
+                ts.push(t0.elapsed().as_secs_f64());
+            }
+        }
+        r.insert("infer_img_per_s".into(), (chunks.len() * 1000) as f64 / median(ts));
+        let x1 = random_images(1, row.hw, &mut rng)?;
+        let mut lat = Vec::new();
+        for i in 0..(if args.smoke { 150 } else { 1100 }) {
+            let t0 = Instant::now();
+            model.forward(&x1, false)?;
+            if i >= 100 {
+                lat.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        r.insert("latency_us".into(), median(lat));
+    }
+    Ok(r)
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MB; 0 where unknown.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The best of five 2048×2048×2048 products, in GFLOP/s.
+fn gemm_gflops(threads: usize) -> f64 {
+    let s = 2048;
+    let a: Vec<f32> = (0..s * s).map(|i| (i % 7) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..s * s).map(|i| (i % 5) as f32 * 0.1).collect();
+    let mut c = vec![0f32; s * s];
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        matmul(s, s, s, &a, false, &b, false, &mut c, false, Par::Threads(threads));
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    2.0 * (s * s * s) as f64 / best / 1e9
+}
+
+/// How a metric reads: its label, whether lower is better, and the FLOPs
+/// per unit that turn it into GFLOP/s.
+fn describe(metric: &str) -> Option<(&'static str, bool)> {
+    Some(match metric {
+        "train_epoch_s" => ("train epoch (s)", true),
+        "train_step_s" => ("train step (s)", true),
+        "infer_img_per_s" => ("inference, batch 1000 (images/s)", false),
+        "infer_batch_s" => ("inference, batch 128 (s)", true),
+        "latency_us" => ("batch-1 latency (µs)", true),
+        "peak_rss_mb" => ("peak memory, training (MB)", true),
+        _ => return None,
+    })
+}
+
+#[derive(Default)]
+struct Table {
+    lines: Vec<[String; 6]>,
+}
+
+impl Table {
+    fn add(&mut self, row: &Row, ours: &Results, theirs: Option<&Results>, smoke: bool) {
+        let macs = ours.get("macs").copied().unwrap_or(0.0);
+        let samples = row.samples_used(smoke);
+        for metric in [
+            "train_epoch_s",
+            "train_step_s",
+            "infer_img_per_s",
+            "infer_batch_s",
+            "latency_us",
+            "peak_rss_mb",
+        ] {
+            let (Some(&v), Some((label, lower_better))) = (ours.get(metric), describe(metric)) else {
+                continue;
+            };
+            let t = theirs.and_then(|t| t.get(metric).copied());
+            let ratio = t.map(|t| if lower_better { t / v } else { v / t });
+            // Training ≈ 3 forward passes of work; inference one.
+            let flops = match metric {
+                "train_epoch_s" => Some(6.0 * macs * samples as f64),
+                "train_step_s" => Some(6.0 * macs * row.batch as f64),
+                "infer_batch_s" => Some(2.0 * macs * 128.0),
+                _ => None,
+            };
+            let gflops = |secs: f64| flops.map_or(String::new(), |f| format!("{:.0} / ", f / secs / 1e9));
+            let gf = match (flops, t) {
+                (Some(_), Some(t)) => format!("{}{}", gflops(v), gflops(t).trim_end_matches(" / ")),
+                (Some(_), None) => gflops(v).trim_end_matches(" / ").to_string(),
+                _ if metric == "infer_img_per_s" => {
+                    let f = |ips: f64| format!("{:.0}", 2.0 * macs * ips / 1e9);
+                    t.map_or(f(v), |t| format!("{} / {}", f(v), f(t)))
+                }
+                _ => String::new(),
+            };
+            let target = TARGETS
+                .iter()
+                .find(|(r, m, _)| *r == row.name && *m == metric)
+                .map(|&(_, _, min)| min);
+            let verdict = match (ratio, target) {
+                (Some(r), Some(min)) => format!("≥ {min}× {}", if r >= min { "met" } else { "NOT MET" }),
+                (None, Some(min)) => format!("≥ {min}×"),
+                _ => String::new(),
+            };
+            self.lines.push([
+                format!("{} — {label}", row.title),
+                fmt_value(v),
+                t.map_or("—".into(), fmt_value),
+                ratio.map_or("—".into(), |r| format!("{r:.2}×")),
+                gf,
+                verdict,
+            ]);
+        }
+    }
+
+    fn print(&self, gemm: f64, with_torch: bool) {
+        let head = [
+            "row".to_string(),
+            "striate".into(),
+            "PyTorch".into(),
+            "ratio".into(),
+            if with_torch {
+                "GFLOP/s striate / PyTorch".into()
+            } else {
+                "GFLOP/s".into()
+            },
+            "target".into(),
+        ];
+        let width = |i: usize| {
+            self.lines
+                .iter()
+                .chain(std::iter::once(&head))
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..6).map(width).collect();
+        let line = |l: &[String; 6]| {
+            let cells: Vec<String> = l
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    let pad = w - c.chars().count();
+                    if i == 0 {
+                        format!("{c}{}", " ".repeat(pad))
+                    } else {
+                        format!("{}{c}", " ".repeat(pad))
+                    }
+                })
+                .collect();
+            println!("| {} |", cells.join(" | "));
+        };
+        line(&head);
+        println!(
+            "|{}|",
+            widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("|")
+        );
+        for l in &self.lines {
+            line(l);
+        }
+        println!("\nratio: higher is better for striate (PyTorch's time / striate's, or striate's rate / PyTorch's).");
+        println!("GFLOP/s: training counted as 3 forward passes; the machine's GEMM rate is {gemm:.0} GFLOP/s.");
+    }
+}
+
+fn fmt_value(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}

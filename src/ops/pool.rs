@@ -148,6 +148,8 @@ const PLANES_PER_TASK: usize = 16;
 pub fn max_pool2d_forward<T: Scalar>(g: &PoolGeometry, n: usize, x: &[T], y: &mut [T], argmax: &mut [u32]) {
     let (il, ol) = (g.h * g.w, g.out_h * g.out_w);
     let planes = n * g.c;
+    // The common 2×2 window with stride 2 and every window inside the image.
+    let halving = g.k == [2, 2] && g.stride == [2, 2] && g.pad == [0, 0] && 2 * g.out_h <= g.h && 2 * g.out_w <= g.w;
     y[..planes * ol]
         .par_chunks_mut(ol * PLANES_PER_TASK)
         .zip(argmax[..planes * ol].par_chunks_mut(ol * PLANES_PER_TASK))
@@ -158,6 +160,10 @@ pub fn max_pool2d_forward<T: Scalar>(g: &PoolGeometry, n: usize, x: &[T], y: &mu
                 .zip(ac.chunks_exact_mut(ol))
                 .zip(xc.chunks_exact(il))
             {
+                if halving {
+                    max_pool_2x2(g, xp, yp, ap);
+                    continue;
+                }
                 for oy in 0..g.out_h {
                     let (y0, y1, _) = window(oy, g.k[0], g.stride[0], g.pad[0], g.h);
                     for ox in 0..g.out_w {
@@ -182,6 +188,31 @@ pub fn max_pool2d_forward<T: Scalar>(g: &PoolGeometry, n: usize, x: &[T], y: &mu
                 }
             }
         });
+}
+
+/// [`max_pool2d_forward`] of one plane for 2×2 windows with stride 2 that
+/// lie inside the image: the same comparisons in the same order (first
+/// maximum on ties, NaN wins), without the window arithmetic.
+fn max_pool_2x2<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut [u32]) {
+    for oy in 0..g.out_h {
+        let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
+        for ox in 0..g.out_w {
+            let mut best = T::neg_infinity();
+            let mut arg = r0 + 2 * ox;
+            for i in [r0 + 2 * ox, r0 + 2 * ox + 1, r1 + 2 * ox, r1 + 2 * ox + 1] {
+                let v = xp[i];
+                if v > best || v.is_nan() {
+                    best = v;
+                    arg = i;
+                    if v.is_nan() {
+                        break;
+                    }
+                }
+            }
+            yp[oy * g.out_w + ox] = best;
+            ap[oy * g.out_w + ox] = arg as u32;
+        }
+    }
 }
 
 /// Max pooling backward: each output gradient goes to its recorded maximum.

@@ -92,31 +92,37 @@ fn conv_sweep<T: Scalar>(threads: usize) {
         let rtol = if T::DTYPE == "F64" { 1e-12 } else { 1e-5 };
         pool.install(|| {
             let y_ref = conv2d(&x, &w, Some(&b), &p, ConvAlgo::Reference).unwrap();
-            let y_fast = conv2d(&x, &w, Some(&b), &p, ConvAlgo::Im2colGemm).unwrap();
-            assert_close(&format!("forward {label}"), &y_fast, &y_ref, rtol);
             let dy = randn::<T>(y_ref.shape(), tried + 3000);
             let g_ref = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Reference).unwrap();
-            let g_fast = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap();
-            assert_close(&format!("d_input {label}"), &g_fast.d_input, &g_ref.d_input, rtol);
-            assert_close(&format!("d_weight {label}"), &g_fast.d_weight, &g_ref.d_weight, rtol);
-            assert_close(
-                &format!("d_bias {label}"),
-                g_fast.d_bias.as_ref().unwrap(),
-                g_ref.d_bias.as_ref().unwrap(),
-                rtol,
-            );
+            for algo in FAST {
+                let label = format!("{algo:?} {label}");
+                let y_fast = conv2d(&x, &w, Some(&b), &p, algo).unwrap();
+                assert_close(&format!("forward {label}"), &y_fast, &y_ref, rtol);
+                let g_fast = conv2d_backward(&x, &w, &dy, true, &p, algo).unwrap();
+                assert_close(&format!("d_input {label}"), &g_fast.d_input, &g_ref.d_input, rtol);
+                assert_close(&format!("d_weight {label}"), &g_fast.d_weight, &g_ref.d_weight, rtol);
+                assert_close(
+                    &format!("d_bias {label}"),
+                    g_fast.d_bias.as_ref().unwrap(),
+                    g_ref.d_bias.as_ref().unwrap(),
+                    rtol,
+                );
+            }
         });
     }
 }
 
+/// Every kernel that is not the reference.
+const FAST: [ConvAlgo; 2] = [ConvAlgo::Im2colGemm, ConvAlgo::Auto];
+
 #[test]
-fn conv_im2col_matches_reference_one_thread() {
+fn conv_kernels_match_reference_one_thread() {
     conv_sweep::<f64>(1);
     conv_sweep::<f32>(1);
 }
 
 #[test]
-fn conv_im2col_matches_reference_three_threads() {
+fn conv_kernels_match_reference_three_threads() {
     conv_sweep::<f64>(3);
     conv_sweep::<f32>(3);
 }
@@ -130,14 +136,16 @@ fn conv_backward_is_deterministic() {
     let w = randn::<f32>(&[6, 4, 3, 3], 2);
     let dy = randn::<f32>(&[9, 6, 10, 10], 3);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-    let (a, b) = pool.install(|| {
-        (
-            conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap(),
-            conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap(),
-        )
-    });
-    assert_eq!(a.d_weight, b.d_weight);
-    assert_eq!(a.d_input, b.d_input);
+    for algo in FAST {
+        let (a, b) = pool.install(|| {
+            (
+                conv2d_backward(&x, &w, &dy, true, &p, algo).unwrap(),
+                conv2d_backward(&x, &w, &dy, true, &p, algo).unwrap(),
+            )
+        });
+        assert_eq!(a.d_weight, b.d_weight, "{algo:?}");
+        assert_eq!(a.d_input, b.d_input, "{algo:?}");
+    }
 }
 
 /// The checked entry points reject shapes that do not fit.
@@ -160,4 +168,45 @@ fn conv_rejects_bad_shapes() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("groups = 3"), "{err}");
+}
+
+/// The 2×2 / stride-2 max pooling fast path against a naive loop written
+/// here: PyTorch's first maximum on ties, NaN wins, odd sizes drop the last
+/// row and column. Values are drawn from a few levels so that ties are common.
+#[test]
+fn max_pool_2x2_fast_path_matches_naive_windows() {
+    use striate::ops::pool::{Pool2dParams, max_pool2d_forward};
+    let mut rng = SeededRng::new(5);
+    for (c, h, w) in [(1, 2, 2), (3, 5, 7), (2, 8, 8), (1, 9, 4)] {
+        let g = Pool2dParams::new([2, 2]).geometry(c, h, w).unwrap();
+        let n = 2;
+        let x: Vec<f32> = (0..n * c * h * w)
+            .map(|i| if i % 37 == 5 { f32::NAN } else { rng.below(4) as f32 })
+            .collect();
+        let (ol, il) = (g.out_h * g.out_w, h * w);
+        let mut y = vec![0f32; n * c * ol];
+        let mut arg = vec![0u32; n * c * ol];
+        max_pool2d_forward(&g, n, &x, &mut y, &mut arg);
+        for plane in 0..n * c {
+            for oy in 0..h / 2 {
+                for ox in 0..w / 2 {
+                    let idx = [
+                        2 * oy * w + 2 * ox,
+                        2 * oy * w + 2 * ox + 1,
+                        (2 * oy + 1) * w + 2 * ox,
+                        (2 * oy + 1) * w + 2 * ox + 1,
+                    ];
+                    let xp = &x[plane * il..];
+                    let want = idx.iter().copied().find(|&i| xp[i].is_nan()).unwrap_or_else(|| {
+                        idx.iter()
+                            .copied()
+                            .fold(idx[0], |best, i| if xp[i] > xp[best] { i } else { best })
+                    });
+                    let o = plane * ol + oy * g.out_w + ox;
+                    assert_eq!(arg[o] as usize, want, "plane {plane} ({oy}, {ox}) of {c}x{h}x{w}");
+                    assert!(y[o] == xp[want] || (y[o].is_nan() && xp[want].is_nan()));
+                }
+            }
+        }
+    }
 }

@@ -294,6 +294,17 @@ pub fn to_bytes_i64(shape: &[usize], data: &[i64]) -> Vec<u8> {
 }
 
 fn to_bytes(shape: &[usize], descr: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = preamble(shape, descr, None);
+    out.extend_from_slice(body);
+    out
+}
+
+/// The bytes of a `.npy` file before its data: magic, version 1.0, header
+/// length and the header dictionary for `shape`, padded with spaces to a
+/// multiple of 64 bytes, or to exactly `total` bytes (a multiple of 64 that
+/// is large enough), so that a writer that learns the count only at the end
+/// can rewrite it in place.
+pub fn preamble(shape: &[usize], descr: &str, total: Option<usize>) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let tuple = if dims.len() == 1 {
         format!("({},)", dims[0])
@@ -302,15 +313,18 @@ fn to_bytes(shape: &[usize], descr: &str, body: &[u8]) -> Vec<u8> {
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
     // Pad so that the data starts on a 64-byte boundary, ending with '\n'.
-    let total = 10 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    let unpadded = 10 + header.len() + 1;
+    let pad = match total {
+        Some(t) if t >= unpadded => t - unpadded,
+        _ => (64 - unpadded % 64) % 64,
+    };
+    header.push_str(&" ".repeat(pad));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + body.len());
+    let mut out = Vec::with_capacity(10 + header.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(body);
     out
 }
 

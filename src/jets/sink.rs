@@ -14,6 +14,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::{atomic, data::npy};
 
 /// Receives images (`npix·npix·channels` values each, channels last) and
 /// labels.
@@ -40,30 +41,10 @@ pub fn create(path: &Path, npix: usize, channels: usize, with_labels: bool) -> R
     }
 }
 
-fn temp_of(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// `.npy` header text for `shape`, padded to a fixed 128 bytes so that it
-/// can be rewritten in place with the final count.
+/// `.npy` preamble for `shape`, a fixed 128 bytes so that it can be
+/// rewritten in place with the final count.
 fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let tuple = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
-    h.push_str(&" ".repeat(128 - 10 - 1 - h.len()));
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    out.extend_from_slice(h.as_bytes());
-    out
+    npy::preamble(shape, descr, Some(128))
 }
 
 struct NpyFile {
@@ -77,7 +58,7 @@ struct NpyFile {
 
 impl NpyFile {
     fn create(path: &Path, descr: &'static str, item_shape: Vec<usize>) -> Result<Self> {
-        let temp = temp_of(path);
+        let temp = atomic::temp_path(path);
         let f = std::fs::File::create(&temp).map_err(|e| Error::io(path, e))?;
         let mut file = std::io::BufWriter::new(f);
         let mut shape = vec![0];
@@ -172,7 +153,7 @@ struct Hdf5Sink {
 impl Hdf5Sink {
     fn create(path: &Path, npix: usize, channels: usize, labels: bool) -> Result<Self> {
         let h5 = |e: hdf5_pure::Error| Error::format(path, format!("HDF5: {e}"));
-        let temp = temp_of(path);
+        let temp = atomic::temp_path(path);
         let mut b = hdf5_pure::FileBuilder::new();
         let image_type = hdf5_pure::Datatype::Array {
             base_type: Box::new(hdf5_pure::make_f32_type()),

@@ -62,6 +62,11 @@ fn fashion_convnet_with_sgd_reaches_089_in_5_epochs() {
 /// Trains through the command line, as a user would, and returns the run's
 /// `metrics.json`.
 fn cli_train(args: &[&str]) -> serde_json::Value {
+    cli_train_with_report(args).0
+}
+
+/// [`cli_train`], also returning the run's `report.html`.
+fn cli_train_with_report(args: &[&str]) -> (serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut full = vec!["train", "--out", "run"];
     full.extend_from_slice(args);
@@ -73,7 +78,11 @@ fn cli_train(args: &[&str]) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/metrics.json")).unwrap()).unwrap()
+    let metrics = serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/metrics.json")).unwrap()).unwrap();
+    (
+        metrics,
+        std::fs::read_to_string(dir.path().join("run/report.html")).unwrap(),
+    )
 }
 
 fn shared(rel: &str) -> String {
@@ -108,11 +117,13 @@ fn cli_lenet5_reaches_089() {
 }
 
 /// The course's jet CNN on the CMS 30×30 jet images (QCD vs TT) reaches
-/// AUC 0.92 on a held-out 20% (PyTorch, Adam, 10 epochs: 0.94–0.95).
+/// AUC 0.92 on a held-out 20% (PyTorch, Adam, 10 epochs: 0.94–0.95), and
+/// metrics.json and the report carry the background rejection 1/εB at
+/// εS = 0.3 and 0.5.
 #[test]
 #[ignore = "needs ../shared/data; run by .ci/run"]
 fn cli_jet_cnn_on_cms_jet_images_reaches_auc_092() {
-    let m = cli_train(&[
+    let (m, report) = cli_train_with_report(&[
         "--model",
         "jet_cnn",
         "--data",
@@ -125,6 +136,23 @@ fn cli_jet_cnn_on_cms_jet_images_reaches_auc_092() {
     let auc = m["auc"].as_f64().unwrap();
     assert_eq!(m["n_samples"], 1005);
     assert!(auc >= 0.92, "AUC {auc}");
+    let roc = &m["roc"][0];
+    assert_eq!(roc["signal"], "TT");
+    assert!((roc["auc"].as_f64().unwrap() - auc).abs() < 1e-12);
+    let rejection = roc["rejection"].as_array().unwrap();
+    let at = |eff: f64| {
+        rejection
+            .iter()
+            .find(|r| (r["signal_efficiency"].as_f64().unwrap() - eff).abs() < 1e-12)
+            .and_then(|r| r["background_rejection"].as_f64())
+            .unwrap_or_else(|| panic!("no 1/eB at eS = {eff} in {rejection:?}"))
+    };
+    // A tagger with AUC 0.92 rejects far more than a coin (1/eB = 1/eS).
+    let (r03, r05) = (at(0.3), at(0.5));
+    assert!(r03 > 10.0 && r05 > 5.0 && r03 >= r05, "1/eB {r03} at 0.3, {r05} at 0.5");
+    for needle in ["1/εB at εS = 0.3", "1/εB at εS = 0.5", "AUC"] {
+        assert!(report.contains(needle), "report.html lacks {needle:?}");
+    }
 }
 
 /// `striate filter --kernel sobel7-horizontal photo.png` reproduces the

@@ -89,6 +89,14 @@ impl Error {
         }
     }
 
+    /// A file that is not there.
+    pub(crate) fn not_found(path: impl Into<PathBuf>) -> Self {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        )
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -27,7 +27,7 @@ pub fn is_hdf5(path: &Path) -> bool {
 
 fn open(path: &Path) -> Result<File> {
     if !path.exists() {
-        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(Error::not_found(path));
     }
     File::open(path).map_err(|e| h5err(path, e))
 }

@@ -139,7 +139,7 @@ pub fn detect(spec: &str) -> Result<Source> {
     }
     let path = PathBuf::from(spec);
     if !path.exists() {
-        return Err(Error::io(&path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(Error::not_found(&path));
     }
     if path.is_dir() {
         if idx::is_mnist_dir(&path) {

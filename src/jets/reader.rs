@@ -145,7 +145,7 @@ impl Columns {
 /// Opens a jet-constituent file by its extension.
 pub fn open(path: &Path) -> Result<Box<dyn JetSource>> {
     if !path.exists() {
-        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(Error::not_found(path));
     }
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".h5") || name.ends_with(".hdf5") || crate::data::hdf5::is_hdf5(path) {

@@ -426,10 +426,10 @@ fn json_progress_is_one_object_per_epoch() {
 fn missing_and_unknown_files() {
     let (dir, model) = setup();
     let m = model.to_str().unwrap();
-    user_error(
-        &striate(&["train", "--model", m, "--data", "nope.h5"], dir.path()),
-        &["nope.h5"],
-    );
+    let missing = striate(&["train", "--model", m, "--data", "nope.h5"], dir.path());
+    user_error(&missing, &["nope.h5", "no such file or directory"]);
+    // Regression: the cause was printed twice ("…: entity not found: entity not found").
+    assert_eq!(missing.stderr.matches("no such file").count(), 1, "{}", missing.stderr);
     std::fs::write(dir.path().join("data.xyz"), b"hello").unwrap();
     user_error(
         &striate(&["train", "--model", m, "--data", "data.xyz"], dir.path()),

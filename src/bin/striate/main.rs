@@ -49,6 +49,24 @@ fn run(cli: Cli) -> anyhow::Result<train::Finish> {
     Ok(train::Finish::Done)
 }
 
+/// The error and its causes on one line, like `{:#}`, but without a cause
+/// whose text the line already ends with (striate's I/O errors print their
+/// source themselves).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// 2 for the user's mistakes (bad files, shapes, labels, flags), 1 for
 /// internal failures.
 fn exit_code(e: &anyhow::Error) -> u8 {
@@ -96,7 +114,7 @@ fn main() -> ExitCode {
         Ok(Ok(train::Finish::Done)) => ExitCode::SUCCESS,
         Ok(Ok(train::Finish::Interrupted)) => ExitCode::from(INTERRUPTED),
         Ok(Err(e)) => {
-            eprintln!("striate: error: {e:#}");
+            eprintln!("striate: error: {}", one_line(&e));
             ExitCode::from(exit_code(&e))
         }
         Err(_) => ExitCode::from(INTERNAL_ERROR),

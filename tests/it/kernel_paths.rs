@@ -210,3 +210,34 @@ fn max_pool_2x2_fast_path_matches_naive_windows() {
         }
     }
 }
+
+/// The plain case (stride 1, no dilation, no padding) has its own im2col and
+/// col2im loops: check them on the small images they exist for, with
+/// batches that put several samples into one product, and groups.
+#[test]
+fn plain_convolutions_match_reference() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let cases = [
+        ([1, 20, 20], 5, [5, 5], 1, 9),
+        ([5, 8, 8], 10, [5, 5], 1, 17),
+        ([4, 6, 9], 6, [3, 2], 2, 5),
+        ([3, 1, 7], 4, [1, 3], 1, 3),
+        ([2, 5, 5], 2, [5, 5], 2, 4),
+    ];
+    for (i, (shape, c_out, k, groups, n)) in cases.into_iter().enumerate() {
+        let p = Conv2dParams::new(k).with_groups(groups);
+        let x = randn::<f64>(&[n, shape[0], shape[1], shape[2]], 10 + i as u64);
+        let w = randn::<f64>(&[c_out, shape[0] / groups, k[0], k[1]], 20 + i as u64);
+        let b = randn::<f64>(&[c_out], 30 + i as u64);
+        pool.install(|| {
+            let y_ref = conv2d(&x, &w, Some(&b), &p, ConvAlgo::Reference).unwrap();
+            let y = conv2d(&x, &w, Some(&b), &p, ConvAlgo::Im2colGemm).unwrap();
+            assert_close(&format!("forward case {i}"), &y, &y_ref, 1e-12);
+            let dy = randn::<f64>(y_ref.shape(), 40 + i as u64);
+            let g_ref = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Reference).unwrap();
+            let g = conv2d_backward(&x, &w, &dy, true, &p, ConvAlgo::Im2colGemm).unwrap();
+            assert_close(&format!("d_input case {i}"), &g.d_input, &g_ref.d_input, 1e-12);
+            assert_close(&format!("d_weight case {i}"), &g.d_weight, &g_ref.d_weight, 1e-12);
+        });
+    }
+}

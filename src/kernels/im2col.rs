@@ -19,6 +19,16 @@ fn is_plain(g: &ConvGeometry) -> bool {
         && g.out_w > 0
 }
 
+/// Output rows of a compile-time width `N` from input rows `w` apart: a
+/// copy of known length is a few vector moves where a `memcpy` call of a
+/// run-time length costs more than the copy.
+#[inline(always)]
+fn copy_rows<T: Scalar, const N: usize>(dst: &mut [T], src: &[T], w: usize) {
+    for (oy, d) in dst.as_chunks_mut::<N>().0.iter_mut().enumerate() {
+        d.copy_from_slice(&src[oy * w..oy * w + N]);
+    }
+}
+
 /// Range of output columns `ox` whose input column `ox·stride + offset` lies
 /// in `0..size`.
 #[inline]
@@ -53,8 +63,15 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], 
                 for kx in 0..g.k_w {
                     let dst = &mut col[row * ld..row * ld + p];
                     let src = &plane[ky * g.w + kx..];
-                    for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
-                        d.copy_from_slice(&src[oy * g.w..oy * g.w + ow]);
+                    match ow {
+                        4 => copy_rows::<T, 4>(dst, src, g.w),
+                        8 => copy_rows::<T, 8>(dst, src, g.w),
+                        16 => copy_rows::<T, 16>(dst, src, g.w),
+                        _ => {
+                            for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
+                                d.copy_from_slice(&src[oy * g.w..oy * g.w + ow]);
+                            }
+                        }
                     }
                     row += 1;
                 }

@@ -355,7 +355,7 @@ pub fn roc_summary(signal: &str, positive: &[bool], scores: &[f64], effs: &[f64]
     let step = roc.fpr.len().div_ceil(200).max(1);
     let keep = |v: &[f64]| -> Vec<f64> {
         let mut out: Vec<f64> = v.iter().step_by(step).copied().collect();
-        if (v.len() - 1) % step != 0 {
+        if !(v.len() - 1).is_multiple_of(step) {
             out.push(v[v.len() - 1]);
         }
         out

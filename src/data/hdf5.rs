@@ -175,12 +175,12 @@ pub fn write(path: &Path, datasets: &[(&str, &Array)], chunk_rows: Option<usize>
             Elements::F64(v) => d.with_f64_data(v),
         };
         d.with_shape(&arr.shape.iter().map(|&s| s as u64).collect::<Vec<_>>());
-        if let (Some(rows), Some(&n)) = (chunk_rows, arr.shape.first()) {
-            if n > 0 {
-                let mut chunk: Vec<u64> = arr.shape.iter().map(|&s| s as u64).collect();
-                chunk[0] = rows.min(n) as u64;
-                d.with_chunks(&chunk).with_lzf();
-            }
+        if let (Some(rows), Some(&n)) = (chunk_rows, arr.shape.first())
+            && n > 0
+        {
+            let mut chunk: Vec<u64> = arr.shape.iter().map(|&s| s as u64).collect();
+            chunk[0] = rows.min(n) as u64;
+            d.with_chunks(&chunk).with_lzf();
         }
     }
     let bytes = b.finish().map_err(|e| h5err(path, e))?;

@@ -96,10 +96,10 @@ impl Dataset {
                 i % k
             )));
         }
-        if let Targets::Values(y) = &self.targets {
-            if let Some(i) = y.data().iter().position(|v| !v.is_finite()) {
-                return Err(Error::Data(format!("target {} is not finite", i / y.item_len().max(1))));
-            }
+        if let Targets::Values(y) = &self.targets
+            && let Some(i) = y.data().iter().position(|v| !v.is_finite())
+        {
+            return Err(Error::Data(format!("target {} is not finite", i / y.item_len().max(1))));
         }
         Ok(())
     }

@@ -132,13 +132,13 @@ impl Preprocess {
                 }
             }
         };
-        if let Some([ph, pw]) = opts.pad_to {
-            if arranged.len() != 3 || arranged[1] > ph || arranged[2] > pw {
-                return Err(Error::Data(format!(
-                    "cannot pad samples of shape {} to {ph}×{pw}",
-                    fmt_shape(&arranged)
-                )));
-            }
+        if let Some([ph, pw]) = opts.pad_to
+            && (arranged.len() != 3 || arranged[1] > ph || arranged[2] > pw)
+        {
+            return Err(Error::Data(format!(
+                "cannot pad samples of shape {} to {ph}×{pw}",
+                fmt_shape(&arranged)
+            )));
         }
         let scale = opts.scale.unwrap_or(if raw.x.is_bytes() { 1.0 / 255.0 } else { 1.0 });
         if !(scale.is_finite() && scale != 0.0) {

@@ -40,7 +40,7 @@ pub const NAMES: &[&str] = &[
 
 /// The course's edge kernel of odd `size`: `dx/(dx²+dy²)`.
 pub fn edge(size: usize) -> Result<Plane> {
-    if size % 2 == 0 || size < 3 {
+    if size.is_multiple_of(2) || size < 3 {
         return Err(Error::invalid(
             "edge kernel",
             format!("size {size} must be odd and at least 3"),
@@ -179,18 +179,18 @@ pub fn from_file(path: &Path) -> Result<Plane> {
                         .map_err(|_| Error::format(path, format!("line {}: {t:?} is not a number", i + 1)))
                 })
                 .collect::<Result<Vec<f64>>>()?;
-            if let Some(first) = rows.first() {
-                if first.len() != row.len() {
-                    return Err(Error::format(
-                        path,
-                        format!(
-                            "line {}: {} values, the first row has {}",
-                            i + 1,
-                            row.len(),
-                            first.len()
-                        ),
-                    ));
-                }
+            if let Some(first) = rows.first()
+                && first.len() != row.len()
+            {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "line {}: {} values, the first row has {}",
+                        i + 1,
+                        row.len(),
+                        first.len()
+                    ),
+                ));
             }
             rows.push(row);
         }

@@ -93,7 +93,7 @@ impl Columns {
 
     /// Interleaved `E, px, py, pz` columns without names.
     fn interleaved(width: usize, path: &Path, row: usize) -> Result<Self> {
-        if width == 0 || width % 4 != 0 {
+        if width == 0 || !width.is_multiple_of(4) {
             return Err(Error::format(
                 path,
                 format!("row {row}: {width} values, not a multiple of 4 (E, px, py, pz per particle)"),

@@ -97,7 +97,7 @@ impl ResidualConfig {
                 ));
             }
         };
-        if self.kernel % 2 == 0 {
+        if self.kernel.is_multiple_of(2) {
             return Err(Error::invalid(
                 "Residual",
                 format!("kernel {} must be odd", self.kernel),
@@ -152,17 +152,17 @@ impl ResidualConfig {
             None
         };
         let out_shape = conv2.output_shape().to_vec();
-        if let Some(d) = &down_conv {
-            if d.output_shape() != out_shape.as_slice() {
-                return Err(Error::invalid(
-                    "Residual",
-                    format!(
-                        "shortcut output {:?} differs from the branch's {:?}",
-                        d.output_shape(),
-                        out_shape
-                    ),
-                ));
-            }
+        if let Some(d) = &down_conv
+            && d.output_shape() != out_shape.as_slice()
+        {
+            return Err(Error::invalid(
+                "Residual",
+                format!(
+                    "shortcut output {:?} differs from the branch's {:?}",
+                    d.output_shape(),
+                    out_shape
+                ),
+            ));
         }
         let bn = |suffix: &str, rng: &mut crate::rng::SeededRng| -> Result<BatchNorm<T>> {
             let ctx = BuildCtx {

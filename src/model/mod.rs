@@ -255,11 +255,11 @@ impl<T: Scalar> Sequential<T> {
     pub fn set_frozen(&mut self, prefix: &str, frozen: bool) -> usize {
         let mut count = 0;
         self.visit_state_mut(&mut |name, s| {
-            if let StateMut::Param(p) = s {
-                if name.starts_with(prefix) {
-                    p.frozen = frozen;
-                    count += 1;
-                }
+            if let StateMut::Param(p) = s
+                && name.starts_with(prefix)
+            {
+                p.frozen = frozen;
+                count += 1;
             }
         });
         count

@@ -153,7 +153,7 @@ impl Conv2dParams {
                 ),
             ));
         }
-        if self.groups == 0 || c_in % self.groups != 0 || c_out % self.groups != 0 {
+        if self.groups == 0 || !c_in.is_multiple_of(self.groups) || !c_out.is_multiple_of(self.groups) {
             return Err(Error::invalid(
                 what,
                 format!(
@@ -656,10 +656,10 @@ pub fn conv2d<T: Scalar>(
     algo: ConvAlgo,
 ) -> Result<Tensor<T>> {
     let g = check_conv_args(x, w, p)?;
-    if let Some(b) = b {
-        if b.shape() != [g.c_out] {
-            return Err(Error::shape("conv2d bias", fmt_shape(&[g.c_out]), b.shape()));
-        }
+    if let Some(b) = b
+        && b.shape() != [g.c_out]
+    {
+        return Err(Error::shape("conv2d bias", fmt_shape(&[g.c_out]), b.shape()));
     }
     let n = x.batch();
     let mut y = Tensor::zeros(&[n, g.c_out, g.out_h, g.out_w]);

@@ -351,16 +351,20 @@ impl PandasHdf {
     }
 }
 
+/// Rows of the next batch of at most `max`, of `n` with `next` read; `None` at the end.
+fn rows_left(next: usize, n: usize, max: usize) -> Option<usize> {
+    (next < n).then(|| max.min(n - next))
+}
+
 impl JetSource for PandasHdf {
     fn len_hint(&self) -> Option<usize> {
         Some(self.n)
     }
 
     fn next_batch(&mut self, max: usize) -> Result<Option<Batch>> {
-        if self.next >= self.n {
+        let Some(rows) = rows_left(self.next, self.n, max) else {
             return Ok(None);
-        }
-        let rows = max.min(self.n - self.next);
+        };
         let path = self.path.clone();
         let h5 = |e: hdf5_pure::Error| Error::format(&path, format!("HDF5: {e}"));
         let mut batch = self.cols.empty_batch(self.next);
@@ -505,10 +509,9 @@ impl JetSource for NpyJets {
     }
 
     fn next_batch(&mut self, max: usize) -> Result<Option<Batch>> {
-        if self.next >= self.n {
+        let Some(rows) = rows_left(self.next, self.n, max) else {
             return Ok(None);
-        }
-        let rows = max.min(self.n - self.next);
+        };
         let mut bytes = vec![0u8; rows * self.row_len * self.item_size];
         self.file.read_exact(&mut bytes).map_err(|e| Error::io(&self.path, e))?;
         let values = match npy::decode_values(&self.header, &bytes, rows * self.row_len, &self.path)? {

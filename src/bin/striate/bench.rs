@@ -120,6 +120,9 @@ const TARGETS: [(&str, &str, f64); 7] = [
 
 type Results = BTreeMap<String, f64>;
 
+/// Batch of the ResNet-18 inference row (as `bench/torch_bench.py`).
+const M4_INFER_BATCH: usize = 128;
+
 pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
     let rows: Vec<&Row> = if args.rows.is_empty() {
         ROWS.iter().collect()
@@ -310,7 +313,7 @@ fn run_row(row: &Row, args: &BenchArgs) -> Result<Results> {
     r.insert("peak_rss_mb".into(), peak_rss_mb());
 
     if row.name == "m4" {
-        let x = random_images(128, row.hw, &mut rng)?;
+        let x = random_images(M4_INFER_BATCH, row.hw, &mut rng)?;
         let mut ts = Vec::new();
         for i in 0..(if args.smoke { 5 } else { 12 }) {
             let t0 = Instant::now();
@@ -388,8 +391,7 @@ fn gemm_gflops(threads: usize) -> f64 {
     2.0 * (s * s * s) as f64 / best / 1e9
 }
 
-/// How a metric reads: its label, whether lower is better, and the FLOPs
-/// per unit that turn it into GFLOP/s.
+/// How a metric reads: its label and whether lower is better.
 fn describe(metric: &str) -> Option<(&'static str, bool)> {
     Some(match metric {
         "train_epoch_s" => ("train epoch (s)", true),
@@ -424,23 +426,24 @@ impl Table {
             };
             let t = theirs.and_then(|t| t.get(metric).copied());
             let ratio = t.map(|t| if lower_better { t / v } else { v / t });
-            // Training ≈ 3 forward passes of work; inference one.
-            let flops = match metric {
-                "train_epoch_s" => Some(6.0 * macs * samples as f64),
-                "train_step_s" => Some(6.0 * macs * row.batch as f64),
-                "infer_batch_s" => Some(2.0 * macs * 128.0),
-                _ => None,
+            // Training ≈ 3 forward passes of work (2 FLOPs a multiply-add); inference one.
+            let gflops = |value: f64| -> Option<f64> {
+                let flop = match metric {
+                    "train_epoch_s" => 6.0 * macs * samples as f64,
+                    "train_step_s" => 6.0 * macs * row.batch as f64,
+                    "infer_batch_s" => 2.0 * macs * M4_INFER_BATCH as f64,
+                    "infer_img_per_s" => return Some(2.0 * macs * value / 1e9),
+                    _ => return None,
+                };
+                Some(flop / value / 1e9)
             };
-            let gflops = |secs: f64| flops.map_or(String::new(), |f| format!("{:.0} / ", f / secs / 1e9));
-            let gf = match (flops, t) {
-                (Some(_), Some(t)) => format!("{}{}", gflops(v), gflops(t).trim_end_matches(" / ")),
-                (Some(_), None) => gflops(v).trim_end_matches(" / ").to_string(),
-                _ if metric == "infer_img_per_s" => {
-                    let f = |ips: f64| format!("{:.0}", 2.0 * macs * ips / 1e9);
-                    t.map_or(f(v), |t| format!("{} / {}", f(v), f(t)))
-                }
-                _ => String::new(),
-            };
+            let gf = [Some(v), t]
+                .into_iter()
+                .flatten()
+                .filter_map(gflops)
+                .map(|g| format!("{g:.0}"))
+                .collect::<Vec<_>>()
+                .join(" / ");
             let target = TARGETS
                 .iter()
                 .find(|(r, m, _)| *r == row.name && *m == metric)

@@ -7,8 +7,9 @@
 use std::path::PathBuf;
 
 use striate::data::idx::{Split, load_mnist_dir};
+use striate::optim::LrSchedule;
 use striate::optim::{Optimizer, OptimizerConfig};
-use striate::train::{BatchLog, Callback, Control, EpochLog, LrSchedule, TrainConfig, Trainer, classification_summary};
+use striate::train::{BatchLog, Callback, Control, EpochLog, TrainConfig, Trainer, classification_summary};
 use striate::{Sequential, zoo};
 
 struct Print;

@@ -8,20 +8,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Index of the largest value of a row (the first one on ties).
+pub fn argmax<T: PartialOrd>(row: &[T]) -> usize {
+    let mut best = 0;
+    for (j, v) in row.iter().enumerate() {
+        if *v > row[best] {
+            best = j;
+        }
+    }
+    best
+}
+
 /// Index of the largest score of each row (first one on ties).
 pub fn argmax_rows(scores: &[f32], k: usize) -> Vec<u32> {
-    scores
-        .chunks_exact(k.max(1))
-        .map(|row| {
-            let mut best = 0;
-            for (j, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = j;
-                }
-            }
-            best as u32
-        })
-        .collect()
+    scores.chunks_exact(k.max(1)).map(|row| argmax(row) as u32).collect()
 }
 
 /// Fraction of predictions equal to the labels.

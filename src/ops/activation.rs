@@ -27,8 +27,9 @@ pub enum Activation {
 /// Elements per parallel task of an element-wise op.
 const ELEMS_PER_TASK: usize = 1 << 15;
 
+/// The logistic function `1 / (1 + e^−x)`, without overflow for large `|x|`.
 #[inline(always)]
-fn sigmoid<T: Scalar>(x: T) -> T {
+pub fn sigmoid<T: Scalar>(x: T) -> T {
     // Two branches keep exp() from overflowing.
     if x >= T::zero() {
         T::one() / (T::one() + (-x).exp())

@@ -16,6 +16,7 @@
 //! group rates scale with it.
 
 mod rules;
+pub mod schedule;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,7 @@ use crate::scalar::{Scalar, is_non_negative, is_positive};
 use crate::tensor::Tensor;
 
 pub use rules::ParamState;
+pub use schedule::LrSchedule;
 
 /// Which optimizer, with its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

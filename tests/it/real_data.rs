@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use striate::data::idx::{Split, load_mnist_dir};
+use striate::optim::LrSchedule;
 use striate::optim::{Optimizer, OptimizerConfig};
-use striate::train::{LrSchedule, TrainConfig, Trainer};
+use striate::train::{TrainConfig, Trainer};
 use striate::zoo;
 
 pub fn shared_data() -> PathBuf {

@@ -6,9 +6,10 @@ use striate::Tensor;
 use striate::data::Dataset;
 use striate::layers::Conv2dConfig;
 use striate::model::ModelSpec;
+use striate::optim::LrSchedule;
 use striate::optim::{Optimizer, OptimizerConfig};
 use striate::rng::SeededRng;
-use striate::train::{Callback, Control, EarlyStopping, LrSchedule, Outcome, TrainConfig, Trainer};
+use striate::train::{Callback, Control, EarlyStopping, Outcome, TrainConfig, Trainer};
 use striate::weights::model_state;
 use striate::{Error, Sequential};
 

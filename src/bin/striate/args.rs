@@ -11,8 +11,9 @@ use striate::data::preprocess::{Layout, PrepOptions, Standardize};
 use striate::data::source::ReadOptions;
 use striate::data::table::LabelColumn;
 use striate::init::Init;
+use striate::optim::LrSchedule;
 use striate::optim::OptimizerConfig;
-use striate::train::{EarlyStopping, LossConfig, LrSchedule};
+use striate::train::{EarlyStopping, LossConfig};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -1,0 +1,51 @@
+//! Hooks into a training run (progress bars, loggers, checkpoints) and how
+//! a run ended.
+
+use crate::model::Sequential;
+use crate::optim::Optimizer;
+use crate::scalar::Scalar;
+
+use super::history::{BatchLog, EpochLog, History};
+use super::trainer::Trainer;
+
+/// What a callback tells the trainer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    /// Stop after this batch or epoch, keeping a resumable state.
+    Stop,
+}
+
+/// Hooks into a training run (progress bars, loggers, checkpoints).
+pub trait Callback<T: Scalar> {
+    fn on_train_begin(&mut self, _trainer: &Trainer, _model: &Sequential<T>) {}
+    fn on_epoch_begin(&mut self, _epoch: usize, _batches: usize) {}
+    fn on_batch_end(&mut self, _log: &BatchLog) -> Control {
+        Control::Continue
+    }
+    /// Called with the trainer's state after the epoch (and after early
+    /// stopping and the schedule have acted), so a checkpoint can be written.
+    fn on_epoch_end(
+        &mut self,
+        _log: &EpochLog,
+        _trainer: &Trainer,
+        _model: &Sequential<T>,
+        _opt: &Optimizer<T>,
+    ) -> Control {
+        Control::Continue
+    }
+    /// Called when a callback stopped the run in the middle of an epoch.
+    fn on_interrupt(&mut self, _trainer: &Trainer, _model: &Sequential<T>, _opt: &Optimizer<T>) {}
+    fn on_train_end(&mut self, _history: &History) {}
+}
+
+/// How a call to [`Trainer::fit`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// All epochs ran.
+    Completed,
+    /// Early stopping ended the run after this (1-based) epoch.
+    EarlyStopped { epoch: usize },
+    /// A callback asked to stop; the state is resumable.
+    Interrupted { epoch: usize, batch: usize },
+}

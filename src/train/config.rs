@@ -1,0 +1,147 @@
+//! What a training run is asked to do: epochs, batches, loss, early
+//! stopping and the learning-rate schedule, as one serialisable config.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ops::loss::Loss;
+use crate::optim::schedule::{Direction, LrSchedule};
+
+/// Keras's `EarlyStopping`: stop when `monitor` has not improved by more than
+/// `min_delta` for `patience` epochs; optionally restore the best weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStopping {
+    /// `val_loss`, `val_accuracy`, `loss` or `accuracy`.
+    pub monitor: String,
+    pub patience: usize,
+    #[serde(default)]
+    pub min_delta: f64,
+    #[serde(default)]
+    pub mode: Direction,
+    #[serde(default)]
+    pub restore_best_weights: bool,
+}
+
+impl EarlyStopping {
+    pub fn new(monitor: impl Into<String>, patience: usize) -> Self {
+        EarlyStopping {
+            monitor: monitor.into(),
+            patience,
+            min_delta: 0.0,
+            mode: Direction::Auto,
+            restore_best_weights: false,
+        }
+    }
+
+    pub fn restore_best(mut self) -> Self {
+        self.restore_best_weights = true;
+        self
+    }
+}
+
+/// Settings of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    /// Seed of the epoch permutations.
+    pub seed: u64,
+    pub loss: LossConfig,
+    #[serde(default)]
+    pub early_stopping: Option<EarlyStopping>,
+    #[serde(default)]
+    pub schedule: Option<LrSchedule>,
+    /// Batch size for validation and evaluation passes.
+    #[serde(default = "default_eval_batch")]
+    pub eval_batch_size: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_eval_batch() -> usize {
+    1000
+}
+
+/// Serialisable form of [`Loss`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct LossConfig {
+    #[serde(default = "ce_name")]
+    pub name: String,
+    #[serde(default)]
+    pub class_weights: Option<Vec<f64>>,
+    #[serde(default)]
+    pub label_smoothing: f64,
+    #[serde(default)]
+    pub pos_weight: Option<Vec<f64>>,
+}
+
+fn ce_name() -> String {
+    "cross_entropy".into()
+}
+
+impl LossConfig {
+    pub fn cross_entropy() -> Self {
+        LossConfig {
+            name: ce_name(),
+            ..Default::default()
+        }
+    }
+
+    pub fn to_loss(&self) -> Result<Loss> {
+        Ok(match self.name.as_str() {
+            "cross_entropy" | "ce" => {
+                if !(0.0..=1.0).contains(&self.label_smoothing) {
+                    return Err(Error::invalid(
+                        "label smoothing",
+                        format!("{} must be in [0, 1]", self.label_smoothing),
+                    ));
+                }
+                Loss::CrossEntropy {
+                    class_weights: self.class_weights.clone(),
+                    label_smoothing: self.label_smoothing,
+                }
+            }
+            "binary_cross_entropy" | "bce" => Loss::BinaryCrossEntropy {
+                pos_weight: self.pos_weight.clone(),
+            },
+            "mse" | "mean_squared_error" => Loss::MeanSquaredError,
+            other => {
+                return Err(Error::invalid(
+                    "loss",
+                    format!("unknown loss {other:?}; choose cross_entropy, binary_cross_entropy or mse"),
+                ));
+            }
+        })
+    }
+}
+
+impl TrainConfig {
+    pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
+        TrainConfig {
+            epochs,
+            batch_size,
+            shuffle: true,
+            seed,
+            loss: LossConfig::cross_entropy(),
+            early_stopping: None,
+            schedule: None,
+            eval_batch_size: 1000,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::invalid("batch size", "must be positive"));
+        }
+        if self.eval_batch_size == 0 {
+            return Err(Error::invalid("evaluation batch size", "must be positive"));
+        }
+        if let Some(s) = &self.schedule {
+            s.validate()?;
+        }
+        self.loss.to_loss().map(|_| ())
+    }
+}

@@ -1,0 +1,158 @@
+//! Running a model over a data set in evaluation mode: loss, accuracy,
+//! probabilities and predicted classes.
+
+use crate::data::{Dataset, Targets};
+use crate::error::{Error, Result};
+use crate::metrics;
+use crate::model::Sequential;
+use crate::ops::activation;
+use crate::ops::loss::{self, Loss};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+/// Loss and accuracy of a model on a data set, with its outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    /// `None` for real-valued targets.
+    pub accuracy: Option<f64>,
+    /// Per sample: class probabilities (softmax of the logits, or sigmoid
+    /// for a single-output binary model), or the raw outputs for regression.
+    pub outputs: Vec<f32>,
+    /// Outputs per sample.
+    pub width: usize,
+    /// Predicted class per sample (argmax; threshold 0.5 for one output).
+    pub predicted: Vec<u32>,
+}
+
+/// Reused per-batch buffers.
+pub(super) struct Buffers<T: Scalar> {
+    pub(super) x: Tensor<T>,
+    pub(super) labels: Vec<u32>,
+    pub(super) values: Tensor<T>,
+    pub(super) grad: Tensor<T>,
+}
+
+impl<T: Scalar> Default for Buffers<T> {
+    fn default() -> Self {
+        Buffers {
+            x: Tensor::default(),
+            labels: Vec::new(),
+            values: Tensor::default(),
+            grad: Tensor::default(),
+        }
+    }
+}
+
+/// Loss of a batch of outputs against the targets of `data` at `indices`,
+/// with the gradient when asked; also counts correct predictions for class
+/// targets.
+pub(super) fn batch_loss<T: Scalar>(
+    loss: &Loss,
+    outputs: &Tensor<T>,
+    data: &Dataset,
+    indices: &[usize],
+    labels: &mut Vec<u32>,
+    values: &mut Tensor<T>,
+    grad: Option<&mut Tensor<T>>,
+) -> Result<(f64, Option<u64>)> {
+    match &data.targets {
+        Targets::Classes { labels: all, .. } => {
+            labels.clear();
+            labels.extend(indices.iter().map(|&i| all[i]));
+            let value = loss.compute(outputs, loss::Targets::Classes(labels), grad)?;
+            let k = outputs.item_len();
+            let correct = outputs
+                .data()
+                .chunks_exact(k.max(1))
+                .zip(labels.iter())
+                .filter(|&(row, &l)| predicted_class(row) == l)
+                .count() as u64;
+            Ok((value, Some(correct)))
+        }
+        Targets::Values(y) => {
+            values.gather_items(y, indices);
+            let value = loss.compute(outputs, loss::Targets::Values(values.data()), grad)?;
+            Ok((value, None))
+        }
+    }
+}
+
+/// Class of one row of logits: argmax, or `logit > 0` for a single output.
+fn predicted_class<T: Scalar>(row: &[T]) -> u32 {
+    if row.len() == 1 {
+        return u32::from(row[0] > T::zero());
+    }
+    metrics::argmax(row) as u32
+}
+
+/// Loss, accuracy and outputs of `model` on `data`, in evaluation mode, in
+/// batches of `batch_size`.
+pub fn evaluate<T: Scalar>(
+    model: &mut Sequential<T>,
+    data: &Dataset,
+    loss: &Loss,
+    batch_size: usize,
+) -> Result<Evaluation> {
+    if data.sample_shape() != model.input_shape() {
+        return Err(Error::Data(format!(
+            "samples have shape {:?} but the model expects {:?}",
+            data.sample_shape(),
+            model.input_shape()
+        )));
+    }
+    let n = data.len();
+    let width = model.n_outputs();
+    let mut outputs = Vec::with_capacity(n * width);
+    let mut predicted = Vec::with_capacity(n);
+    let (mut loss_sum, mut correct) = (0.0, 0u64);
+    let mut buf = Buffers::<T>::default();
+    let classes = data.labels().is_some();
+    for start in (0..n).step_by(batch_size.max(1)) {
+        let indices: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+        buf.x.gather_items(&data.x, &indices);
+        let logits = model.forward_logits(&buf.x, false)?;
+        let (l, c) = batch_loss(loss, logits, data, &indices, &mut buf.labels, &mut buf.values, None)?;
+        loss_sum += l * indices.len() as f64;
+        correct += c.unwrap_or(0);
+        for row in logits.data().chunks_exact(width.max(1)) {
+            predicted.push(predicted_class(row));
+            append_outputs(loss, row, classes, &mut outputs);
+        }
+    }
+    Ok(Evaluation {
+        loss: loss_sum / n.max(1) as f64,
+        accuracy: classes.then(|| correct as f64 / n.max(1) as f64),
+        outputs,
+        width,
+        predicted,
+    })
+}
+
+/// Turns one row of logits into what users read: probabilities for
+/// classifiers, raw values otherwise (computed in `f64`).
+fn append_outputs<T: Scalar>(loss: &Loss, row: &[T], classes: bool, out: &mut Vec<f32>) {
+    let logits = row.iter().map(|v| v.f64());
+    match loss {
+        Loss::CrossEntropy { .. } if classes => {
+            let x: Vec<f64> = logits.collect();
+            let mut p = vec![0.0; x.len()];
+            activation::softmax_forward(1, x.len(), 1, &x, &mut p);
+            out.extend(p.iter().map(|&v| v as f32));
+        }
+        Loss::BinaryCrossEntropy { .. } => out.extend(logits.map(|v| activation::sigmoid(v) as f32)),
+        _ => out.extend(logits.map(|v| v as f32)),
+    }
+}
+
+/// Accuracy, confusion matrix and report of an evaluation against labels.
+pub fn classification_summary(
+    e: &Evaluation,
+    labels: &[u32],
+    names: &[String],
+) -> (Vec<Vec<u64>>, metrics::ClassificationReport) {
+    let k = names.len().max(e.width).max(2);
+    let cm = metrics::confusion_matrix(&e.predicted, labels, k);
+    let report = metrics::ClassificationReport::from_confusion(&cm, names);
+    (cm, report)
+}

@@ -1,0 +1,78 @@
+//! What a run logs: one row per epoch (Keras's `History`) and the running
+//! numbers of the current epoch after each batch.
+
+use serde::{Deserialize, Serialize};
+
+/// One epoch's numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    pub loss: f64,
+    pub accuracy: Option<f64>,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    /// Learning rate used during the epoch.
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+impl EpochLog {
+    /// A logged quantity by its Keras name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "loss" => Some(self.loss),
+            "accuracy" | "acc" => self.accuracy,
+            "val_loss" => self.val_loss,
+            "val_accuracy" | "val_acc" => self.val_accuracy,
+            "lr" => Some(self.lr),
+            _ => None,
+        }
+    }
+}
+
+/// Per-epoch logs of a run (Keras's `History`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub epochs: Vec<EpochLog>,
+}
+
+impl History {
+    /// The values of one quantity over the epochs that logged it.
+    pub fn series(&self, name: &str) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.get(name)).collect()
+    }
+
+    /// `epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds` rows.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n");
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+        for e in &self.epochs {
+            s.push_str(&format!(
+                "{},{:.6},{},{},{},{},{:.3}\n",
+                e.epoch,
+                e.loss,
+                opt(e.accuracy),
+                opt(e.val_loss),
+                opt(e.val_accuracy),
+                e.lr,
+                e.seconds
+            ));
+        }
+        s
+    }
+}
+
+/// Running numbers of the current epoch, as seen after a batch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchLog {
+    pub epoch: usize,
+    /// 1-based batch number and batches per epoch.
+    pub batch: usize,
+    pub batches: usize,
+    /// Samples seen this epoch.
+    pub samples: usize,
+    /// Mean loss and accuracy over the epoch so far.
+    pub loss: f64,
+    pub accuracy: Option<f64>,
+}

@@ -1,0 +1,388 @@
+//! The training loop: epochs of shuffled minibatches, validation after each
+//! epoch, early stopping and the schedule, with every piece of state a
+//! checkpoint needs kept in [`Progress`].
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, Targets};
+use crate::error::{Error, Result};
+use crate::layers::{StateMut, StateRef};
+use crate::model::Sequential;
+use crate::ops::loss::Loss;
+use crate::optim::Optimizer;
+use crate::optim::schedule::Watch;
+use crate::rng::SeededRng;
+use crate::scalar::Scalar;
+
+use super::callback::{Callback, Control, Outcome};
+use super::config::TrainConfig;
+use super::evaluate::{Buffers, Evaluation, batch_loss, evaluate};
+use super::history::{BatchLog, EpochLog, History};
+
+/// Sums over the batches of the current epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochSums {
+    pub loss_sum: f64,
+    pub correct: u64,
+    pub seen: u64,
+    pub seconds: f64,
+}
+
+/// Where a run stands: everything besides the model and optimizer that a
+/// checkpoint must hold to resume exactly.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Completed batches of the current epoch.
+    pub batch: usize,
+    pub sums: EpochSums,
+    pub history: History,
+    pub early: Watch,
+    pub plateau: Watch,
+    /// Set when early stopping ended the run.
+    pub finished: bool,
+}
+
+/// The training loop. Construct with a config, call [`Trainer::fit`];
+/// [`Trainer::progress`] and the model/optimizer are what to checkpoint.
+pub struct Trainer {
+    pub config: TrainConfig,
+    pub progress: Progress,
+    loss: Loss,
+    best_weights: Option<Vec<(String, Vec<f64>)>>,
+}
+
+/// What one training step works on: the model, its optimizer and the
+/// callbacks watching.
+struct Step<'m, 'c, 'd, T: Scalar> {
+    model: &'m mut Sequential<T>,
+    opt: &'m mut Optimizer<T>,
+    callbacks: &'c mut [&'d mut dyn Callback<T>],
+}
+
+/// The permutation of epoch `epoch` (0-based) for `n` samples.
+pub fn epoch_order(seed: u64, epoch: usize, n: usize, shuffle: bool) -> Vec<usize> {
+    if shuffle {
+        SeededRng::new(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).permutation(n)
+    } else {
+        (0..n).collect()
+    }
+}
+
+impl Trainer {
+    pub fn new(config: TrainConfig) -> Result<Self> {
+        config.validate()?;
+        let loss = config.loss.to_loss()?;
+        Ok(Trainer {
+            config,
+            progress: Progress::default(),
+            loss,
+            best_weights: None,
+        })
+    }
+
+    /// A trainer that continues from saved progress.
+    pub fn resume(config: TrainConfig, progress: Progress) -> Result<Self> {
+        let mut t = Trainer::new(config)?;
+        t.progress = progress;
+        Ok(t)
+    }
+
+    pub fn loss(&self) -> &Loss {
+        &self.loss
+    }
+
+    /// Trains `model` on `train`, validating on `valid` after each epoch.
+    pub fn fit<T: Scalar>(
+        &mut self,
+        model: &mut Sequential<T>,
+        opt: &mut Optimizer<T>,
+        train: &Dataset,
+        valid: Option<&Dataset>,
+        callbacks: &mut [&mut dyn Callback<T>],
+    ) -> Result<Outcome> {
+        self.check_data(model, train, "training")?;
+        if let Some(v) = valid {
+            self.check_data(model, v, "validation")?;
+        }
+        let mut buf = Buffers::<T>::default();
+        for cb in callbacks.iter_mut() {
+            cb.on_train_begin(self, model);
+        }
+        if self.progress.finished {
+            return Ok(Outcome::EarlyStopped {
+                epoch: self.progress.epoch,
+            });
+        }
+        while self.progress.epoch < self.config.epochs {
+            let started = Instant::now();
+            let mut step = Step {
+                model: &mut *model,
+                opt: &mut *opt,
+                callbacks: &mut *callbacks,
+            };
+            if let Some(stopped) = self.train_epoch(&mut step, train, &mut buf, started)? {
+                return Ok(stopped);
+            }
+            if let Some(ended) = self.end_epoch(&mut step, train, valid, started)? {
+                return Ok(ended);
+            }
+        }
+        if self
+            .config
+            .early_stopping
+            .as_ref()
+            .is_some_and(|e| e.restore_best_weights)
+        {
+            self.restore_best(model);
+        }
+        for cb in callbacks.iter_mut() {
+            cb.on_train_end(&self.progress.history);
+        }
+        Ok(Outcome::Completed)
+    }
+
+    /// The remaining batches of the current epoch; `Some` when a callback
+    /// interrupted it.
+    fn train_epoch<T: Scalar>(
+        &mut self,
+        step: &mut Step<'_, '_, '_, T>,
+        train: &Dataset,
+        buf: &mut Buffers<T>,
+        started: Instant,
+    ) -> Result<Option<Outcome>> {
+        let epoch = self.progress.epoch;
+        let (n, bs) = (train.len(), self.config.batch_size);
+        let batches = n.div_ceil(bs);
+        let order = epoch_order(self.config.seed, epoch, n, self.config.shuffle);
+        for cb in step.callbacks.iter_mut() {
+            cb.on_epoch_begin(epoch + 1, batches);
+        }
+        while self.progress.batch < batches {
+            let b = self.progress.batch;
+            let indices = &order[b * bs..((b + 1) * bs).min(n)];
+            let (loss, correct) = self.train_batch(step.model, step.opt, train, indices, buf)?;
+            if !loss.is_finite() {
+                return Err(Error::NonFiniteLoss {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    value: loss,
+                });
+            }
+            let s = &mut self.progress.sums;
+            s.loss_sum += loss * indices.len() as f64;
+            s.correct += correct.unwrap_or(0);
+            s.seen += indices.len() as u64;
+            self.progress.batch += 1;
+            let log = BatchLog {
+                epoch: epoch + 1,
+                batch: b + 1,
+                batches,
+                samples: s.seen as usize,
+                loss: s.loss_sum / s.seen as f64,
+                accuracy: correct.map(|_| s.correct as f64 / s.seen as f64),
+            };
+            let mut stop = false;
+            for cb in step.callbacks.iter_mut() {
+                stop |= cb.on_batch_end(&log) == Control::Stop;
+            }
+            if stop && self.progress.batch < batches {
+                self.progress.sums.seconds += started.elapsed().as_secs_f64();
+                for cb in step.callbacks.iter_mut() {
+                    cb.on_interrupt(self, step.model, step.opt);
+                }
+                return Ok(Some(Outcome::Interrupted {
+                    epoch: epoch + 1,
+                    batch: self.progress.batch,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Validation, the epoch's log, early stopping and the schedule after the
+    /// last batch of an epoch; `Some` when the run ends here.
+    fn end_epoch<T: Scalar>(
+        &mut self,
+        step: &mut Step<'_, '_, '_, T>,
+        train: &Dataset,
+        valid: Option<&Dataset>,
+        started: Instant,
+    ) -> Result<Option<Outcome>> {
+        let epoch = self.progress.epoch;
+        let s = self.progress.sums;
+        let wants_classes = train.labels().is_some() && self.loss.wants_classes();
+        let (val_loss, val_accuracy) = match valid {
+            Some(v) => {
+                let e = self.evaluate(step.model, v)?;
+                (Some(e.loss), e.accuracy)
+            }
+            None => (None, None),
+        };
+        let log = EpochLog {
+            epoch: epoch + 1,
+            loss: s.loss_sum / s.seen.max(1) as f64,
+            accuracy: wants_classes.then(|| s.correct as f64 / s.seen.max(1) as f64),
+            val_loss,
+            val_accuracy,
+            lr: step.opt.lr(),
+            seconds: s.seconds + started.elapsed().as_secs_f64(),
+        };
+        self.progress.history.epochs.push(log.clone());
+        self.progress.epoch += 1;
+        self.progress.batch = 0;
+        self.progress.sums = EpochSums::default();
+        let stop_early = self.watch(&log, step.model)?;
+        self.step_schedule(&log, step.opt);
+        if stop_early {
+            self.progress.finished = true;
+            self.restore_best(step.model);
+        }
+        let mut stop = false;
+        for cb in step.callbacks.iter_mut() {
+            stop |= cb.on_epoch_end(&log, self, step.model, step.opt) == Control::Stop;
+        }
+        if stop_early {
+            for cb in step.callbacks.iter_mut() {
+                cb.on_train_end(&self.progress.history);
+            }
+            return Ok(Some(Outcome::EarlyStopped { epoch: epoch + 1 }));
+        }
+        if stop && self.progress.epoch < self.config.epochs {
+            return Ok(Some(Outcome::Interrupted {
+                epoch: epoch + 1,
+                batch: 0,
+            }));
+        }
+        Ok(None)
+    }
+
+    fn check_data<T: Scalar>(&self, model: &Sequential<T>, data: &Dataset, what: &str) -> Result<()> {
+        if data.is_empty() {
+            return Err(Error::Data(format!("the {what} set is empty")));
+        }
+        if data.sample_shape() != model.input_shape() {
+            return Err(Error::Data(format!(
+                "{what} samples have shape {:?} but the model expects {:?}",
+                data.sample_shape(),
+                model.input_shape()
+            )));
+        }
+        let outputs = model.n_outputs();
+        match (&data.targets, &self.loss) {
+            (Targets::Classes { n_classes, .. }, Loss::CrossEntropy { .. }) if *n_classes > outputs => {
+                Err(Error::Data(format!(
+                    "the {what} set has {n_classes} classes but the model has {outputs} outputs"
+                )))
+            }
+            (Targets::Classes { n_classes, .. }, Loss::BinaryCrossEntropy { .. }) if outputs == 1 && *n_classes > 2 => {
+                Err(Error::Data(format!(
+                    "binary cross-entropy with one output needs 2 classes, the {what} set has {n_classes}"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// One optimisation step; returns the batch's mean loss and, for class
+    /// targets, the number of correct predictions.
+    fn train_batch<T: Scalar>(
+        &self,
+        model: &mut Sequential<T>,
+        opt: &mut Optimizer<T>,
+        data: &Dataset,
+        indices: &[usize],
+        buf: &mut Buffers<T>,
+    ) -> Result<(f64, Option<u64>)> {
+        buf.x.gather_items(&data.x, indices);
+        let logits = model.forward_logits(&buf.x, true)?;
+        let (loss, correct) = batch_loss(
+            &self.loss,
+            logits,
+            data,
+            indices,
+            &mut buf.labels,
+            &mut buf.values,
+            Some(&mut buf.grad),
+        )?;
+        model.backward(&buf.x, &buf.grad)?;
+        opt.step(model);
+        Ok((loss, correct))
+    }
+
+    /// Loss, accuracy and outputs of `model` on `data` in evaluation mode.
+    pub fn evaluate<T: Scalar>(&self, model: &mut Sequential<T>, data: &Dataset) -> Result<Evaluation> {
+        evaluate(model, data, &self.loss, self.config.eval_batch_size)
+    }
+
+    /// Early stopping bookkeeping; true when training should stop.
+    fn watch<T: Scalar>(&mut self, log: &EpochLog, model: &Sequential<T>) -> Result<bool> {
+        let Some(es) = self.config.early_stopping.clone() else {
+            return Ok(false);
+        };
+        let value = log.get(&es.monitor).ok_or_else(|| {
+            Error::invalid(
+                "early stopping",
+                format!(
+                    "monitored quantity {:?} is not logged (is there a validation set?)",
+                    es.monitor
+                ),
+            )
+        })?;
+        let dir = es.mode.resolve(&es.monitor);
+        if self.progress.early.observe(value, dir, es.min_delta, log.epoch) && es.restore_best_weights {
+            self.best_weights = Some(snapshot(model));
+        }
+        Ok(self.progress.early.wait >= es.patience.max(1))
+    }
+
+    fn restore_best<T: Scalar>(&mut self, model: &mut Sequential<T>) {
+        if let Some(best) = &self.best_weights {
+            restore(model, best);
+        }
+    }
+
+    fn step_schedule<T: Scalar>(&mut self, log: &EpochLog, opt: &mut Optimizer<T>) {
+        let Some(schedule) = &self.config.schedule else {
+            return;
+        };
+        let monitored = schedule.monitor().and_then(|m| log.get(m));
+        let lr = schedule.lr_after(
+            opt.config().lr(),
+            opt.lr(),
+            self.progress.epoch,
+            monitored,
+            &mut self.progress.plateau,
+        );
+        opt.set_lr(lr);
+    }
+}
+
+/// Copies every parameter and buffer (for restoring the best epoch).
+fn snapshot<T: Scalar>(model: &Sequential<T>) -> Vec<(String, Vec<f64>)> {
+    let mut out = Vec::new();
+    model.visit_state(&mut |name, s| {
+        let t = match s {
+            StateRef::Param(p) => &p.value,
+            StateRef::Buffer(b) => b,
+        };
+        out.push((name, t.data().iter().map(|v| v.f64()).collect()));
+    });
+    out
+}
+
+fn restore<T: Scalar>(model: &mut Sequential<T>, saved: &[(String, Vec<f64>)]) {
+    let map: std::collections::HashMap<&str, &Vec<f64>> = saved.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    model.visit_state_mut(&mut |name, s| {
+        let t = match s {
+            StateMut::Param(p) => &mut p.value,
+            StateMut::Buffer(b) => b,
+        };
+        if let Some(v) = map.get(name.as_str()) {
+            t.data_mut().iter_mut().zip(v.iter()).for_each(|(d, &s)| *d = T::lit(s));
+        }
+    });
+}

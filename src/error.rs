@@ -71,6 +71,11 @@ pub enum Error {
     /// A model description (file or code) that cannot be built.
     #[error("model: {0}")]
     Model(String),
+
+    /// A failure inside striate (not caused by the input): serialising state,
+    /// rendering a chart. The binary exits with status 1 for these.
+    #[error("{what}: {detail}")]
+    Internal { what: String, detail: String },
 }
 
 impl Error {
@@ -101,6 +106,13 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    pub(crate) fn internal(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Error::Internal {
+            what: what.into(),
+            detail: detail.to_string(),
         }
     }
 

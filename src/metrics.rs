@@ -384,3 +384,57 @@ pub fn one_vs_rest(probs: &[f32], k: usize, labels: &[u32], names: &[String], ef
     }
     Ok(out)
 }
+
+/// What `metrics.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub n_samples: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+    pub classes: Vec<String>,
+    /// `confusion_matrix[true][predicted]`.
+    pub confusion_matrix: Vec<Vec<u64>>,
+    pub per_class: Vec<ClassScores>,
+    pub macro_avg: ClassScores,
+    pub weighted_avg: ClassScores,
+    /// Top-5 accuracy when there are more than 5 classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top5_accuracy: Option<f64>,
+    /// Area under the ROC curve, for two classes (class 1 is the signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auc: Option<f64>,
+    /// ROC summaries: class 1 against class 0 for two classes, each class
+    /// against the rest otherwise (AUC and background rejection `1/εB` at
+    /// chosen signal efficiencies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roc: Vec<RocSummary>,
+    /// Mean one-vs-rest AUC (more than two classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auc_macro: Option<f64>,
+}
+
+/// Checks that every signal efficiency is in `[0, 1]`.
+pub fn check_signal_efficiencies(effs: &[f64]) -> Result<()> {
+    match effs.iter().find(|e| !(0.0..=1.0).contains(*e)) {
+        Some(e) => Err(Error::invalid(
+            "--signal-efficiency",
+            format!("{e} must be between 0 and 1"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Signal efficiencies at which background rejection is reported by default.
+pub const DEFAULT_SIGNAL_EFFICIENCIES: [f64; 2] = [0.3, 0.5];
+
+impl EvalReport {
+    /// The scikit-learn style text report.
+    pub fn classification_report(&self) -> ClassificationReport {
+        ClassificationReport {
+            per_class: self.per_class.clone(),
+            accuracy: self.accuracy,
+            macro_avg: self.macro_avg.clone(),
+            weighted_avg: self.weighted_avg.clone(),
+        }
+    }
+}

@@ -10,11 +10,9 @@ pub mod png;
 pub mod svg;
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::metrics::EvalReport;
 use crate::model::Summary;
-use crate::run::EvalReport;
 use crate::train::History;
 use charts::{LineChart, Series, Tile};
 use svg::escape;
@@ -70,20 +68,6 @@ pub fn learning_curves(history: &History) -> Vec<Chart> {
         });
     }
     out
-}
-
-/// Writes each chart as `stem.svg` and `stem.png` in `dir`; returns the paths.
-pub fn write_charts(dir: &Path, charts: &[Chart]) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    for c in charts {
-        let svg_path = dir.join(format!("{}.svg", c.stem));
-        crate::atomic::write_str(&svg_path, &c.svg)?;
-        let png_path = dir.join(format!("{}.png", c.stem));
-        crate::atomic::write(&png_path, &png::svg_to_png(&c.svg, 1.5)?)?;
-        written.push(svg_path);
-        written.push(png_path);
-    }
-    Ok(written)
 }
 
 /// What the HTML report shows.

@@ -3,7 +3,7 @@
 
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
-use crate::metrics;
+use crate::metrics::{self, EvalReport};
 use crate::model::Sequential;
 use crate::ops::activation;
 use crate::ops::loss::{self, Loss};
@@ -155,4 +155,50 @@ pub fn classification_summary(
     let cm = metrics::confusion_matrix(&e.predicted, labels, k);
     let report = metrics::ClassificationReport::from_confusion(&cm, names);
     (cm, report)
+}
+
+impl Evaluation {
+    /// Metrics of this evaluation against `labels`, with ROC summaries at the
+    /// signal efficiencies `effs` (what `metrics.json` holds).
+    pub fn report(&self, labels: &[u32], classes: &[String], effs: &[f64]) -> Result<EvalReport> {
+        let e = self;
+        let k = classes.len().max(e.width).max(2);
+        let names: Vec<String> = (0..k)
+            .map(|c| classes.get(c).cloned().unwrap_or_else(|| c.to_string()))
+            .collect();
+        let (cm, report) = classification_summary(e, labels, &names);
+        let top5 = (e.width > 5).then(|| metrics::top_k_accuracy(&e.outputs, e.width, labels, 5));
+        let both_present = |c: u32| labels.contains(&c) && labels.iter().any(|&l| l != c);
+        let roc = if k == 2 {
+            if both_present(1) {
+                let score: Vec<f64> = if e.width == 1 {
+                    e.outputs.iter().map(|&v| v as f64).collect()
+                } else {
+                    e.outputs.chunks_exact(e.width).map(|r| r[1] as f64).collect()
+                };
+                let positive: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
+                vec![metrics::roc_summary(&names[1], &positive, &score, effs)?]
+            } else {
+                Vec::new()
+            }
+        } else {
+            metrics::one_vs_rest(&e.outputs, e.width, labels, &names, effs)?
+        };
+        let auc = (k == 2).then(|| roc.first().map(|r| r.auc)).flatten();
+        let auc_macro = (k > 2 && !roc.is_empty()).then(|| roc.iter().map(|r| r.auc).sum::<f64>() / roc.len() as f64);
+        Ok(EvalReport {
+            n_samples: labels.len(),
+            loss: e.loss,
+            accuracy: report.accuracy,
+            classes: names,
+            confusion_matrix: cm,
+            per_class: report.per_class,
+            macro_avg: report.macro_avg,
+            weighted_avg: report.weighted_avg,
+            top5_accuracy: top5,
+            auc,
+            roc,
+            auc_macro,
+        })
+    }
 }

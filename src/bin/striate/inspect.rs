@@ -6,12 +6,12 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use striate::Sequential;
 use striate::data::source::{self, BUILTINS, RawData, Role, Source};
-use striate::run::{self, Manifest};
+use striate::run::sets::read_raw;
+use striate::run::{Manifest, RunDir};
 use striate::train::{Evaluation, evaluate};
 use striate::{model::ModelSpec, zoo};
 
 use crate::args::{EvaluateArgs, InfoArgs, PredictArgs, SummaryArgs};
-use crate::datasets::read_raw;
 
 pub fn summary(args: &SummaryArgs) -> Result<()> {
     let spec = if zoo::is_builtin(&args.model) {
@@ -46,7 +46,7 @@ pub fn models() {
 fn load_run(dir: &Path) -> Result<(Manifest, Sequential<f32>)> {
     let manifest = Manifest::load(dir)?;
     let mut model: Sequential<f32> = manifest.model.build(manifest.model_seed)?;
-    striate::weights::load_weights(&mut model, &dir.join(run::WEIGHTS), true).with_context(|| {
+    striate::weights::load_weights(&mut model, &RunDir::new(dir).weights(), true).with_context(|| {
         format!(
             "{} has no finished model (was training interrupted? resume it)",
             dir.display()
@@ -86,7 +86,7 @@ pub fn evaluate_cmd(args: &EvaluateArgs) -> Result<()> {
     check_classes(&raw, &manifest)?;
     let (data, e) = run_model(&manifest, &mut model, &raw)?;
     let labels = data.labels().unwrap_or(&[]);
-    let m = run::eval_report(&e, labels, &manifest.classes, &args.signal_efficiency)?;
+    let m = e.report(labels, &manifest.classes, &args.signal_efficiency)?;
     if let Some(out) = &args.out {
         striate::atomic::write_str(out, &serde_json::to_string_pretty(&m)?)?;
     }

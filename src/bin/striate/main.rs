@@ -3,7 +3,6 @@
 
 mod args;
 mod bench;
-mod datasets;
 mod filter;
 mod inspect;
 mod pixelate;

@@ -1,16 +1,15 @@
-//! What `striate train` shows while it trains, checkpoints after every
-//! epoch, and Ctrl-C handling.
+//! What `striate train` shows while it trains, and Ctrl-C handling
+//! (checkpoints are the library's [`striate::run::Checkpointer`]).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use striate::Sequential;
 use striate::optim::Optimizer;
 use striate::train::{BatchLog, Callback, Control, EpochLog, Trainer};
-use striate::{Sequential, run};
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,31 +63,24 @@ pub struct Reporter {
     bar: Option<ProgressBar>,
     epoch_start: Instant,
     interrupt: Arc<AtomicBool>,
-    checkpoint: PathBuf,
-    /// The first failure to write a checkpoint (training stops on it).
-    pub error: Option<striate::Error>,
 }
 
 impl Reporter {
-    pub fn new(mode: Mode, epochs: usize, checkpoint: PathBuf, interrupt: Arc<AtomicBool>) -> Self {
+    pub fn new(mode: Mode, epochs: usize, interrupt: Arc<AtomicBool>) -> Self {
         Reporter {
             mode,
             epochs,
             bar: None,
             epoch_start: Instant::now(),
             interrupt,
-            checkpoint,
-            error: None,
         }
     }
 
-    fn save(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) -> Control {
-        match run::save_checkpoint(&self.checkpoint, model, opt, trainer) {
-            Ok(()) => Control::Continue,
-            Err(e) => {
-                self.error.get_or_insert(e);
-                Control::Stop
-            }
+    fn stop_requested(&self) -> Control {
+        if self.interrupt.load(Ordering::SeqCst) {
+            Control::Stop
+        } else {
+            Control::Continue
         }
     }
 }
@@ -129,20 +121,10 @@ impl Callback<f32> for Reporter {
             bar.set_position(log.batch as u64);
             bar.set_message(format!("{rate:.0} samples/s loss {:.4}{acc}", log.loss));
         }
-        if self.interrupt.load(Ordering::SeqCst) {
-            Control::Stop
-        } else {
-            Control::Continue
-        }
+        self.stop_requested()
     }
 
-    fn on_epoch_end(
-        &mut self,
-        log: &EpochLog,
-        trainer: &Trainer,
-        model: &Sequential<f32>,
-        opt: &Optimizer<f32>,
-    ) -> Control {
+    fn on_epoch_end(&mut self, log: &EpochLog, _: &Trainer, _: &Sequential<f32>, _: &Optimizer<f32>) -> Control {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -151,18 +133,12 @@ impl Callback<f32> for Reporter {
             Mode::Json => println!("{}", serde_json::to_string(log).unwrap_or_default()),
             Mode::Quiet => {}
         }
-        let saved = self.save(trainer, model, opt);
-        if self.interrupt.load(Ordering::SeqCst) {
-            Control::Stop
-        } else {
-            saved
-        }
+        self.stop_requested()
     }
 
-    fn on_interrupt(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) {
+    fn on_interrupt(&mut self, _: &Trainer, _: &Sequential<f32>, _: &Optimizer<f32>) {
         if let Some(bar) = self.bar.take() {
             bar.abandon();
         }
-        self.save(trainer, model, opt);
     }
 }

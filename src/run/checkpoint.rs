@@ -1,0 +1,138 @@
+//! Checkpoints: weights, optimizer moments, progress and the dropout
+//! generator in one safetensors file, written atomically after every epoch
+//! (and on interruption) by [`Checkpointer`], read back to resume.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::Sequential;
+use crate::optim::{Optimizer, OptimizerState};
+use crate::rng::SeededRng;
+use crate::tensor::Tensor;
+use crate::train::{Callback, Control, EpochLog, Progress, TrainConfig, Trainer};
+use crate::weights::{Stored, read_safetensors, write_safetensors};
+
+/// Writes a resumable checkpoint: weights, optimizer state, progress and the
+/// dropout generator, in one safetensors file written atomically.
+pub fn save_checkpoint(path: &Path, model: &Sequential<f32>, opt: &Optimizer<f32>, trainer: &Trainer) -> Result<()> {
+    let mut tensors: Vec<(String, Stored)> = crate::weights::model_state(model)
+        .into_iter()
+        .map(|(n, s)| (format!("model/{n}"), s))
+        .collect();
+    let (meta, opt_tensors) = opt.export_state();
+    tensors.extend(
+        opt_tensors
+            .iter()
+            .map(|(n, t)| (format!("optim/{n}"), Stored::from_tensor(t))),
+    );
+    let mut md = HashMap::new();
+    md.insert("format".into(), "striate-checkpoint-1".into());
+    md.insert("progress".into(), to_json(&trainer.progress)?);
+    md.insert("optimizer".into(), to_json(&meta)?);
+    md.insert("rng".into(), to_json(model.rng_state())?);
+    write_safetensors(path, &tensors, Some(md))
+}
+
+fn to_json<V: Serialize>(v: &V) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::internal("serialising the checkpoint state", e))
+}
+
+/// A checkpoint read back.
+pub struct Checkpoint {
+    pub model_state: BTreeMap<String, Stored>,
+    pub optimizer: OptimizerState,
+    pub optimizer_tensors: Vec<(String, Tensor<f32>)>,
+    pub progress: Progress,
+    pub rng: SeededRng,
+}
+
+/// Reads a checkpoint written by [`save_checkpoint`].
+pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
+    let file = read_safetensors(path)?;
+    if file.metadata.get("format").map(String::as_str) != Some("striate-checkpoint-1") {
+        return Err(Error::format(path, "not a striate checkpoint"));
+    }
+    let get = |k: &str| -> Result<&String> {
+        file.metadata
+            .get(k)
+            .ok_or_else(|| Error::format(path, format!("checkpoint has no {k}")))
+    };
+    let parse_err = |e: serde_json::Error| Error::format(path, format!("corrupt checkpoint state: {e}"));
+    let mut model_state = BTreeMap::new();
+    let mut optimizer_tensors = Vec::new();
+    for (name, t) in file.tensors.iter() {
+        if let Some(n) = name.strip_prefix("model/") {
+            model_state.insert(n.to_string(), t.clone());
+        } else if let Some(n) = name.strip_prefix("optim/") {
+            optimizer_tensors.push((n.to_string(), t.to_tensor::<f32>()));
+        }
+    }
+    Ok(Checkpoint {
+        model_state,
+        optimizer: serde_json::from_str(get("optimizer")?).map_err(parse_err)?,
+        optimizer_tensors,
+        progress: serde_json::from_str(get("progress")?).map_err(parse_err)?,
+        rng: serde_json::from_str(get("rng")?).map_err(parse_err)?,
+    })
+}
+
+/// Restores model, optimizer and trainer from a checkpoint.
+pub fn restore(
+    ck: &Checkpoint,
+    model: &mut Sequential<f32>,
+    training: TrainConfig,
+) -> Result<(Optimizer<f32>, Trainer)> {
+    crate::weights::load_state(model, &ck.model_state, true)?;
+    model.set_rng_state(ck.rng.clone());
+    let opt = Optimizer::import_state(model, &ck.optimizer, &ck.optimizer_tensors)?;
+    let trainer = Trainer::resume(training, ck.progress.clone())?;
+    Ok((opt, trainer))
+}
+
+/// The callback that keeps a run resumable: it writes the checkpoint after
+/// every epoch and when a run is interrupted. A failed write stops training;
+/// the error is kept in [`Checkpointer::error`].
+pub struct Checkpointer {
+    path: PathBuf,
+    /// The first failure to write the checkpoint.
+    pub error: Option<Error>,
+}
+
+impl Checkpointer {
+    /// Checkpoints to `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Checkpointer {
+            path: path.into(),
+            error: None,
+        }
+    }
+
+    fn save(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) -> Control {
+        match save_checkpoint(&self.path, model, opt, trainer) {
+            Ok(()) => Control::Continue,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                Control::Stop
+            }
+        }
+    }
+}
+
+impl Callback<f32> for Checkpointer {
+    fn on_epoch_end(
+        &mut self,
+        _: &EpochLog,
+        trainer: &Trainer,
+        model: &Sequential<f32>,
+        opt: &Optimizer<f32>,
+    ) -> Control {
+        self.save(trainer, model, opt)
+    }
+
+    fn on_interrupt(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) {
+        self.save(trainer, model, opt);
+    }
+}

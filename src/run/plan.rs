@@ -1,0 +1,146 @@
+//! What a new run is asked to do: which model, which data, how to arrange
+//! it, and how to train.
+
+use std::path::{Path, PathBuf};
+
+use crate::data::preprocess::PrepOptions;
+use crate::error::{Error, Result};
+use crate::init::Init;
+use crate::model::ModelSpec;
+use crate::optim::OptimizerConfig;
+use crate::train::TrainConfig;
+use crate::zoo;
+
+use super::manifest::DataRecord;
+
+/// Where a model comes from: a built-in architecture or a model file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelSource {
+    /// A model of [`zoo::MODELS`], sized to the data.
+    Builtin(String),
+    /// A model file (`.toml`/`.json`).
+    File(ModelSpec),
+}
+
+impl ModelSource {
+    /// A built-in model's name, or the path of a model file.
+    pub fn parse(m: &str) -> Result<Self> {
+        if zoo::is_builtin(m) {
+            return Ok(ModelSource::Builtin(m.to_string()));
+        }
+        let path = Path::new(m);
+        if path.extension().is_some() || path.exists() {
+            return Ok(ModelSource::File(ModelSpec::from_file(path)?));
+        }
+        let names: Vec<&str> = zoo::MODELS.iter().map(|(n, _)| *n).collect();
+        Err(Error::Model(format!(
+            "unknown model {m:?}: not a built-in model ({}) nor a .toml/.json file",
+            names.join(", ")
+        )))
+    }
+
+    /// The rank of the per-sample input the model takes, when it says.
+    pub fn input_rank(&self) -> Option<usize> {
+        match self {
+            ModelSource::Builtin(n) => zoo::default_shape(n).map(|(s, _)| s.len()),
+            ModelSource::File(spec) => spec.input_rank(),
+        }
+    }
+
+    /// Image size the model insists on, when it does not adapt to the data.
+    pub fn fixed_hw(&self) -> Option<[usize; 2]> {
+        match self {
+            ModelSource::Builtin(n) => zoo::fixed_hw(n),
+            ModelSource::File(spec) => spec.input.as_ref().filter(|i| i.len() == 3).map(|i| [i[1], i[2]]),
+        }
+    }
+
+    /// Training settings for what a caller leaves out.
+    pub fn recipe(&self) -> zoo::Recipe {
+        match self {
+            ModelSource::Builtin(n) => zoo::recipe(n),
+            ModelSource::File(_) => zoo::recipe(""),
+        }
+    }
+
+    /// The model's name (a file's `name`, else `model`).
+    pub fn name(&self) -> String {
+        match self {
+            ModelSource::Builtin(n) => n.clone(),
+            ModelSource::File(spec) => spec.name.clone().unwrap_or_else(|| "model".into()),
+        }
+    }
+
+    /// The spec for inputs of `input` shape and `classes` classes.
+    pub fn spec(&self, input: &[usize], classes: usize) -> Result<ModelSpec> {
+        Ok(match self {
+            ModelSource::Builtin(n) => zoo::by_name(n, Some(input), Some(classes))?,
+            ModelSource::File(spec) => {
+                let mut s = spec.clone();
+                match &s.input {
+                    Some(i) if i.as_slice() != input => {
+                        return Err(Error::Model(format!(
+                            "the model file expects inputs of shape {i:?}, the data gives {input:?}"
+                        )));
+                    }
+                    _ => s.input = Some(input.to_vec()),
+                }
+                s
+            }
+        })
+    }
+}
+
+/// Everything a new run needs. [`RunPlan::new`] fills in the model's recipe
+/// (epochs, batch size, schedule) and Adam; change the fields to taste.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// The architecture.
+    pub model: ModelSource,
+    /// The data: sources, splits, limit and split seed.
+    pub data: DataRecord,
+    /// How raw samples are arranged for the model.
+    pub prep: PrepOptions,
+    /// Epochs, batches, loss, early stopping, schedule.
+    pub training: TrainConfig,
+    /// The optimizer and its settings.
+    pub optimizer: OptimizerConfig,
+    /// Seed of the model's initialisation and dropout.
+    pub seed: u64,
+    /// Weight initialisation instead of the model's own.
+    pub init: Option<Init>,
+    /// Start from these weights (safetensors, PyTorch names).
+    pub weights: Option<PathBuf>,
+    /// Parameter-name prefixes to freeze.
+    pub freeze: Vec<String>,
+}
+
+impl RunPlan {
+    /// A run of `model` on the data `data` (a path or `builtin:NAME`) with
+    /// the model's recipe, Adam at 1e-3 and seed `seed`.
+    pub fn new(model: ModelSource, data: &str, seed: u64) -> Self {
+        let recipe = model.recipe();
+        let mut training = TrainConfig::new(recipe.epochs, recipe.batch, seed);
+        if recipe.cosine {
+            training.schedule = Some(crate::optim::LrSchedule::Cosine {
+                t_max: recipe.epochs.max(1),
+                eta_min: 0.0,
+            });
+        }
+        RunPlan {
+            model,
+            data: DataRecord {
+                train: data.to_string(),
+                split_seed: seed,
+                ..DataRecord::default()
+            },
+            prep: PrepOptions::default(),
+            training,
+            optimizer: OptimizerConfig::adam(1e-3),
+            seed,
+            init: None,
+            weights: None,
+            freeze: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! A run from start to finish: read the data, build the model, train with
+//! checkpoints, and (in [`super::results`]) evaluate and write the results.
+
+use std::time::Instant;
+
+use crate::data::preprocess::Preprocess;
+use crate::data::source::Role;
+use crate::error::{Error, Result};
+use crate::model::Sequential;
+use crate::optim::Optimizer;
+use crate::train::{Callback, Outcome, Trainer};
+
+use super::checkpoint::{self, Checkpointer};
+use super::dir::RunDir;
+use super::manifest::Manifest;
+use super::plan::RunPlan;
+use super::sets::{self, Sets};
+
+/// A run being trained: its directory, manifest, model, optimizer, trainer
+/// and data.
+///
+/// ```no_run
+/// # fn main() -> striate::Result<()> {
+/// use striate::run::{ModelSource, Run, RunDir, RunPlan};
+/// let plan = RunPlan::new(ModelSource::parse("jet_cnn")?, "builtin:jets", 0);
+/// let mut run = Run::create(&plan, RunDir::new("runs/jets"), true)?;
+/// run.fit(&mut [])?;
+/// let results = run.finish(&striate::metrics::DEFAULT_SIGNAL_EFFICIENCIES)?;
+/// println!("accuracy {:.4}", results.metrics.accuracy);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Run {
+    /// Where the run's files go.
+    pub dir: RunDir,
+    /// What `model.toml` holds.
+    pub manifest: Manifest,
+    /// The model being trained.
+    pub model: Sequential<f32>,
+    /// Its optimizer.
+    pub optimizer: Optimizer<f32>,
+    /// The training loop and its progress.
+    pub trainer: Trainer,
+    /// Training, validation and test data.
+    pub sets: Sets,
+    /// What setting up decided on the caller's behalf (padding, weights
+    /// loaded), one sentence each.
+    pub notes: Vec<String>,
+    /// Seconds spent in [`Run::fit`].
+    pub seconds: f64,
+}
+
+impl Run {
+    /// Starts a new run in `dir`: reads and arranges the data, builds the
+    /// model, loads starting weights, freezes, and writes `model.toml`. An
+    /// existing run in `dir` is an error unless `overwrite`.
+    pub fn create(plan: &RunPlan, dir: RunDir, overwrite: bool) -> Result<Run> {
+        let mut notes = Vec::new();
+        let raw_train = sets::read_raw(&plan.data.train, Role::Train, &plan.data.read)?;
+        let prep = plan_preprocess(plan, &raw_train, &mut notes)?;
+        let mut record = plan.data.clone();
+        if record.test.is_none() && record.test_split.is_none() && sets::has_own_test_split(&record.train) {
+            record.test = Some(record.train.clone());
+        }
+        let mut prep = prep;
+        let sets = Sets::build(&record, &raw_train, &mut prep, true)?;
+        record.n_train = sets.train.len();
+        let mut spec = plan.model.spec(&prep.input_shape(), sets.class_names.len())?;
+        if let Some(init) = plan.init {
+            spec.init = init;
+        }
+        let mut model: Sequential<f32> = spec.build(plan.seed)?;
+        if let Some(w) = &plan.weights {
+            let rep = crate::weights::load_weights(&mut model, w, false)?;
+            notes.push(format!(
+                "loaded {} tensors from {} ({} left as initialised)",
+                rep.loaded.len(),
+                w.display(),
+                rep.missing.len() + rep.mismatched.len()
+            ));
+        }
+        for prefix in &plan.freeze {
+            if model.set_frozen(prefix, true) == 0 {
+                return Err(Error::invalid(
+                    format!("--freeze {prefix}"),
+                    "no parameter name starts with it",
+                ));
+            }
+        }
+        if let Some(es) = &plan.training.early_stopping
+            && sets.valid.is_none()
+            && es.monitor.starts_with("val_")
+        {
+            return Err(Error::invalid(
+                "--early-stopping",
+                format!(
+                    "monitors {} but there is no validation set; add --valid-split 0.1",
+                    es.monitor
+                ),
+            ));
+        }
+        let manifest = Manifest {
+            striate_version: env!("CARGO_PKG_VERSION").into(),
+            classes: sets.class_names.clone(),
+            model_seed: plan.seed,
+            preprocess: prep,
+            training: plan.training.clone(),
+            optimizer: plan.optimizer.clone(),
+            data: record,
+            model: model.spec().clone(),
+        };
+        let optimizer = Optimizer::new(plan.optimizer.clone())?;
+        let trainer = Trainer::new(plan.training.clone())?;
+        dir.prepare(overwrite)?;
+        manifest.save(&dir)?;
+        Ok(Run {
+            dir,
+            manifest,
+            model,
+            optimizer,
+            trainer,
+            sets,
+            notes,
+            seconds: 0.0,
+        })
+    }
+
+    /// Continues the run in `dir` from its checkpoint, with the same data.
+    /// `epochs` extends (or shortens) the run; a cosine schedule keeps its
+    /// original length.
+    pub fn resume(dir: RunDir, epochs: Option<usize>) -> Result<Run> {
+        let mut manifest = Manifest::load(dir.path())?;
+        let ck = checkpoint::load_checkpoint(&dir.checkpoint())?;
+        let raw_train = sets::read_raw(&manifest.data.train, Role::Train, &manifest.data.read)?;
+        let mut prep = manifest.preprocess.clone();
+        let sets = Sets::build(&manifest.data, &raw_train, &mut prep, false)?;
+        if sets.train.len() != manifest.data.n_train {
+            return Err(Error::Data(format!(
+                "the training data now has {} samples, the run was started with {}; resume needs the same data",
+                sets.train.len(),
+                manifest.data.n_train
+            )));
+        }
+        let mut training = manifest.training.clone();
+        if let Some(epochs) = epochs.filter(|&e| e != training.epochs) {
+            training.epochs = epochs;
+            manifest.training.epochs = epochs;
+            manifest.save(&dir)?;
+        }
+        let mut model: Sequential<f32> = manifest.model.build(manifest.model_seed)?;
+        let (optimizer, trainer) = checkpoint::restore(&ck, &mut model, training)?;
+        Ok(Run {
+            dir,
+            manifest,
+            model,
+            optimizer,
+            trainer,
+            sets,
+            notes: Vec::new(),
+            seconds: 0.0,
+        })
+    }
+
+    /// Trains until the configured epochs are done, early stopping ends the
+    /// run or a callback stops it, checkpointing after every epoch and on
+    /// interruption.
+    pub fn fit(&mut self, callbacks: &mut [&mut dyn Callback<f32>]) -> Result<Outcome> {
+        let started = Instant::now();
+        let mut checkpointer = Checkpointer::new(self.dir.checkpoint());
+        let mut all: Vec<&mut dyn Callback<f32>> = Vec::with_capacity(callbacks.len() + 1);
+        for c in callbacks.iter_mut() {
+            all.push(&mut **c);
+        }
+        all.push(&mut checkpointer);
+        let outcome = self.trainer.fit(
+            &mut self.model,
+            &mut self.optimizer,
+            &self.sets.train,
+            self.sets.valid.as_ref(),
+            &mut all,
+        );
+        self.seconds += started.elapsed().as_secs_f64();
+        if let Some(e) = checkpointer.error.take() {
+            return Err(e);
+        }
+        outcome
+    }
+}
+
+/// The preprocessing plan; pads images to a fixed-size model's input when
+/// the caller did not choose a size.
+fn plan_preprocess(plan: &RunPlan, raw: &crate::data::source::RawData, notes: &mut Vec<String>) -> Result<Preprocess> {
+    let rank = plan.model.input_rank();
+    let prep = Preprocess::plan(raw, &plan.prep, rank)?;
+    let (Some([fh, fw]), None) = (plan.model.fixed_hw(), plan.prep.pad_to) else {
+        return Ok(prep);
+    };
+    let shape = prep.input_shape();
+    if shape.len() != 3 || (shape[1], shape[2]) == (fh, fw) {
+        return Ok(prep);
+    }
+    if shape[1] > fh || shape[2] > fw {
+        return Err(Error::invalid(
+            plan.model.name(),
+            format!(
+                "takes {fh}×{fw} images, the data has {}×{}; pass --resize {fh}x{fw} (image folders)",
+                shape[1], shape[2]
+            ),
+        ));
+    }
+    let mut opts = plan.prep.clone();
+    opts.pad_to = Some([fh, fw]);
+    notes.push(format!(
+        "padding {}×{} images with zeros to {fh}×{fw} for {}",
+        shape[1],
+        shape[2],
+        plan.model.name()
+    ));
+    Preprocess::plan(raw, &opts, rank)
+}

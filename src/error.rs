@@ -128,12 +128,20 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         match self {
             Error::Layer { source, .. } => source.is_user_error(),
+            // A diverging run: the learning rate or the data are the cause.
             Error::NonFiniteLoss { .. } => true,
             Error::Io { source, .. } => !matches!(
                 source.kind(),
                 std::io::ErrorKind::OutOfMemory | std::io::ErrorKind::Interrupted
             ),
-            _ => true,
+            Error::Shape { .. }
+            | Error::InvalidArgument { .. }
+            | Error::LabelOutOfRange { .. }
+            | Error::Data(_)
+            | Error::Format { .. }
+            | Error::Weights(_)
+            | Error::Model(_) => true,
+            Error::Internal { .. } => false,
         }
     }
 }

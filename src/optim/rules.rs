@@ -85,37 +85,48 @@ fn ensure<T: Scalar>(buf: &mut Vec<T>, len: usize) {
     }
 }
 
+/// One parameter's step: its values, gradient and state, with the group's
+/// learning rate and weight decay.
+struct Update<'a, T: Scalar> {
+    p: &'a mut [T],
+    g: &'a [T],
+    s: &'a mut ParamState<T>,
+    lr: f64,
+    wd: f64,
+}
+
 /// Applies one step of `config` with learning rate `lr` and weight decay `wd`.
 pub(super) fn update<T: Scalar>(config: &OptimizerConfig, lr: f64, wd: f64, s: &mut ParamState<T>, p: &mut Param<T>) {
     s.step += 1;
     let len = p.value.len();
     let (param, grad) = (p.value.data_mut(), p.grad.data());
+    let u = Update {
+        p: param,
+        g: grad,
+        s,
+        lr,
+        wd,
+    };
     match *config {
         OptimizerConfig::Sgd {
             momentum,
             dampening,
             nesterov,
             ..
-        } => sgd(param, grad, s, lr, wd, momentum, dampening, nesterov),
+        } => sgd(u, momentum, dampening, nesterov),
         OptimizerConfig::Adam {
             betas, eps, amsgrad, ..
         }
         | OptimizerConfig::AdamW {
             betas, eps, amsgrad, ..
         } => {
-            ensure(&mut s.m, len);
-            ensure(&mut s.v, len);
+            ensure(&mut u.s.m, len);
+            ensure(&mut u.s.v, len);
             if amsgrad {
-                ensure(&mut s.aux, len);
+                ensure(&mut u.s.aux, len);
             }
-            // Adam adds weight decay to the gradient (L2); AdamW shrinks the
-            // parameter directly (decoupled).
-            let (l2, decoupled) = if matches!(config, OptimizerConfig::AdamW { .. }) {
-                (0.0, wd)
-            } else {
-                (wd, 0.0)
-            };
-            adam(param, grad, s, lr, l2, decoupled, betas, eps, amsgrad)
+            let decoupled = matches!(config, OptimizerConfig::AdamW { .. });
+            adam(u, decoupled, betas, eps, amsgrad)
         }
         OptimizerConfig::RmsProp {
             alpha,
@@ -124,19 +135,19 @@ pub(super) fn update<T: Scalar>(config: &OptimizerConfig, lr: f64, wd: f64, s: &
             centered,
             ..
         } => {
-            ensure(&mut s.v, len);
+            ensure(&mut u.s.v, len);
             if momentum > 0.0 {
-                ensure(&mut s.m, len);
+                ensure(&mut u.s.m, len);
             }
             if centered {
-                ensure(&mut s.aux, len);
+                ensure(&mut u.s.aux, len);
             }
-            rmsprop(param, grad, s, lr, wd, alpha, eps, momentum, centered)
+            rmsprop(u, alpha, eps, momentum, centered)
         }
         OptimizerConfig::Nadam { beta1, beta2, eps, .. } => {
-            ensure(&mut s.m, len);
-            ensure(&mut s.v, len);
-            nadam(param, grad, s, lr, wd, beta1, beta2, eps)
+            ensure(&mut u.s.m, len);
+            ensure(&mut u.s.v, len);
+            nadam(u, beta1, beta2, eps)
         }
     }
 }
@@ -144,17 +155,8 @@ pub(super) fn update<T: Scalar>(config: &OptimizerConfig, lr: f64, wd: f64, s: &
 /// `torch.optim.SGD`: `g += wd·p`; `buf = g` (first step) or
 /// `buf = μ·buf + (1 − dampening)·g`; `g = g + μ·buf` (Nesterov) or `buf`;
 /// `p −= lr·g`.
-#[allow(clippy::too_many_arguments)]
-fn sgd<T: Scalar>(
-    p: &mut [T],
-    g: &[T],
-    s: &mut ParamState<T>,
-    lr: f64,
-    wd: f64,
-    momentum: f64,
-    dampening: f64,
-    nesterov: bool,
-) {
+fn sgd<T: Scalar>(u: Update<'_, T>, momentum: f64, dampening: f64, nesterov: bool) {
+    let Update { p, g, s, lr, wd } = u;
     let (lr, wd, mu, damp) = (T::lit(lr), T::lit(wd), T::lit(momentum), T::lit(1.0 - dampening));
     if momentum == 0.0 {
         p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).for_each(|(p, g)| {
@@ -180,20 +182,11 @@ fn sgd<T: Scalar>(
         });
 }
 
-/// `torch.optim.Adam` (`l2_wd` on the gradient) and `AdamW` (`decoupled_wd`
-/// shrinking the parameter first).
-#[allow(clippy::too_many_arguments)]
-fn adam<T: Scalar>(
-    p: &mut [T],
-    g: &[T],
-    s: &mut ParamState<T>,
-    lr: f64,
-    l2_wd: f64,
-    decoupled_wd: f64,
-    betas: (f64, f64),
-    eps: f64,
-    amsgrad: bool,
-) {
+/// `torch.optim.Adam` (weight decay added to the gradient, L2) and, with
+/// `decoupled`, `AdamW` (weight decay shrinking the parameter first).
+fn adam<T: Scalar>(u: Update<'_, T>, decoupled: bool, betas: (f64, f64), eps: f64, amsgrad: bool) {
+    let Update { p, g, s, lr, wd } = u;
+    let (l2_wd, decoupled_wd) = if decoupled { (0.0, wd) } else { (wd, 0.0) };
     let t = s.step as f64;
     let bc1 = 1.0 - betas.0.powf(t);
     let bc2_sqrt = (1.0 - betas.1.powf(t)).sqrt();
@@ -205,11 +198,11 @@ fn adam<T: Scalar>(
         T::lit(l2_wd),
         T::lit(1.0 - lr * decoupled_wd),
     );
-    let decoupled = decoupled_wd != 0.0;
+    let shrink_first = decoupled_wd != 0.0;
     let body = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>| {
         let mut vmax = vmax;
         for i in 0..p.len() {
-            if decoupled {
+            if shrink_first {
                 p[i] *= shrink;
             }
             let gi = g[i] + l2 * p[i];
@@ -244,18 +237,8 @@ fn adam<T: Scalar>(
 }
 
 /// `torch.optim.RMSprop`.
-#[allow(clippy::too_many_arguments)]
-fn rmsprop<T: Scalar>(
-    p: &mut [T],
-    g: &[T],
-    s: &mut ParamState<T>,
-    lr: f64,
-    wd: f64,
-    alpha: f64,
-    eps: f64,
-    momentum: f64,
-    centered: bool,
-) {
+fn rmsprop<T: Scalar>(u: Update<'_, T>, alpha: f64, eps: f64, momentum: f64, centered: bool) {
+    let Update { p, g, s, lr, wd } = u;
     let (lr, wd, a, ac, eps, mu) = (
         T::lit(lr),
         T::lit(wd),
@@ -286,8 +269,8 @@ fn rmsprop<T: Scalar>(
 
 /// Keras's Nadam (Dozat 2015 with the momentum schedule
 /// `u_t = β₁·(1 − ½·0.96^t)`), with Keras's optional decoupled weight decay.
-#[allow(clippy::too_many_arguments)]
-fn nadam<T: Scalar>(p: &mut [T], g: &[T], s: &mut ParamState<T>, lr: f64, wd: f64, beta1: f64, beta2: f64, eps: f64) {
+fn nadam<T: Scalar>(u: Update<'_, T>, beta1: f64, beta2: f64, eps: f64) {
+    let Update { p, g, s, lr, wd } = u;
     let t = s.step as f64;
     let u_t = beta1 * (1.0 - 0.5 * 0.96f64.powf(t));
     let u_t1 = beta1 * (1.0 - 0.5 * 0.96f64.powf(t + 1.0));

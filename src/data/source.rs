@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::array::{Array, Elements};
 use super::images::{self, Channels};
 use super::table::{self, LabelColumn};
-use super::{hdf5, idx, npy, series, synthetic};
+use super::{idx, series, synthetic};
 use crate::error::{Error, Result};
+use crate::io::array::{Array, Elements};
+use crate::io::{hdf5, npy, npz};
 
 /// A recognised data source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -320,7 +321,7 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
             }
         }
         Source::Npz(path) => {
-            let members = npy::read_npz(path)?;
+            let members = npz::read(path)?;
             let names: Vec<String> = members.iter().map(|(n, _)| n.clone()).collect();
             let take = |key: &str| members.iter().find(|(n, _)| n == key).map(|(_, a)| a.clone());
             let (x, labels, class_names) = if !opts.class_keys.is_empty() {

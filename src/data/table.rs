@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use super::array::{Array, Elements};
 use crate::error::{Error, Result};
+use crate::io::array::{Array, Elements};
 
 /// Which column holds the label.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,19 +38,14 @@ pub struct Table {
 
 /// Reads a table; `.gz` files are decompressed.
 pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
-    let bytes = super::idx::read_maybe_gzip(path)?;
+    let bytes = crate::io::read_maybe_gzip(path)?;
     let name = path.to_string_lossy().to_ascii_lowercase();
     let delim = if name.ends_with(".tsv") || name.ends_with(".tsv.gz") {
         b'\t'
     } else {
         b','
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(&bytes[..]);
+    let mut rdr = crate::io::csv::builder(delim, false).from_reader(&bytes[..]);
     let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
     for rec in rdr.records() {
         let rec =

@@ -1,6 +1,6 @@
 //! Rasterising the charts' SVG to PNG with `resvg`, using the DejaVu Sans
 //! font embedded in the binary, so PNGs look the same on machines without
-//! any installed fonts.
+//! any installed fonts. The pixels are encoded by [`crate::io::image`].
 
 use std::sync::{Arc, OnceLock};
 
@@ -39,7 +39,18 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
         tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    pixmap
-        .encode_png()
-        .map_err(|e| Error::Data(format!("cannot encode PNG: {e}")))
+    let rgba: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    crate::io::image::encode_png(
+        pixmap.width() as usize,
+        pixmap.height() as usize,
+        crate::io::image::PngColor::Rgba,
+        &rgba,
+    )
 }

@@ -219,7 +219,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
         dir.path(),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let values = striate::data::npy::read(&dir.path().join("e.npy")).unwrap();
+    let values = striate::io::npy::read(&dir.path().join("e.npy")).unwrap();
     assert_eq!(values.shape, [15, 18], "full mode: (9 + 6) × (12 + 6)");
     // Brighter to the right: the convolution (kernel flipped) is negative there.
     let mid = (0..values.len()).map(|i| values.get(i)).fold(f64::INFINITY, f64::min);
@@ -242,7 +242,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        striate::data::npy::read(&dir.path().join("l.npy")).unwrap().shape,
+        striate::io::npy::read(&dir.path().join("l.npy")).unwrap().shape,
         [9, 12]
     );
     // Bad input: an image that cannot be decoded, a ragged or 1-D kernel file.
@@ -264,7 +264,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     );
     std::fs::write(
         dir.path().join("flat.npy"),
-        striate::data::npy::to_bytes_f32(&[5], &[1.0; 5]),
+        striate::io::npy::to_bytes_f32(&[5], &[1.0; 5]),
     )
     .unwrap();
     user_error(

@@ -89,7 +89,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
     );
     for path in &args.out {
         if extension(path) == "npy" {
-            striate::atomic::write(path, &striate::data::npy::to_bytes_f64(&[out.h, out.w], &out.data))?;
+            striate::atomic::write(path, &striate::io::npy::to_bytes_f64(&[out.h, out.w], &out.data))?;
         } else {
             let norm = match args.normalize {
                 NormalizeArg::Minmax => Normalize::MinMax,
@@ -111,7 +111,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
 /// commas, whitespace or newlines.
 fn read_signal(path: &Path) -> Result<Vec<f64>> {
     if extension(path) == "npy" {
-        let a = striate::data::npy::read(path)?;
+        let a = striate::io::npy::read(path)?;
         if a.shape.iter().filter(|&&d| d > 1).count() > 1 {
             bail!(
                 "{}: a signal must be 1-D, this array has shape {:?}",
@@ -165,7 +165,7 @@ fn filter_signal(args: &FilterArgs) -> Result<()> {
     );
     for path in &args.out {
         if extension(path) == "npy" {
-            striate::atomic::write(path, &striate::data::npy::to_bytes_f64(&[y.len()], &y))?;
+            striate::atomic::write(path, &striate::io::npy::to_bytes_f64(&[y.len()], &y))?;
         } else {
             let text: String = y.iter().map(|v| format!("{v}\n")).collect();
             striate::atomic::write_str(path, &text)?;

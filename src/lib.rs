@@ -24,6 +24,7 @@
 //! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
 //! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, f16)
 //! - [`data`]: data sets, preprocessing and one loader per source format
+//! - [`sources`]: every data spec striate accepts (data's formats plus jets'), detected and read
 //! - [`atomic`]: crash-safe file writes
 //! - [`run`]: run directories: manifest, checkpoints, metrics
 //! - [`report`]: charts (SVG and PNG) and the HTML report
@@ -45,6 +46,7 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scalar;
+pub mod sources;
 pub mod tensor;
 pub mod train;
 pub mod weights;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::Dataset;
 use crate::error::{Error, Result};
+use crate::io::array::{Array, Elements};
 use crate::io::idx::read as read_idx;
 use crate::tensor::Tensor;
 
@@ -42,20 +43,50 @@ pub fn is_mnist_dir(dir: &Path) -> bool {
     dir.is_dir() && (find(dir, "train-images-idx3-ubyte").is_some() || find(dir, "t10k-images-idx3-ubyte").is_some())
 }
 
-/// Reads one split of an MNIST/Fashion-MNIST folder as `[n, 1, h, w]` images
-/// with raw pixel values (0–255) and labels.
-pub fn load_mnist_dir(dir: &Path, split: Split) -> Result<Dataset> {
+/// The images and labels files of one split of an MNIST-layout folder.
+fn split_files(dir: &Path, split: Split) -> Result<(PathBuf, PathBuf)> {
     let images_stem = format!("{}-images-idx3-ubyte", split.prefix());
     let labels_stem = format!("{}-labels-idx1-ubyte", split.prefix());
     let images =
         find(dir, &images_stem).ok_or_else(|| Error::format(dir, format!("no {images_stem}[.gz] in this folder")))?;
     let labels =
         find(dir, &labels_stem).ok_or_else(|| Error::format(dir, format!("no {labels_stem}[.gz] in this folder")))?;
+    Ok((images, labels))
+}
+
+/// Reads one split of an MNIST/Fashion-MNIST folder as `[n, 1, h, w]` images
+/// with raw pixel values (0–255) and labels.
+pub fn load_mnist_dir(dir: &Path, split: Split) -> Result<Dataset> {
+    let (images, labels) = split_files(dir, split)?;
     load_idx_pair(&images, &labels)
+}
+
+/// One split of an MNIST-layout folder as stored: `[n, 1, h, w]` bytes
+/// (other element types clamped to 0–255) and class labels.
+pub fn read_mnist_dir(dir: &Path, split: Split) -> Result<(Array, Vec<u32>)> {
+    let (images, labels) = split_files(dir, split)?;
+    let (x, labels) = read_idx_pair(&images, &labels)?;
+    let x = match x.elems {
+        Elements::U8(_) => x,
+        _ => {
+            let bytes = x.to_f32().into_iter().map(|v| v.clamp(0.0, 255.0) as u8).collect();
+            Array::new(x.shape, "uint8", Elements::U8(bytes))
+        }
+    };
+    Ok((x, labels))
 }
 
 /// Reads an images file (`[n, h, w]`) and a labels file (`[n]`).
 pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
+    let (img, ys) = read_idx_pair(images, labels)?;
+    let n_classes = ys.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let x = Tensor::from_vec(&img.shape, img.to_f32())?;
+    Dataset::classification(x, ys, n_classes)
+}
+
+/// An images file (`[n, h, w]`) as `[n, 1, h, w]` in its stored type, and
+/// a labels file (`[n]`) as class indices.
+fn read_idx_pair(images: &Path, labels: &Path) -> Result<(Array, Vec<u32>)> {
     let img = read_idx(images)?;
     let lab = read_idx(labels)?;
     if img.shape.len() != 3 {
@@ -82,8 +113,6 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
         ));
     }
     let ys = lab.to_labels(labels, "label")?;
-    let n_classes = ys.iter().copied().max().map_or(0, |m| m as usize + 1);
     let [n, h, w] = [img.shape[0], img.shape[1], img.shape[2]];
-    let x = Tensor::from_vec(&[n, 1, h, w], img.to_f32())?;
-    Dataset::classification(x, ys, n_classes)
+    Ok((Array::new(vec![n, 1, h, w], img.dtype, img.elems), ys))
 }

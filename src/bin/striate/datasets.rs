@@ -4,8 +4,9 @@
 use anyhow::{Context, Result, bail};
 use striate::data::Dataset;
 use striate::data::preprocess::Preprocess;
-use striate::data::source::{self, RawData, ReadOptions, Role, Source};
+use striate::data::source::{RawData, ReadOptions, Role};
 use striate::run::DataRecord;
+use striate::sources::{self as source, Source};
 
 /// The data sets of a run.
 pub struct Sets {

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use striate::Sequential;
-use striate::data::source::{self, BUILTINS, RawData, Role, Source};
+use striate::data::source::{RawData, Role};
 use striate::run::{self, Manifest};
+use striate::sources::{self as source, BUILTINS, Source};
 use striate::train::{Evaluation, evaluate};
 use striate::{model::ModelSpec, zoo};
 

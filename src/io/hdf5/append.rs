@@ -20,7 +20,9 @@ pub enum AppendType {
 /// One dataset of an [`AppendWriter`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppendDataset {
+    /// Path of the dataset in the file.
     pub name: String,
+    /// Type of one element.
     pub dtype: AppendType,
     /// Elements per chunk.
     pub chunk_rows: usize,

@@ -56,6 +56,10 @@ enum Layout {
     },
 }
 
+/// What [`PandasTable::read_rows`] calls per row: the row's index in the
+/// file and a getter of its column values.
+pub type RowVisitor<'a> = dyn FnMut(usize, &dyn Fn(usize) -> f64) -> Result<()> + 'a;
+
 /// A pandas HDF5 table opened for reading rows in batches.
 pub struct PandasTable {
     path: PathBuf,
@@ -212,11 +216,7 @@ impl PandasTable {
     /// Reads the next at most `max` rows, handing each to `row` with its
     /// index in the file and a getter of its column values; returns `false`
     /// at the end of the table.
-    pub fn read_rows(
-        &mut self,
-        max: usize,
-        row: &mut dyn FnMut(usize, &dyn Fn(usize) -> f64) -> Result<()>,
-    ) -> Result<bool> {
+    pub fn read_rows(&mut self, max: usize, row: &mut RowVisitor<'_>) -> Result<bool> {
         let Some(rows) = super::super::rows_left(self.next, self.n, max) else {
             return Ok(false);
         };

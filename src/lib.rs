@@ -22,7 +22,9 @@
 //! - [`filter`]: fixed-kernel convolution with SciPy/NumPy semantics, named kernels, images
 //! - [`jets`]: four-vectors to jet images (EnergyFlow's recipe), the built-in jet generator
 //! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
-//! - [`data`]: data sets and file readers
+//! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, f16)
+//! - [`data`]: data sets, preprocessing and one loader per source format
+//! - [`sources`]: every data spec striate accepts (data's formats plus jets'), detected and read
 //! - [`atomic`]: crash-safe file writes
 //! - [`run`]: run directories: manifest, checkpoints, metrics
 //! - [`report`]: charts (SVG and PNG) and the HTML report
@@ -32,6 +34,7 @@ pub mod data;
 pub mod error;
 pub mod filter;
 pub mod init;
+pub mod io;
 pub mod jets;
 pub mod kernels;
 pub mod layers;
@@ -43,6 +46,7 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scalar;
+pub mod sources;
 pub mod tensor;
 pub mod train;
 pub mod weights;

@@ -1,10 +1,10 @@
 //! Folders of images: one subfolder per class (`data/cat/*.png`,
-//! `data/dog/*.jpg`), classes in sorted order, decoded by the `image` crate.
+//! `data/dog/*.jpg`), classes in sorted order, decoded by [`crate::io::image`].
 
 use std::path::{Path, PathBuf};
 
-use super::array::{Array, Elements};
 use crate::error::{Error, Result};
+use crate::io::array::{Array, Elements};
 
 const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"];
 
@@ -75,12 +75,7 @@ pub fn read_folder(dir: &Path, channels: Channels, resize: Option<[usize; 2]>) -
     let mut decoded = Vec::new();
     for (label, (_, files)) in classes.iter().enumerate() {
         for f in files {
-            let img = image::ImageReader::open(f)
-                .map_err(|e| Error::io(f, e))?
-                .with_guessed_format()
-                .map_err(|e| Error::io(f, e))?
-                .decode()
-                .map_err(|e| Error::format(f, format!("cannot decode image: {e}")))?;
+            let img = crate::io::image::decode(f)?.image;
             let img = match resize {
                 Some([h, w]) if (img.height() as usize, img.width() as usize) != (h, w) => {
                     img.resize_exact(w as u32, h as u32, image::imageops::FilterType::Triangle)

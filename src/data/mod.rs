@@ -1,11 +1,10 @@
-//! Data sets: samples with class labels (or real targets), and readers for
-//! the file formats striate understands.
+//! Data sets: samples with class labels (or real targets), preprocessing,
+//! and one small loader per source format (over [`crate::io`], which owns
+//! the formats themselves). `data` knows nothing of jets: the data specs
+//! that name jet sources are dispatched by [`crate::sources`].
 
-pub mod array;
-pub mod hdf5;
 pub mod idx;
 pub mod images;
-pub mod npy;
 pub mod preprocess;
 pub mod series;
 pub mod source;

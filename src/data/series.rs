@@ -16,8 +16,8 @@
 
 use std::path::Path;
 
-use super::array::{Array, Elements};
 use crate::error::{Error, Result};
+use crate::io::array::{Array, Elements};
 
 /// Series with labels and class names.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,7 +177,7 @@ pub fn read_ts(path: &Path, pad: bool) -> Result<SeriesSet> {
 
 /// Reads a classic UCR text file (label first).
 pub fn read_ucr_text(path: &Path, pad: bool) -> Result<SeriesSet> {
-    let bytes = super::idx::read_maybe_gzip(path)?;
+    let bytes = crate::io::read_maybe_gzip(path)?;
     let text = String::from_utf8_lossy(&bytes);
     let mut cases = Vec::new();
     let mut raw_labels = Vec::new();

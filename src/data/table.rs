@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use super::array::{Array, Elements};
 use crate::error::{Error, Result};
+use crate::io::array::{Array, Elements};
 
 /// Which column holds the label.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,29 +38,14 @@ pub struct Table {
 
 /// Reads a table; `.gz` files are decompressed.
 pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
-    let bytes = super::idx::read_maybe_gzip(path)?;
+    let bytes = crate::io::read_maybe_gzip(path)?;
     let name = path.to_string_lossy().to_ascii_lowercase();
     let delim = if name.ends_with(".tsv") || name.ends_with(".tsv.gz") {
         b'\t'
     } else {
         b','
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(&bytes[..]);
-    let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
-    for rec in rdr.records() {
-        let rec =
-            rec.map_err(|e| Error::format(path, format!("line {}: {e}", e.position().map_or(0, |p| p.line()))))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.iter().all(|f| f.is_empty()) {
-            continue;
-        }
-        rows.push((line, rec));
-    }
+    let mut rows = records(path, &bytes, delim)?;
     if rows.is_empty() {
         return Err(Error::format(path, "the table is empty"));
     }
@@ -81,22 +66,7 @@ pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
     if header.is_some() {
         rows.remove(0);
     }
-    let label_idx = match label {
-        LabelColumn::Index(i) => {
-            let idx = if *i < 0 { width as i64 + i } else { *i };
-            if idx < 0 || idx >= width as i64 {
-                return Err(Error::format(
-                    path,
-                    format!("label column {i} is outside the {width} columns"),
-                ));
-            }
-            idx as usize
-        }
-        LabelColumn::Name(n) => header
-            .as_ref()
-            .and_then(|h| h.iter().position(|c| c == n))
-            .ok_or_else(|| Error::format(path, format!("no column named {n:?} (is there a header row?)")))?,
-    };
+    let label_idx = label_index(path, label, width, header.as_deref())?;
     let n = rows.len();
     let mut feats = Vec::with_capacity(n * (width - 1));
     let mut raw_labels = Vec::with_capacity(n);
@@ -121,20 +91,64 @@ pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
             feats.push(v);
         }
     }
-    // Integer labels stay indices; anything else names classes.
+    let lines: Vec<u64> = rows.iter().map(|(line, _)| *line).collect();
+    let (labels, class_names) = class_labels(path, &lines, raw_labels)?;
+    Ok(Table {
+        features: Array::new(vec![n, width - 1], "float64", Elements::F64(feats)),
+        labels,
+        class_names,
+    })
+}
+
+/// The non-blank records of the table, with their line numbers.
+fn records(path: &Path, bytes: &[u8], delim: u8) -> Result<Vec<(u64, csv::StringRecord)>> {
+    let mut rdr = crate::io::csv::builder(delim, false).from_reader(bytes);
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec =
+            rec.map_err(|e| Error::format(path, format!("line {}: {e}", e.position().map_or(0, |p| p.line()))))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        rows.push((line, rec));
+    }
+    Ok(rows)
+}
+
+/// Index of the label column among `width` columns.
+fn label_index(path: &Path, label: &LabelColumn, width: usize, header: Option<&[String]>) -> Result<usize> {
+    Ok(match label {
+        LabelColumn::Index(i) => {
+            let idx = if *i < 0 { width as i64 + i } else { *i };
+            if idx < 0 || idx >= width as i64 {
+                return Err(Error::format(
+                    path,
+                    format!("label column {i} is outside the {width} columns"),
+                ));
+            }
+            idx as usize
+        }
+        LabelColumn::Name(n) => header
+            .and_then(|h| h.iter().position(|c| c == n))
+            .ok_or_else(|| Error::format(path, format!("no column named {n:?} (is there a header row?)")))?,
+    })
+}
+
+/// Class indices and names from the label cells (`lines` are their line
+/// numbers): integer labels stay indices; anything else names classes.
+fn class_labels(path: &Path, lines: &[u64], raw_labels: Vec<String>) -> Result<(Vec<u32>, Vec<String>)> {
+    let n = raw_labels.len();
     let ints: Option<Vec<i64>> = raw_labels
         .iter()
         .map(|s| s.parse::<f64>().ok().filter(|v| v.fract() == 0.0).map(|v| v as i64))
         .collect();
-    let (labels, class_names) = match ints {
+    Ok(match ints {
         Some(v) => {
             let mut out = Vec::with_capacity(n);
             for (i, &l) in v.iter().enumerate() {
                 if l < 0 {
-                    return Err(Error::format(
-                        path,
-                        format!("line {}: label {l} is negative", rows[i].0),
-                    ));
+                    return Err(Error::format(path, format!("line {}: label {l} is negative", lines[i])));
                 }
                 out.push(l as u32);
             }
@@ -150,10 +164,5 @@ pub fn read(path: &Path, label: &LabelColumn) -> Result<Table> {
                 .collect();
             (labels, names)
         }
-    };
-    Ok(Table {
-        features: Array::new(vec![n, width - 1], "float64", Elements::F64(feats)),
-        labels,
-        class_names,
     })
 }

@@ -1,4 +1,5 @@
-//! Pictures in and out for the filters.
+//! Pictures in and out for the filters (decoding and PNG encoding are
+//! [`crate::io::image`]'s; this file owns matplotlib's conventions).
 //!
 //! [`imread`] reads a file as `matplotlib.pyplot.imread` does, so that
 //! results match the course's notebook: PNG samples become `f32` in `[0, 1]`
@@ -9,7 +10,8 @@
 use std::path::Path;
 
 use super::Plane;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::io::image::{Decoded, PngColor, decode, encode_png};
 
 /// A decoded picture: `h × w` pixels of `channels` interleaved `f32` values.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,14 +24,7 @@ pub struct Picture {
 
 /// Reads an image file with matplotlib's conventions.
 pub fn imread(path: &Path) -> Result<Picture> {
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
-    let is_png = reader.format() == Some(image::ImageFormat::Png);
-    let img = reader
-        .decode()
-        .map_err(|e| Error::format(path, format!("cannot decode image: {e}")))?;
+    let Decoded { image: img, is_png } = decode(path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     use image::DynamicImage as D;
     let s8 = |v: u8| if is_png { v as f32 / 255.0 } else { v as f32 };
@@ -141,27 +136,13 @@ fn lerp(a: [f64; 3], b: [f64; 3], t: f64) -> [u8; 3] {
     [c(0), c(1), c(2)]
 }
 
-/// PNG bytes of 8-bit pixels: 1 value per pixel (grey) or 3 (RGB).
-pub fn encode_png(w: usize, h: usize, rgb: bool, pixels: &[u8]) -> Result<Vec<u8>> {
-    let color = if rgb {
-        image::ExtendedColorType::Rgb8
-    } else {
-        image::ExtendedColorType::L8
-    };
-    let mut out = Vec::new();
-    let enc = image::codecs::png::PngEncoder::new(&mut out);
-    image::ImageEncoder::write_image(enc, pixels, w as u32, h as u32, color)
-        .map_err(|e| Error::Data(format!("cannot encode PNG: {e}")))?;
-    Ok(out)
-}
-
 /// PNG bytes of a plane.
 pub fn png_bytes(p: &Plane, how: Normalize, cmap: Colormap) -> Result<Vec<u8>> {
     let t = normalized(p, how);
     match cmap {
         Colormap::Gray => {
             let px: Vec<u8> = t.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect();
-            encode_png(p.w, p.h, false, &px)
+            encode_png(p.w, p.h, PngColor::Gray, &px)
         }
         Colormap::RdBu => {
             let (blue, white, red) = ([33.0, 102.0, 172.0], [247.0, 247.0, 247.0], [178.0, 24.0, 43.0]);
@@ -175,7 +156,7 @@ pub fn png_bytes(p: &Plane, how: Normalize, cmap: Colormap) -> Result<Vec<u8>> {
                     }
                 })
                 .collect();
-            encode_png(p.w, p.h, true, &px)
+            encode_png(p.w, p.h, PngColor::Rgb, &px)
         }
     }
 }

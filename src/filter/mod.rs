@@ -5,7 +5,7 @@
 //!   `correlate2d` with modes `full`, `same`, `valid` and boundaries `fill`
 //!   (with a fill value), `wrap` and `symm`;
 //! - [`convolve`] / [`correlate`]: `np.convolve` / `np.correlate` in 1-D;
-//! - [`kernels`]: Sobel, the course's edge kernels, Gaussian, box,
+//! - [`kernel_bank`]: Sobel, the course's edge kernels, Gaussian, box,
 //!   Laplacian, sharpen, or a kernel from a file;
 //! - [`image`]: PNG/JPEG in (as `matplotlib.pyplot.imread` reads them) and
 //!   PNG/NPY out.
@@ -26,7 +26,7 @@
 //! 1-D passes ([`is_separable`]); the course's edge kernels are not separable.
 
 pub mod image;
-pub mod kernels;
+pub mod kernel_bank;
 
 use rayon::prelude::*;
 

@@ -9,6 +9,7 @@
 //! pixelated ([`pixelate::pixelate`]). Each step has EnergyFlow 1.4's
 //! semantics, checked pixel by pixel against EnergyFlow on generated jets.
 
+pub mod builtin;
 pub mod exact;
 pub mod generator;
 pub mod physics;

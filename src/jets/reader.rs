@@ -13,14 +13,17 @@
 //!   (with a PDG id), or `[n, 4·particles]` interleaved rows. Labels, when
 //!   wanted, come from a separate file.
 //!
-//! Errors name the row (jet) and the problem.
+//! Errors name the row (jet) and the problem. The files themselves are read
+//! by [`crate::io`] (pandas tables, `.npy` rows, CSV records); this file
+//! only knows which columns make a jet.
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::data::array::Elements;
-use crate::data::npy;
 use crate::error::{Error, Result};
+use crate::io::array::Elements;
+use crate::io::hdf5::pandas::PandasTable;
+use crate::io::npy::RowReader;
 
 /// Jets read from a file.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -148,7 +151,7 @@ pub fn open(path: &Path) -> Result<Box<dyn JetSource>> {
         return Err(Error::not_found(path));
     }
     let name = path.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".h5") || name.ends_with(".hdf5") || crate::data::hdf5::is_hdf5(path) {
+    if name.ends_with(".h5") || name.ends_with(".hdf5") || crate::io::hdf5::is_hdf5(path) {
         Ok(Box::new(PandasHdf::open(path)?))
     } else if name.ends_with(".npy") {
         Ok(Box::new(NpyJets::open(path)?))
@@ -184,222 +187,37 @@ pub fn read_all(path: &Path) -> Result<Batch> {
 
 // ---------------------------------------------------------------- HDF5
 
-/// A value type inside a pandas block.
-#[derive(Clone, Copy, Debug)]
-enum Scalar {
-    F32,
-    F64,
-    I64,
-}
-
 /// pandas files: `table` (compound records) or `fixed` (blocks) format.
 struct PandasHdf {
     path: PathBuf,
-    file: hdf5_pure::File,
-    layout: PandasLayout,
+    table: PandasTable,
     cols: Columns,
-    n: usize,
-    next: usize,
-}
-
-enum PandasLayout {
-    /// `/table/table`: records of `size` bytes; column `c` at `offsets[c]`.
-    Table { size: usize, offsets: Vec<(usize, Scalar)> },
-    /// `/table/blockK_values`: each column as (block, index within block).
-    Fixed {
-        blocks: Vec<(String, usize, Scalar)>,
-        at: Vec<(usize, usize)>,
-    },
-}
-
-/// Names in a pickle (protocol 0) of a list of strings, as pandas stores
-/// column names in attributes: the `V…` tokens up to each newline.
-fn pickled_names(s: &str) -> Vec<String> {
-    s.split('\n')
-        .filter_map(|line| line.strip_prefix('V').or_else(|| line.strip_prefix("aV")))
-        .map(str::to_string)
-        .collect()
-}
-
-fn attr_text(v: &hdf5_pure::AttrValue) -> Option<String> {
-    use hdf5_pure::AttrValue as A;
-    match v {
-        A::String(s) | A::AsciiString(s) => Some(s.clone()),
-        A::StringSized { value, .. } => Some(value.clone()),
-        A::U8Array(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        _ => None,
-    }
-}
-
-fn scalar_of(dt: &hdf5_pure::Datatype) -> Option<Scalar> {
-    use hdf5_pure::Datatype as D;
-    match dt {
-        D::FloatingPoint { size: 4, .. } => Some(Scalar::F32),
-        D::FloatingPoint { size: 8, .. } => Some(Scalar::F64),
-        D::FixedPoint { size: 8, .. } => Some(Scalar::I64),
-        _ => None,
-    }
-}
-
-fn read_scalar(bytes: &[u8], at: usize, t: Scalar) -> f64 {
-    match t {
-        Scalar::F32 => f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])) as f64,
-        Scalar::F64 => f64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8])),
-        Scalar::I64 => i64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8])) as f64,
-    }
 }
 
 impl PandasHdf {
     fn open(path: &Path) -> Result<Self> {
-        let h5 = |e: hdf5_pure::Error| Error::format(path, format!("HDF5: {e}"));
-        let file = hdf5_pure::File::open_streaming(path).map_err(h5)?;
-        if let Ok(ds) = file.dataset("table/table") {
-            // The table format: names per block in `values_block_K_kind`.
-            let attrs = ds.attrs().map_err(h5)?;
-            let hdf5_pure::Datatype::Compound { size, members } = ds.datatype().map_err(h5)? else {
-                return Err(Error::format(path, "/table/table is not a compound dataset"));
-            };
-            let mut names = Vec::new();
-            let mut offsets = Vec::new();
-            for m in &members {
-                let (base, count) = match &m.datatype {
-                    hdf5_pure::Datatype::Array { base_type, dimensions } => {
-                        (base_type.as_ref(), dimensions.iter().product::<u32>() as usize)
-                    }
-                    other => (other, 1),
-                };
-                let Some(t) = scalar_of(base) else { continue };
-                let width = match t {
-                    Scalar::F32 => 4,
-                    _ => 8,
-                };
-                let block_names = attrs
-                    .get(&format!("{}_kind", m.name))
-                    .and_then(attr_text)
-                    .map(|s| pickled_names(&s))
-                    .unwrap_or_default();
-                for k in 0..count {
-                    names.push(
-                        block_names
-                            .get(k)
-                            .cloned()
-                            .unwrap_or_else(|| format!("{}[{k}]", m.name)),
-                    );
-                    offsets.push((m.byte_offset as usize + k * width, t));
-                }
-            }
-            let n = ds.shape().map_err(h5)?.first().copied().unwrap_or(0) as usize;
-            let cols = Columns::from_names(&names, path)?;
-            return Ok(PandasHdf {
-                path: path.to_path_buf(),
-                file,
-                layout: PandasLayout::Table {
-                    size: size as usize,
-                    offsets,
-                },
-                cols,
-                n,
-                next: 0,
-            });
-        }
-        // The fixed format: /table/blockK_items name the columns of blockK_values.
-        let mut names = Vec::new();
-        let mut blocks = Vec::new();
-        let mut at = Vec::new();
-        let mut n = 0;
-        for k in 0.. {
-            let (Ok(items), Ok(values)) = (
-                file.dataset(&format!("table/block{k}_items")),
-                file.dataset(&format!("table/block{k}_values")),
-            ) else {
-                break;
-            };
-            let item_names = items.read_string().map_err(h5)?;
-            let shape = values.shape().map_err(h5)?;
-            let t = values
-                .datatype()
-                .ok()
-                .as_ref()
-                .and_then(scalar_of)
-                .ok_or_else(|| Error::format(path, format!("block{k}_values has a type striate cannot read")))?;
-            n = shape.first().copied().unwrap_or(0) as usize;
-            for (i, name) in item_names.into_iter().enumerate() {
-                names.push(name);
-                at.push((blocks.len(), i));
-            }
-            blocks.push((
-                format!("table/block{k}_values"),
-                shape.get(1).copied().unwrap_or(1) as usize,
-                t,
-            ));
-        }
-        if blocks.is_empty() {
-            return Err(Error::format(
-                path,
-                "neither /table/table nor /table/block0_values: not a pandas jet-constituent file",
-            ));
-        }
-        let cols = Columns::from_names(&names, path)?;
+        let table = PandasTable::open(path)?;
+        let cols = Columns::from_names(table.column_names(), path)?;
         Ok(PandasHdf {
             path: path.to_path_buf(),
-            file,
-            layout: PandasLayout::Fixed { blocks, at },
+            table,
             cols,
-            n,
-            next: 0,
         })
     }
 }
 
-/// Rows of the next batch of at most `max`, of `n` with `next` read; `None` at the end.
-fn rows_left(next: usize, n: usize, max: usize) -> Option<usize> {
-    (next < n).then(|| max.min(n - next))
-}
-
 impl JetSource for PandasHdf {
     fn len_hint(&self) -> Option<usize> {
-        Some(self.n)
+        Some(self.table.len())
     }
 
     fn next_batch(&mut self, max: usize) -> Result<Option<Batch>> {
-        let Some(rows) = rows_left(self.next, self.n, max) else {
-            return Ok(None);
-        };
-        let path = self.path.clone();
-        let h5 = |e: hdf5_pure::Error| Error::format(&path, format!("HDF5: {e}"));
-        let mut batch = self.cols.empty_batch(self.next);
-        match &self.layout {
-            PandasLayout::Table { size, offsets } => {
-                let ds = self.file.dataset("table/table").map_err(h5)?;
-                let raw = ds.read_raw_rows(self.next as u64, rows as u64).map_err(h5)?;
-                for (r, rec) in raw.chunks_exact(*size).enumerate() {
-                    let get = |c: usize| read_scalar(rec, offsets[c].0, offsets[c].1);
-                    self.cols.push(&get, &mut batch, &self.path, self.next + r)?;
-                }
-            }
-            PandasLayout::Fixed { blocks, at } => {
-                let mut data = Vec::new();
-                for (name, width, t) in blocks {
-                    let ds = self.file.dataset(name).map_err(h5)?;
-                    let raw = ds.read_raw_rows(self.next as u64, rows as u64).map_err(h5)?;
-                    data.push((raw, *width, *t));
-                }
-                for r in 0..rows {
-                    let get = |c: usize| {
-                        let (b, i) = at[c];
-                        let (raw, width, t) = &data[b];
-                        let size = match t {
-                            Scalar::F32 => 4,
-                            _ => 8,
-                        };
-                        read_scalar(raw, (r * width + i) * size, *t)
-                    };
-                    self.cols.push(&get, &mut batch, &self.path, self.next + r)?;
-                }
-            }
-        }
-        self.next += rows;
-        Ok(Some(batch))
+        let mut batch = self.cols.empty_batch(self.table.position());
+        let (cols, path) = (&self.cols, &self.path);
+        let more = self
+            .table
+            .read_rows(max, &mut |index, get| cols.push(get, &mut batch, path, index))?;
+        Ok(more.then_some(batch))
     }
 }
 
@@ -408,48 +226,32 @@ impl JetSource for PandasHdf {
 /// `.npy` arrays read row by row from disk.
 struct NpyJets {
     path: PathBuf,
-    file: std::fs::File,
-    header: npy::Header,
-    /// Values per jet and per particle (4 or 5).
-    row_len: usize,
-    per_particle: usize,
+    rows: RowReader,
     cols: Columns,
-    item_size: usize,
-    n: usize,
-    next: usize,
 }
 
 impl NpyJets {
     fn open(path: &Path) -> Result<Self> {
-        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut head = vec![0u8; 1 << 16];
-        let got = read_up_to(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
-        let header = npy::header(&head[..got], path)?;
-        if header.fortran {
-            return Err(Error::format(
-                path,
-                "Fortran-order arrays are not supported for streaming; save in C order",
-            ));
-        }
-        let item_size = match &header.descr[1..] {
-            "f4" => 4,
-            "f8" => 8,
+        let rows = RowReader::open(path)?;
+        let header = rows.header();
+        match &header.descr[1..] {
+            "f4" | "f8" => {}
             other => {
                 return Err(Error::format(
                     path,
                     format!("jet arrays must be float32 or float64, not {other}"),
                 ));
             }
-        };
-        let (n, row_len, per_particle) = match header.shape.as_slice() {
-            &[n, m, k] if k == 4 || k == 5 => (n, m * k, k),
+        }
+        let (row_len, per_particle) = match header.shape.as_slice() {
+            &[_, m, k] if k == 4 || k == 5 => (m * k, k),
             &[_, _, k] => {
                 return Err(Error::format(
                     path,
                     format!("particles have {k} values; expected 4 (E, px, py, pz) or 5 (and a PDG id)"),
                 ));
             }
-            &[n, w] => (n, w, 4),
+            &[_, w] => (w, 4),
             other => {
                 return Err(Error::format(
                     path,
@@ -468,63 +270,32 @@ impl NpyJets {
         } else {
             Columns::interleaved(row_len, path, 0)?
         };
-        let expected = header.data_offset as u64 + (n * row_len * item_size) as u64;
-        let actual = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        if actual < expected {
-            return Err(Error::format(
-                path,
-                format!("truncated: {n} jets need {expected} bytes, the file has {actual}"),
-            ));
-        }
-        file.seek(SeekFrom::Start(header.data_offset as u64))
-            .map_err(|e| Error::io(path, e))?;
+        rows.check_length("jets")?;
         Ok(NpyJets {
             path: path.to_path_buf(),
-            file,
-            header,
-            row_len,
-            per_particle,
+            rows,
             cols,
-            item_size,
-            n,
-            next: 0,
         })
     }
 }
 
-fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match f.read(&mut buf[got..])? {
-            0 => break,
-            k => got += k,
-        }
-    }
-    Ok(got)
-}
-
 impl JetSource for NpyJets {
     fn len_hint(&self) -> Option<usize> {
-        Some(self.n)
+        Some(self.rows.rows())
     }
 
     fn next_batch(&mut self, max: usize) -> Result<Option<Batch>> {
-        let Some(rows) = rows_left(self.next, self.n, max) else {
-            return Ok(None);
+        let first = self.rows.position();
+        let values = match self.rows.read_rows(max)? {
+            None => return Ok(None),
+            Some(Elements::F32(v)) => v.into_iter().map(f64::from).collect::<Vec<f64>>(),
+            Some(Elements::F64(v)) => v,
+            Some(_) => return Err(Error::format(&self.path, "jet arrays must be float32 or float64")),
         };
-        let mut bytes = vec![0u8; rows * self.row_len * self.item_size];
-        self.file.read_exact(&mut bytes).map_err(|e| Error::io(&self.path, e))?;
-        let values = match npy::decode_values(&self.header, &bytes, rows * self.row_len, &self.path)? {
-            Elements::F32(v) => v.into_iter().map(f64::from).collect::<Vec<f64>>(),
-            Elements::F64(v) => v,
-            _ => unreachable!("checked float types at open"),
-        };
-        let mut batch = self.cols.empty_batch(self.next);
-        for (r, row) in values.chunks_exact(self.row_len).enumerate() {
-            self.cols.push(&|c| row[c], &mut batch, &self.path, self.next + r)?;
+        let mut batch = self.cols.empty_batch(first);
+        for (r, row) in values.chunks_exact(self.rows.row_len()).enumerate() {
+            self.cols.push(&|c| row[c], &mut batch, &self.path, first + r)?;
         }
-        debug_assert!(self.per_particle == 4 || batch.pids.is_some());
-        self.next += rows;
         Ok(Some(batch))
     }
 }
@@ -542,17 +313,7 @@ struct CsvJets {
 
 impl CsvJets {
     fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let inner: Box<dyn Read> = if path.to_string_lossy().ends_with(".gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
-        } else {
-            Box::new(BufReader::new(file))
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(inner);
+        let mut reader = crate::io::csv::open(path, b',', true)?;
         let names: Vec<String> = reader
             .headers()
             .map_err(|e| Error::format(path, format!("cannot read the header row: {e}")))?

@@ -295,7 +295,12 @@ pub fn tile_png(pixels: &[f32], shape: [usize; 3], log: bool) -> Vec<u8> {
     } else {
         scaled[..h * w].iter().map(|&v| byte(v)).collect()
     };
-    crate::filter::image::encode_png(w, h, c == 3, &data).unwrap_or_default()
+    let color = if c == 3 {
+        crate::io::image::PngColor::Rgb
+    } else {
+        crate::io::image::PngColor::Gray
+    };
+    crate::io::image::encode_png(w, h, color, &data).unwrap_or_default()
 }
 
 /// A grid of images with captions.

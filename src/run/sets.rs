@@ -3,9 +3,10 @@
 //! run is evaluated.
 
 use crate::data::preprocess::Preprocess;
-use crate::data::source::{self, RawData, ReadOptions, Role, Source};
+use crate::data::source::{RawData, ReadOptions, Role};
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
+use crate::sources::{self, Source};
 
 use super::manifest::DataRecord;
 
@@ -23,13 +24,13 @@ pub struct Sets {
 
 /// Reads `spec` (a path or `builtin:NAME`) as raw samples.
 pub fn read_raw(spec: &str, role: Role, opts: &ReadOptions) -> Result<RawData> {
-    source::read(&source::detect(spec)?, role, opts)
+    sources::read(&sources::detect(spec)?, role, opts)
 }
 
 /// True when the source holds a test split of its own (an IDX folder, a
 /// built-in data set).
 pub fn has_own_test_split(spec: &str) -> bool {
-    matches!(source::detect(spec), Ok(Source::IdxDir(_)) | Ok(Source::Builtin(_)))
+    matches!(sources::detect(spec), Ok(Source::IdxDir(_)) | Ok(Source::Builtin(_)))
 }
 
 /// A split flag's error, naming the flag.

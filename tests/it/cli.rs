@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use striate::data::array::{Array, Elements};
-use striate::data::{hdf5, idx, npy};
+use striate::io::array::{Array, Elements};
+use striate::io::{hdf5, idx, npy, npz};
 use striate::rng::SeededRng;
 use striate::weights::read_safetensors;
 
@@ -116,8 +116,8 @@ fn write_idx_dir(dir: &Path, compressed: bool) {
     let (px, labels) = images();
     let lab: Vec<u8> = labels.iter().map(|&l| l as u8).collect();
     for split in ["train", "t10k"] {
-        let imgs = idx::write_idx_u8(&[N, S, S], &px);
-        let labs = idx::write_idx_u8(&[N], &lab);
+        let imgs = idx::to_bytes_u8(&[N, S, S], &px);
+        let labs = idx::to_bytes_u8(&[N], &lab);
         let (ni, nl) = (
             format!("{split}-images-idx3-ubyte"),
             format!("{split}-labels-idx1-ubyte"),
@@ -296,7 +296,7 @@ fn npy_with_labels_beside_and_npz() {
     cycle(dir.path(), &model, "x.npy", &[], &[]);
     let x = npy::to_bytes_u8(&[N, S, S], &px);
     let y = npy::to_bytes_i64(&[N], &lab);
-    let z = npy::npz_bytes(&[
+    let z = npz::to_bytes(&[
         ("x_train", x.clone()),
         ("y_train", y.clone()),
         ("x_test", x),

@@ -5,7 +5,7 @@
 
 use striate::Tensor;
 use striate::filter::image::{Gray, Picture, to_gray};
-use striate::filter::{Boundary, Mode, Plane, convolve, convolve2d, correlate, correlate2d, is_separable, kernels};
+use striate::filter::{Boundary, Mode, Plane, convolve, convolve2d, correlate, correlate2d, is_separable, kernel_bank};
 
 use crate::common::{Case, assert_close, cases};
 
@@ -101,11 +101,11 @@ fn course_edge_kernels_and_pipeline_match() {
         .unwrap();
     // The kernels, generated from dx/(dx²+dy²), are the notebook's tables bit for bit.
     assert_eq!(
-        kernels::named("sobel7-horizontal", None, None).unwrap().data,
+        kernel_bank::named("sobel7-horizontal", None, None).unwrap().data,
         plane(&c, "kA").data
     );
     assert_eq!(
-        kernels::named("sobel7-vertical", None, None).unwrap().data,
+        kernel_bank::named("sobel7-vertical", None, None).unwrap().data,
         plane(&c, "kB").data
     );
     // Grey = r + g + b of the f32 channels, as np.sum(plt.imread(png), axis=-1).
@@ -120,7 +120,7 @@ fn course_edge_kernels_and_pipeline_match() {
     let gray = to_gray(&pic, Gray::Sum);
     assert_eq!(gray.data, plane(&c, "gray").data);
     for (k, out) in [("sobel7-horizontal", "outA"), ("sobel7-vertical", "outB")] {
-        let kernel = kernels::named(k, None, None).unwrap();
+        let kernel = kernel_bank::named(k, None, None).unwrap();
         assert!(!is_separable(&kernel));
         let got = convolve2d(&gray, &kernel, Mode::Full, Boundary::default()).unwrap();
         assert_close(&format!("course {k}"), &as_tensor(&got), &c.t(out), 1e-12);
@@ -131,22 +131,22 @@ fn course_edge_kernels_and_pipeline_match() {
 fn sobel_and_gaussian_match_scipy_ndimage() {
     let c = cases("filters").into_iter().find(|c| c.name.starts_with("nd")).unwrap();
     let x = plane(&c, "x");
-    let sobel_x = kernels::named("sobel3-horizontal", None, None).unwrap();
-    let sobel_y = kernels::named("sobel3-vertical", None, None).unwrap();
+    let sobel_x = kernel_bank::named("sobel3-horizontal", None, None).unwrap();
+    let sobel_y = kernel_bank::named("sobel3-vertical", None, None).unwrap();
     // ndimage.sobel(x, axis=1) is the correlation with Gx, mirrored edges.
     let s1 = correlate2d(&x, &sobel_x, Mode::Same, Boundary::Symm).unwrap();
     assert_close("sobel axis 1", &as_tensor(&s1), &c.t("sobel1"), 1e-12);
     let s0 = correlate2d(&x, &sobel_y, Mode::Same, Boundary::Symm).unwrap();
     assert_close("sobel axis 0", &as_tensor(&s0), &c.t("sobel0"), 1e-12);
     // gaussian_filter(x, 1.0): radius ⌊4σ + ½⌋ = 4, separable.
-    let w = kernels::gaussian_weights(1.0, 4);
+    let w = kernel_bank::gaussian_weights(1.0, 4);
     assert_close(
         "gaussian weights",
         &Tensor::from_vec(&[9], w).unwrap(),
         &c.t("gauss_w"),
         1e-15,
     );
-    let g = kernels::named("gaussian", None, Some(1.0)).unwrap();
+    let g = kernel_bank::named("gaussian", None, Some(1.0)).unwrap();
     assert!(is_separable(&g) && is_separable(&sobel_x));
     let out = correlate2d(&x, &g, Mode::Same, Boundary::Symm).unwrap();
     assert_close("gaussian_filter", &as_tensor(&out), &c.t("gauss"), 1e-12);
@@ -156,7 +156,7 @@ fn sobel_and_gaussian_match_scipy_ndimage() {
 #[test]
 fn separable_and_direct_paths_agree() {
     let x = Plane::new(9, 13, (0..117).map(|i| ((i * 37 % 17) as f64 - 8.0) / 4.0).collect()).unwrap();
-    let g = kernels::named("gaussian", Some(5), Some(1.2)).unwrap();
+    let g = kernel_bank::named("gaussian", Some(5), Some(1.2)).unwrap();
     // A tiny perturbation makes the kernel rank 2: the direct path runs.
     let mut g2 = g.clone();
     g2.data[0] += 1e-9;
@@ -182,10 +182,10 @@ fn bad_filter_input_is_an_error() {
     assert!(convolve2d(&x, &k, Mode::Valid, Boundary::default()).is_err());
     assert!(convolve2d(&Plane::zeros(0, 0), &k, Mode::Full, Boundary::default()).is_err());
     assert!(convolve(&[], &[1.0], Mode::Full).is_err());
-    assert!(kernels::named("edge-horizontal", Some(4), None).is_err());
-    assert!(kernels::named("gaussian", None, Some(-1.0)).is_err());
+    assert!(kernel_bank::named("edge-horizontal", Some(4), None).is_err());
+    assert!(kernel_bank::named("gaussian", None, Some(-1.0)).is_err());
     assert!(
-        kernels::named("emboss", None, None)
+        kernel_bank::named("emboss", None, None)
             .unwrap_err()
             .to_string()
             .contains("sobel7-horizontal")
@@ -219,7 +219,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
         dir.path(),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let values = striate::data::npy::read(&dir.path().join("e.npy")).unwrap();
+    let values = striate::io::npy::read(&dir.path().join("e.npy")).unwrap();
     assert_eq!(values.shape, [15, 18], "full mode: (9 + 6) × (12 + 6)");
     // Brighter to the right: the convolution (kernel flipped) is negative there.
     let mid = (0..values.len()).map(|i| values.get(i)).fold(f64::INFINITY, f64::min);
@@ -242,7 +242,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        striate::data::npy::read(&dir.path().join("l.npy")).unwrap().shape,
+        striate::io::npy::read(&dir.path().join("l.npy")).unwrap().shape,
         [9, 12]
     );
     // Bad input: an image that cannot be decoded, a ragged or 1-D kernel file.
@@ -264,7 +264,7 @@ fn filter_command_writes_png_and_npy_and_rejects_bad_input() {
     );
     std::fs::write(
         dir.path().join("flat.npy"),
-        striate::data::npy::to_bytes_f32(&[5], &[1.0; 5]),
+        striate::io::npy::to_bytes_f32(&[5], &[1.0; 5]),
     )
     .unwrap();
     user_error(

@@ -471,13 +471,13 @@ fn top_tagging_files_read_in_every_layout() {
     let flat: Vec<f32> = p4.values.iter().map(|&v| v as f32).collect();
     std::fs::write(
         dir.path().join("jets.npy"),
-        striate::data::npy::to_bytes_f32(&[n, m, 4], &flat),
+        striate::io::npy::to_bytes_f32(&[n, m, 4], &flat),
     )
     .unwrap();
     check(&read_all(&dir.path().join("jets.npy")).unwrap(), "npy [n, m, 4]");
     std::fs::write(
         dir.path().join("flat.npy"),
-        striate::data::npy::to_bytes_f32(&[n, m * 4], &flat),
+        striate::io::npy::to_bytes_f32(&[n, m * 4], &flat),
     )
     .unwrap();
     check(&read_all(&dir.path().join("flat.npy")).unwrap(), "npy [n, 4m]");
@@ -503,12 +503,12 @@ fn constituent_files_with_the_wrong_layout_are_errors() {
     let p = dir.path();
     std::fs::write(
         p.join("three.npy"),
-        striate::data::npy::to_bytes_f32(&[2, 5, 3], &[1.0; 30]),
+        striate::io::npy::to_bytes_f32(&[2, 5, 3], &[1.0; 30]),
     )
     .unwrap();
     let err = read_all(&p.join("three.npy")).err().unwrap().to_string();
     assert!(err.contains("3 values") && err.contains("E, px, py, pz"), "{err}");
-    std::fs::write(p.join("odd.npy"), striate::data::npy::to_bytes_f32(&[2, 7], &[1.0; 14])).unwrap();
+    std::fs::write(p.join("odd.npy"), striate::io::npy::to_bytes_f32(&[2, 7], &[1.0; 14])).unwrap();
     let err = read_all(&p.join("odd.npy")).err().unwrap().to_string();
     assert!(err.contains("not a multiple of 4"), "{err}");
     std::fs::write(p.join("short.csv"), "E_0,PX_0,PY_0,PZ_0\n10,1,2,3\n10,1,2\n").unwrap();
@@ -547,9 +547,9 @@ fn pixelate_command_streams_to_npy_and_hdf5_and_trains() {
         "{}",
         out.stdout
     );
-    let images = striate::data::npy::read(&dir.path().join("img.npy")).unwrap();
+    let images = striate::io::npy::read(&dir.path().join("img.npy")).unwrap();
     assert_eq!(images.shape, [9, 40, 40, 2]);
-    let labels = striate::data::npy::read(&dir.path().join("img_labels.npy")).unwrap();
+    let labels = striate::io::npy::read(&dir.path().join("img_labels.npy")).unwrap();
     assert_eq!(labels.shape, [9]);
     // The same images through the library, from the same jets.
     let jets = striate::jets::reader::read_all(&table).unwrap();
@@ -615,11 +615,7 @@ fn pixelate_rejects_bad_jets_naming_the_row() {
     let good = [100.0f32, 30.0, 40.0, 60.0, 50.0, 10.0, 20.0, 40.0];
     let write = |name: &str, rows: &[[f32; 8]]| {
         let flat: Vec<f32> = rows.iter().flatten().copied().collect();
-        std::fs::write(
-            p.join(name),
-            striate::data::npy::to_bytes_f32(&[rows.len(), 2, 4], &flat),
-        )
-        .unwrap();
+        std::fs::write(p.join(name), striate::io::npy::to_bytes_f32(&[rows.len(), 2, 4], &flat)).unwrap();
     };
     let mut nan = good;
     nan[5] = f32::NAN;
@@ -637,7 +633,7 @@ fn pixelate_rejects_bad_jets_naming_the_row() {
     );
     std::fs::write(
         p.join("cols.npy"),
-        striate::data::npy::to_bytes_f32(&[2, 2, 3], &[1.0; 12]),
+        striate::io::npy::to_bytes_f32(&[2, 2, 3], &[1.0; 12]),
     )
     .unwrap();
     user_error(

@@ -179,7 +179,7 @@ fn course_edge_filters_on_the_cms_photo_match_scipy() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let a = striate::data::npy::read(&dir.path().join("o.npy")).unwrap();
+        let a = striate::io::npy::read(&dir.path().join("o.npy")).unwrap();
         let r = &reference[key];
         let shape: Vec<usize> = r["shape"]
             .as_array()

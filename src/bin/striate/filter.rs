@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use striate::filter::image::{Colormap, Gray, Normalize, imread, png_bytes, to_gray};
-use striate::filter::{Boundary, Mode, convolve, convolve2d, correlate, correlate2d, is_separable, kernels};
+use striate::filter::{Boundary, Mode, convolve, convolve2d, correlate, correlate2d, is_separable, kernel_bank};
 
 use crate::args::{BoundaryArg, ColormapArg, FilterArgs, FilterMode, GrayArg, NormalizeArg};
 
@@ -33,8 +33,8 @@ pub fn filter(args: &FilterArgs) -> Result<()> {
 
 fn filter_image(args: &FilterArgs) -> Result<()> {
     let kernel = match (&args.kernel, &args.kernel_file) {
-        (_, Some(f)) => kernels::from_file(f)?,
-        (Some(name), None) => kernels::named(name, args.size, args.sigma)?,
+        (_, Some(f)) => kernel_bank::from_file(f)?,
+        (Some(name), None) => kernel_bank::named(name, args.size, args.sigma)?,
         (None, None) => bail!("give --kernel NAME or --kernel-file FILE"),
     };
     for out in &args.out {
@@ -89,7 +89,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
     );
     for path in &args.out {
         if extension(path) == "npy" {
-            striate::atomic::write(path, &striate::data::npy::to_bytes_f64(&[out.h, out.w], &out.data))?;
+            striate::atomic::write(path, &striate::io::npy::to_bytes_f64(&[out.h, out.w], &out.data))?;
         } else {
             let norm = match args.normalize {
                 NormalizeArg::Minmax => Normalize::MinMax,
@@ -111,7 +111,7 @@ fn filter_image(args: &FilterArgs) -> Result<()> {
 /// commas, whitespace or newlines.
 fn read_signal(path: &Path) -> Result<Vec<f64>> {
     if extension(path) == "npy" {
-        let a = striate::data::npy::read(path)?;
+        let a = striate::io::npy::read(path)?;
         if a.shape.iter().filter(|&&d| d > 1).count() > 1 {
             bail!(
                 "{}: a signal must be 1-D, this array has shape {:?}",
@@ -140,7 +140,7 @@ fn read_signal(path: &Path) -> Result<Vec<f64>> {
 fn filter_signal(args: &FilterArgs) -> Result<()> {
     let kernel = match (&args.kernel, &args.kernel_file) {
         (_, Some(f)) => read_signal(f)?,
-        (Some(name), None) => kernels::named_1d(name, args.size, args.sigma)?,
+        (Some(name), None) => kernel_bank::named_1d(name, args.size, args.sigma)?,
         (None, None) => bail!("give --kernel NAME or --kernel-file FILE"),
     };
     for out in &args.out {
@@ -165,7 +165,7 @@ fn filter_signal(args: &FilterArgs) -> Result<()> {
     );
     for path in &args.out {
         if extension(path) == "npy" {
-            striate::atomic::write(path, &striate::data::npy::to_bytes_f64(&[y.len()], &y))?;
+            striate::atomic::write(path, &striate::io::npy::to_bytes_f64(&[y.len()], &y))?;
         } else {
             let text: String = y.iter().map(|v| format!("{v}\n")).collect();
             striate::atomic::write_str(path, &text)?;

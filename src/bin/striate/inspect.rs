@@ -5,9 +5,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use striate::Sequential;
-use striate::data::source::{self, BUILTINS, RawData, Role, Source};
+use striate::data::source::{RawData, Role};
 use striate::run::sets::read_raw;
 use striate::run::{Manifest, RunDir};
+use striate::sources::{self as source, BUILTINS, Source};
 use striate::train::{Evaluation, evaluate};
 use striate::{model::ModelSpec, zoo};
 
@@ -133,7 +134,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     match args.out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
         Some("npy") => {
             let out = args.out.as_deref().unwrap_or(Path::new("predictions.npy"));
-            striate::atomic::write(out, &striate::data::npy::to_bytes_f32(&[data.len(), k], &e.outputs))?;
+            striate::atomic::write(out, &striate::io::npy::to_bytes_f32(&[data.len(), k], &e.outputs))?;
         }
         Some("csv") | None => {
             let mut text = String::from("index,predicted");
@@ -169,7 +170,7 @@ pub fn info(args: &InfoArgs) -> Result<()> {
     println!("source: {}", describe(&src));
     if let Source::Hdf5(p) = &src {
         println!("datasets:");
-        for d in striate::data::hdf5::list(p)? {
+        for d in striate::io::hdf5::list(p)? {
             println!("  {:<24} {:?} {}", d.name, d.shape, d.dtype);
         }
     }

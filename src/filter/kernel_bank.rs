@@ -21,8 +21,8 @@
 use std::path::Path;
 
 use super::Plane;
-use crate::data::array::Array;
 use crate::error::{Error, Result};
+use crate::io::array::Array;
 
 /// Names accepted by [`named`].
 pub const NAMES: &[&str] = &[
@@ -155,7 +155,7 @@ pub fn named_1d(name: &str, size: Option<usize>, sigma: Option<f64>) -> Result<V
 pub fn from_file(path: &Path) -> Result<Plane> {
     let name = path.to_string_lossy().to_ascii_lowercase();
     let plane = if name.ends_with(".npy") {
-        let a: Array = crate::data::npy::read(path)?;
+        let a: Array = crate::io::npy::read(path)?;
         if a.shape.len() != 2 {
             return Err(Error::format(
                 path,

@@ -1,5 +1,12 @@
 //! HDF5 files through the pure-Rust `hdf5-pure` crate (no libhdf5 needed),
 //! including h5py's LZF filter, gzip and shuffle.
+//!
+//! This file owns generic datasets (list, read whole, write whole);
+//! [`append`] owns datasets that grow row by row, [`pandas`] the tables
+//! pandas' `HDFStore` writes.
+
+pub mod append;
+pub mod pandas;
 
 use std::path::Path;
 

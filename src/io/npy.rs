@@ -1,25 +1,30 @@
-//! NumPy's `.npy` files (versions 1–3) and `.npz` archives.
+//! NumPy's `.npy` files (versions 1–3): read whole, read row by row
+//! ([`RowReader`]), written whole (`to_bytes_*`) or streamed ([`StreamWriter`]).
 //!
 //! A `.npy` file is the magic `\x93NUMPY`, a version, a header length, a
 //! Python dict literal `{'descr': '<f4', 'fortran_order': False,
-//! 'shape': (3, 4), }` padded to 64 bytes, then the raw values. `.npz` is a
-//! zip archive of `.npy` members. Written here rather than taken from a crate
-//! because the format is small and striate needs exact control of dtypes
-//! and error messages; `zip` reads the archives.
+//! 'shape': (3, 4), }` padded to 64 bytes, then the raw values. Written here
+//! rather than taken from a crate because the format is small and striate
+//! needs exact control of dtypes and error messages. Archives of `.npy`
+//! members are [`super::npz`].
 
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use super::array::{Array, Elements};
+use crate::atomic;
 use crate::error::{Error, Result};
 use crate::tensor::numel;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Parsed `.npy` header.
-pub(crate) struct Header {
+pub struct Header {
+    /// NumPy type string (`<f4`, `|u1`, …).
     pub descr: String,
+    /// True for column-major (Fortran-order) values.
     pub fortran: bool,
+    /// Array shape.
     pub shape: Vec<usize>,
     /// Byte offset of the first value.
     pub data_offset: usize,
@@ -67,7 +72,7 @@ fn parse_header(text: &str) -> std::result::Result<Header, String> {
 
 /// Reads the header at the start of `bytes` (the whole file or its first
 /// kilobytes); `path` is used in error messages.
-pub(crate) fn header(bytes: &[u8], path: &Path) -> Result<Header> {
+pub fn header(bytes: &[u8], path: &Path) -> Result<Header> {
     let bad = |d: String| Error::format(path, d);
     if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
         return Err(bad("not a .npy file (missing the \\x93NUMPY magic)".into()));
@@ -89,7 +94,7 @@ pub(crate) fn header(bytes: &[u8], path: &Path) -> Result<Header> {
 }
 
 /// Decodes `count` values of the header's type from `body`.
-pub(crate) fn decode_values(h: &Header, body: &[u8], count: usize, path: &Path) -> Result<Elements> {
+pub fn decode_values(h: &Header, body: &[u8], count: usize, path: &Path) -> Result<Elements> {
     decode(&h.descr, body, count)
         .map(|(_, e)| e)
         .map_err(|d| Error::format(path, d))
@@ -164,28 +169,11 @@ fn decode(descr: &str, body: &[u8], count: usize) -> std::result::Result<(String
             let bits = read!(u16, 2);
             (
                 "float16".into(),
-                Elements::F32(bits.into_iter().map(f16_to_f32).collect()),
+                Elements::F32(bits.into_iter().map(super::f16::f16_to_f32).collect()),
             )
         }
         _ => return Err(format!("unsupported dtype {descr:?}")),
     })
-}
-
-/// IEEE half-precision bits to `f32` (subnormals, infinities and NaN included).
-pub(crate) fn f16_to_f32(bits: u16) -> f32 {
-    let sign = ((bits >> 15) as u32) << 31;
-    let exp = ((bits >> 10) & 0x1f) as u32;
-    let frac = (bits & 0x3ff) as u32;
-    let out = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            let shift = f.leading_zeros() - 21;
-            sign | ((127 - 15 + 1 - shift) << 23) | (((f << shift) & 0x3ff) << 13)
-        }
-        (0x1f, f) => sign | 0x7f80_0000 | (f << 13),
-        (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
-    };
-    f32::from_bits(out)
 }
 
 /// Reorders Fortran-order (column-major) values into C order.
@@ -233,32 +221,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Array> {
 
 /// Reads a `.npy` file (gzip-compressed `.npy.gz` too).
 pub fn read(path: &Path) -> Result<Array> {
-    parse(&super::idx::read_maybe_gzip(path)?, path)
-}
-
-/// Reads every member of a `.npz` archive, in archive order.
-pub fn read_npz(path: &Path) -> Result<Vec<(String, Array)>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| Error::format(path, format!("not a .npz (zip) archive: {e}")))?;
-    let mut out = Vec::new();
-    for i in 0..zip.len() {
-        let mut member = zip
-            .by_index(i)
-            .map_err(|e| Error::format(path, format!("corrupt .npz member {i}: {e}")))?;
-        let name = member
-            .name()
-            .map_err(|e| Error::format(path, format!("bad .npz member name: {e}")))?
-            .trim_end_matches(".npy")
-            .to_string();
-        let mut bytes = Vec::with_capacity(member.size() as usize);
-        member
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::format(path, format!("corrupt .npz member {name:?}: {e}")))?;
-        let arr = parse(&bytes, &path.join(&name))?;
-        out.push((name, arr));
-    }
-    Ok(out)
+    parse(&super::read_maybe_gzip(path)?, path)
 }
 
 /// `.npy` bytes (version 1, little-endian, C order) of `f32` values.
@@ -328,18 +291,198 @@ pub fn preamble(shape: &[usize], descr: &str, total: Option<usize>) -> Vec<u8> {
     out
 }
 
-/// A `.npz` archive (stored, not compressed) of named `.npy` byte strings.
-pub fn npz_bytes(members: &[(&str, Vec<u8>)]) -> Result<Vec<u8>> {
-    let mut cursor = std::io::Cursor::new(Vec::new());
-    {
-        let mut zip = zip::ZipWriter::new(&mut cursor);
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-        for (name, bytes) in members {
-            zip.start_file(format!("{name}.npy"), opts)
-                .map_err(|e| Error::Data(format!("cannot write npz member {name}: {e}")))?;
-            std::io::Write::write_all(&mut zip, bytes).map_err(|e| Error::Data(format!("npz: {e}")))?;
-        }
-        zip.finish().map_err(|e| Error::Data(format!("npz: {e}")))?;
+/// Bytes per value of a NumPy type string, for the types [`decode_values`] reads.
+pub fn item_size(descr: &str) -> Option<usize> {
+    match descr.get(1..)? {
+        "u1" | "b1" | "i1" => Some(1),
+        "i2" | "u2" | "f2" => Some(2),
+        "i4" | "u4" | "f4" => Some(4),
+        "i8" | "u8" | "f8" => Some(8),
+        _ => None,
     }
-    Ok(cursor.into_inner())
+}
+
+fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match f.read(&mut buf[got..])? {
+            0 => break,
+            k => got += k,
+        }
+    }
+    Ok(got)
+}
+
+/// A C-order `.npy` file read a batch of rows (first-axis items) at a time,
+/// without holding the file in memory.
+pub struct RowReader {
+    path: PathBuf,
+    file: std::fs::File,
+    header: Header,
+    row_len: usize,
+    next: usize,
+}
+
+impl RowReader {
+    /// Opens `path` and reads its header; Fortran-order files are refused.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut head = vec![0u8; 1 << 16];
+        let got = read_up_to(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+        let header = header(&head[..got], path)?;
+        if header.fortran {
+            return Err(Error::format(
+                path,
+                "Fortran-order arrays are not supported for streaming; save in C order",
+            ));
+        }
+        let row_len = header.shape.iter().skip(1).try_fold(1usize, |a, &d| a.checked_mul(d));
+        let row_len = row_len.ok_or_else(|| Error::format(path, format!("shape {:?} overflows", header.shape)))?;
+        file.seek(SeekFrom::Start(header.data_offset as u64))
+            .map_err(|e| Error::io(path, e))?;
+        Ok(RowReader {
+            path: path.to_path_buf(),
+            file,
+            header,
+            row_len,
+            next: 0,
+        })
+    }
+
+    /// The file's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Number of rows (the first dimension; 1 for a 0-d array).
+    pub fn rows(&self) -> usize {
+        self.header.shape.first().copied().unwrap_or(1)
+    }
+
+    /// Values per row.
+    pub fn row_len(&self) -> usize {
+        self.row_len
+    }
+
+    /// Index of the next row to be read.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
+    /// Checks that the file holds every row; `what` names the rows in the
+    /// message (`"truncated: 10 jets need …"`).
+    pub fn check_length(&self, what: &str) -> Result<()> {
+        let n = self.rows();
+        let size = item_size(&self.header.descr).unwrap_or(1);
+        let body = n.checked_mul(self.row_len).and_then(|v| v.checked_mul(size));
+        let expected = body.and_then(|b| (self.header.data_offset as u64).checked_add(b as u64));
+        let expected = expected.ok_or_else(|| Error::format(&self.path, format!("{n} {what} overflow")))?;
+        let actual = self.file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        if actual < expected {
+            return Err(Error::format(
+                &self.path,
+                format!("truncated: {n} {what} need {expected} bytes, the file has {actual}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The values of the next at most `max` rows, or `None` at the end.
+    pub fn read_rows(&mut self, max: usize) -> Result<Option<Elements>> {
+        let Some(rows) = super::rows_left(self.next, self.rows(), max) else {
+            return Ok(None);
+        };
+        let count = rows * self.row_len;
+        let size = item_size(&self.header.descr)
+            .ok_or_else(|| Error::format(&self.path, format!("unsupported dtype {:?}", self.header.descr)))?;
+        let mut bytes = vec![0u8; count * size];
+        self.file.read_exact(&mut bytes).map_err(|e| Error::io(&self.path, e))?;
+        let values = decode_values(&self.header, &bytes, count, &self.path)?;
+        self.next += rows;
+        Ok(Some(values))
+    }
+}
+
+/// A `.npy` file written a batch of items at a time under a temporary name,
+/// its count of items filled into the header and the file renamed into place
+/// by [`StreamWriter::finish`].
+pub struct StreamWriter {
+    final_path: PathBuf,
+    temp: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    item_shape: Vec<usize>,
+    descr: &'static str,
+    count: usize,
+}
+
+/// Size of a streamed file's preamble, fixed so that it can be rewritten in
+/// place with the final count.
+const STREAM_PREAMBLE: usize = 128;
+
+impl StreamWriter {
+    /// Starts `path` with items of `item_shape` (`[]` for scalars) of type
+    /// `descr` (`<f4` or `<i8`).
+    pub fn create(path: &Path, descr: &'static str, item_shape: Vec<usize>) -> Result<Self> {
+        let temp = atomic::temp_path(path);
+        let f = std::fs::File::create(&temp).map_err(|e| Error::io(path, e))?;
+        let mut file = std::io::BufWriter::new(f);
+        let mut shape = vec![0];
+        shape.extend_from_slice(&item_shape);
+        file.write_all(&preamble(&shape, descr, Some(STREAM_PREAMBLE)))
+            .map_err(|e| Error::io(path, e))?;
+        Ok(StreamWriter {
+            final_path: path.to_path_buf(),
+            temp,
+            file,
+            item_shape,
+            descr,
+            count: 0,
+        })
+    }
+
+    /// The path the file will have when finished.
+    pub fn path(&self) -> &Path {
+        &self.final_path
+    }
+
+    fn append(&mut self, descr: &str, bytes: &[u8], values: usize) -> Result<()> {
+        if descr != self.descr {
+            return Err(Error::invalid(
+                "npy stream",
+                format!("{descr} values written to a {} file", self.descr),
+            ));
+        }
+        self.file.write_all(bytes).map_err(|e| Error::io(&self.final_path, e))?;
+        self.count += values / numel(&self.item_shape).max(1);
+        Ok(())
+    }
+
+    /// Appends `f32` values (whole items) to a `<f4` file.
+    pub fn write_f32(&mut self, values: &[f32]) -> Result<()> {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.append("<f4", &bytes, values.len())
+    }
+
+    /// Appends `i64` values (whole items) to a `<i8` file.
+    pub fn write_i64(&mut self, values: &[i64]) -> Result<()> {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.append("<i8", &bytes, values.len())
+    }
+
+    /// Writes the final count into the header and renames the file into place.
+    pub fn finish(self) -> Result<PathBuf> {
+        let path = self.final_path.clone();
+        let io = |e| Error::io(&path, e);
+        let mut shape = vec![self.count];
+        shape.extend_from_slice(&self.item_shape);
+        let mut file = self.file;
+        file.flush().map_err(io)?;
+        let mut f = file.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        f.write_all(&preamble(&shape, self.descr, Some(STREAM_PREAMBLE)))
+            .map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&self.temp, &path).map_err(io)?;
+        Ok(path)
+    }
 }

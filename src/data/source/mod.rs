@@ -1,0 +1,160 @@
+//! What every source loader produces: samples as stored with their labels
+//! ([`RawData`]), the options that steer them ([`ReadOptions`]) and which
+//! half of a source to read ([`Role`]). One small loader per source format
+//! sits beside this file, each thin over [`crate::io`]; the dispatcher that
+//! picks one from a data spec is [`crate::sources`].
+
+pub mod builtin;
+pub mod hdf5;
+pub mod idx;
+pub mod images;
+pub mod npy;
+pub mod npz;
+pub mod series;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::images::Channels;
+use super::table::LabelColumn;
+use crate::error::{Error, Result};
+use crate::io::array::Array;
+
+/// Which part of a source to read, where the source holds both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Train,
+    Test,
+}
+
+/// How to find samples and labels inside a source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReadOptions {
+    pub x_key: Option<String>,
+    pub y_key: Option<String>,
+    /// One dataset per class, in label order (HDF5/NPZ).
+    pub class_keys: Vec<String>,
+    /// Labels of an `.npy` sample file.
+    pub labels_file: Option<PathBuf>,
+    pub label_column: LabelColumn,
+    pub channels: Channels,
+    pub resize: Option<[usize; 2]>,
+    /// Zero-pad time series of unequal lengths at the end.
+    pub pad_series: bool,
+    /// Accept samples without labels (prediction); they get label 0.
+    #[serde(skip)]
+    pub allow_unlabeled: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            x_key: None,
+            y_key: None,
+            class_keys: Vec::new(),
+            labels_file: None,
+            label_column: LabelColumn::default(),
+            channels: Channels::Auto,
+            resize: None,
+            pad_series: false,
+            allow_unlabeled: false,
+        }
+    }
+}
+
+/// Samples as stored (`[n, …]`, not yet scaled or arranged) with labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawData {
+    pub x: Array,
+    pub labels: Vec<u32>,
+    pub class_names: Vec<String>,
+    /// Where the data came from, for messages and reports.
+    pub origin: String,
+    /// True when the samples are images stored channels-first already.
+    pub channels_first: bool,
+}
+
+impl RawData {
+    /// Number of classes: one more than the largest label, or the number of
+    /// class names if larger.
+    pub fn n_classes(&self) -> usize {
+        let from_labels = self.labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+        from_labels.max(self.class_names.len())
+    }
+
+    pub fn len(&self) -> usize {
+        self.x.shape.first().copied().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub(crate) fn lower_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Stacks per-class arrays (`[n_c, …]` each) into one array with labels.
+pub(crate) fn stack_classes(path: &Path, parts: Vec<(String, Array)>) -> Result<(Array, Vec<u32>, Vec<String>)> {
+    let item: Vec<usize> = parts[0].1.shape[1..].to_vec();
+    let mut data = Vec::new();
+    let mut labels = Vec::new();
+    let mut names = Vec::new();
+    for (label, (name, arr)) in parts.into_iter().enumerate() {
+        if arr.shape.len() < 2 || arr.shape[1..] != item[..] {
+            return Err(Error::format(
+                path,
+                format!(
+                    "class {name:?} has samples of shape {:?}, the first class {item:?}",
+                    &arr.shape[1..]
+                ),
+            ));
+        }
+        labels.extend(std::iter::repeat_n(label as u32, arr.shape[0]));
+        data.extend(arr.to_f32());
+        names.push(name);
+    }
+    let mut shape = vec![labels.len()];
+    shape.extend_from_slice(&item);
+    Ok((Array::from_f32(&shape, data), labels, names))
+}
+
+fn check_pair(path: &Path, x: &Array, labels: &[u32]) -> Result<()> {
+    let n = x.shape.first().copied().unwrap_or(0);
+    if n != labels.len() {
+        return Err(Error::format(path, format!("{n} samples but {} labels", labels.len())));
+    }
+    if x.shape.len() < 2 {
+        return Err(Error::format(
+            path,
+            format!("samples must be an [n, …] array, got shape {:?}", x.shape),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn first_present<'a>(names: &'a [String], candidates: &[&str]) -> Option<&'a String> {
+    candidates.iter().find_map(|c| names.iter().find(|n| n.as_str() == *c))
+}
+
+/// Checks what a loader produced: as many labels as samples, samples at
+/// least `[n, …]`, and not empty.
+pub fn check(raw: RawData) -> Result<RawData> {
+    let path = PathBuf::from(&raw.origin);
+    check_pair(&path, &raw.x, &raw.labels)?;
+    if raw.labels.is_empty() {
+        return Err(Error::format(&path, "the data set is empty"));
+    }
+    Ok(raw)
+}
+
+/// `dir (train)` or `dir (test_name)`: the origin of one half of a source.
+pub(crate) fn role_origin(what: &str, role: Role, test_name: &str) -> String {
+    format!("{what} ({})", if role == Role::Train { "train" } else { test_name })
+}

@@ -1,0 +1,52 @@
+//! Raster images: decoding PNG, JPEG, BMP, GIF, TIFF and WebP files with the
+//! `image` crate, and the one PNG encoder striate writes every picture with
+//! (filter outputs, sample grids, rasterised charts).
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// A decoded image file.
+pub struct Decoded {
+    pub image: image::DynamicImage,
+    /// True when the file was a PNG (whose samples matplotlib scales to `[0, 1]`).
+    pub is_png: bool,
+}
+
+/// Decodes an image file, its format guessed from its content.
+pub fn decode(path: &Path) -> Result<Decoded> {
+    let reader = image::ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    let is_png = reader.format() == Some(image::ImageFormat::Png);
+    let image = reader
+        .decode()
+        .map_err(|e| Error::format(path, format!("cannot decode image: {e}")))?;
+    Ok(Decoded { image, is_png })
+}
+
+/// Pixel layout of 8-bit PNG data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PngColor {
+    /// One grey value per pixel.
+    Gray,
+    /// Red, green, blue per pixel.
+    Rgb,
+    /// Red, green, blue and (straight, not premultiplied) alpha per pixel.
+    Rgba,
+}
+
+/// PNG bytes of `w × h` 8-bit pixels, interleaved as `color` says.
+pub fn encode_png(w: usize, h: usize, color: PngColor, pixels: &[u8]) -> Result<Vec<u8>> {
+    let color = match color {
+        PngColor::Gray => image::ExtendedColorType::L8,
+        PngColor::Rgb => image::ExtendedColorType::Rgb8,
+        PngColor::Rgba => image::ExtendedColorType::Rgba8,
+    };
+    let mut out = Vec::new();
+    let enc = image::codecs::png::PngEncoder::new(&mut out);
+    image::ImageEncoder::write_image(enc, pixels, w as u32, h as u32, color)
+        .map_err(|e| Error::Data(format!("cannot encode PNG: {e}")))?;
+    Ok(out)
+}

@@ -1,0 +1,50 @@
+//! NumPy's `.npz` archives: a zip file of `.npy` members (see [`super::npy`]),
+//! read with the `zip` crate.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::array::Array;
+use super::npy::parse;
+use crate::error::{Error, Result};
+
+/// Reads every member of a `.npz` archive, in archive order.
+pub fn read(path: &Path) -> Result<Vec<(String, Array)>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| Error::format(path, format!("not a .npz (zip) archive: {e}")))?;
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        let mut member = zip
+            .by_index(i)
+            .map_err(|e| Error::format(path, format!("corrupt .npz member {i}: {e}")))?;
+        let name = member
+            .name()
+            .map_err(|e| Error::format(path, format!("bad .npz member name: {e}")))?
+            .trim_end_matches(".npy")
+            .to_string();
+        let mut bytes = Vec::with_capacity(member.size() as usize);
+        member
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::format(path, format!("corrupt .npz member {name:?}: {e}")))?;
+        let arr = parse(&bytes, &path.join(&name))?;
+        out.push((name, arr));
+    }
+    Ok(out)
+}
+
+/// A `.npz` archive (stored, not compressed) of named `.npy` byte strings.
+pub fn to_bytes(members: &[(&str, Vec<u8>)]) -> Result<Vec<u8>> {
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut cursor);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in members {
+            zip.start_file(format!("{name}.npy"), opts)
+                .map_err(|e| Error::Data(format!("cannot write npz member {name}: {e}")))?;
+            std::io::Write::write_all(&mut zip, bytes).map_err(|e| Error::Data(format!("npz: {e}")))?;
+        }
+        zip.finish().map_err(|e| Error::Data(format!("npz: {e}")))?;
+    }
+    Ok(cursor.into_inner())
+}

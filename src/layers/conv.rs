@@ -149,15 +149,7 @@ impl Conv1dConfig {
 
     /// `Padding::Explicit` uses only `left` and `right`.
     pub fn with_padding(mut self, padding: Padding) -> Self {
-        self.padding = match padding {
-            Padding::Explicit { left, right, .. } => Padding::Explicit {
-                top: 0,
-                bottom: 0,
-                left,
-                right,
-            },
-            p => p,
-        };
+        self.padding = along_length(padding);
         self
     }
 
@@ -178,19 +170,10 @@ impl Conv1dConfig {
 
     /// As 2-D parameters over a `1 × l` image.
     pub fn params(&self) -> Conv2dParams {
-        let padding = match self.padding {
-            Padding::Explicit { left, right, .. } => Padding::Explicit {
-                top: 0,
-                bottom: 0,
-                left,
-                right,
-            },
-            p => p,
-        };
         Conv2dParams {
             kernel: [1, self.kernel],
             stride: [1, self.stride],
-            padding,
+            padding: along_length(self.padding),
             dilation: [1, self.dilation],
             groups: self.groups,
         }
@@ -211,6 +194,19 @@ impl Conv1dConfig {
             bias: self.bias,
         };
         spec.build(ctx, ImageInput { c_in, h: 1, w: l })
+    }
+}
+
+/// A 1-D padding as a 2-D one over a `1 × l` image: only `left` and `right` pad.
+fn along_length(padding: Padding) -> Padding {
+    match padding {
+        Padding::Explicit { left, right, .. } => Padding::Explicit {
+            top: 0,
+            bottom: 0,
+            left,
+            right,
+        },
+        p => p,
     }
 }
 

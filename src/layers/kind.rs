@@ -9,25 +9,45 @@ use crate::ops::pool::PoolKind;
 /// The type of a layer, without its settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// 1-D convolution over `[c, l]` signals.
     Conv1d,
+    /// 2-D convolution over `[c, h, w]` images.
     Conv2d,
+    /// 1-D max pooling.
     MaxPool1d,
+    /// 1-D average pooling.
     AvgPool1d,
+    /// 2-D max pooling.
     MaxPool2d,
+    /// 2-D average pooling.
     AvgPool2d,
+    /// Average over all spatial positions.
     GlobalAvgPool,
+    /// Maximum over all spatial positions.
     GlobalMaxPool,
+    /// Fully connected layer.
     Dense,
+    /// Reshape of each sample to a vector.
     Flatten,
+    /// `max(x, 0)`.
     Relu,
+    /// ReLU with a slope for negative inputs.
     LeakyRelu,
+    /// Exponential linear unit.
     Elu,
+    /// Logistic sigmoid.
     Sigmoid,
+    /// Hyperbolic tangent.
     Tanh,
+    /// Softmax over the channel/feature axis.
     Softmax,
+    /// Inverted dropout.
     Dropout,
+    /// Batch normalisation of `[f]` or `[c, l]` samples.
     BatchNorm1d,
+    /// Batch normalisation of `[c, h, w]` samples.
     BatchNorm2d,
+    /// ResNet basic block.
     Residual,
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildCtx, ForwardCtx, Layer};
+use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta};
 use crate::error::{Error, Result};
 use crate::ops::activation::{self, Activation};
 use crate::scalar::Scalar;
@@ -13,32 +13,30 @@ use crate::tensor::{Tensor, numel};
 /// # Shapes
 /// output shape = input shape.
 pub struct ActivationLayer {
-    name: String,
+    meta: LayerMeta,
     f: Activation,
-    shape: Vec<usize>,
 }
 
 impl ActivationLayer {
+    /// The layer applying `f`.
     pub fn new(f: Activation, ctx: BuildCtx<'_>) -> Self {
+        let kind = match f {
+            Activation::Relu => Kind::Relu,
+            Activation::LeakyRelu { .. } => Kind::LeakyRelu,
+            Activation::Elu { .. } => Kind::Elu,
+            Activation::Sigmoid => Kind::Sigmoid,
+            Activation::Tanh => Kind::Tanh,
+        };
         ActivationLayer {
-            name: ctx.name,
+            meta: ctx.meta(kind, ctx.input.to_vec()),
             f,
-            shape: ctx.input.to_vec(),
         }
     }
 }
 
 impl<T: Scalar> Layer<T> for ActivationLayer {
-    fn kind(&self) -> &'static str {
-        self.f.kind()
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
@@ -55,15 +53,10 @@ impl<T: Scalar> Layer<T> for ActivationLayer {
 
 /// `LeakyReLU` settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct LeakyReluConfig {
     /// Slope for negative inputs (PyTorch's default 0.01).
-    #[serde(default = "default_slope")]
     pub slope: f64,
-}
-
-fn default_slope() -> f64 {
-    0.01
 }
 
 impl Default for LeakyReluConfig {
@@ -74,14 +67,10 @@ impl Default for LeakyReluConfig {
 
 /// `ELU` settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct EluConfig {
-    #[serde(default = "default_alpha")]
+    /// Scale of the negative branch, `alpha · (eˣ − 1)` (default 1).
     pub alpha: f64,
-}
-
-fn default_alpha() -> f64 {
-    1.0
 }
 
 impl Default for EluConfig {
@@ -99,37 +88,33 @@ impl Default for EluConfig {
 /// # Shapes
 /// output shape = input shape `[c, …]`.
 pub struct Softmax {
-    name: String,
-    shape: Vec<usize>,
+    meta: LayerMeta,
 }
 
 impl Softmax {
+    /// Softmax over the first axis of `ctx.input`.
     pub fn new(ctx: BuildCtx<'_>) -> Result<Self> {
         if ctx.input.is_empty() {
-            return Err(Error::shape("Softmax", "[features] or [channels, …] input", ctx.input));
+            return Err(Error::shape(
+                Kind::Softmax.display_name(),
+                "[features] or [channels, …] input",
+                ctx.input,
+            ));
         }
         Ok(Softmax {
-            name: ctx.name,
-            shape: ctx.input.to_vec(),
+            meta: ctx.meta(Kind::Softmax, ctx.input.to_vec()),
         })
     }
 
     fn dims(&self, n: usize) -> (usize, usize, usize) {
-        (n, self.shape[0], numel(&self.shape[1..]))
+        let shape = &self.meta.input_shape;
+        (n, shape[0], numel(&shape[1..]))
     }
 }
 
 impl<T: Scalar> Layer<T> for Softmax {
-    fn kind(&self) -> &'static str {
-        "Softmax"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
@@ -161,12 +146,14 @@ impl DropoutConfig {
 
     pub fn init(&self, ctx: BuildCtx<'_>) -> Result<Dropout> {
         if !(0.0..1.0).contains(&self.p) {
-            return Err(Error::invalid("Dropout", format!("p = {} must be in [0, 1)", self.p)));
+            return Err(Error::invalid(
+                Kind::Dropout.display_name(),
+                format!("p = {} must be in [0, 1)", self.p),
+            ));
         }
         Ok(Dropout {
-            name: ctx.name,
+            meta: ctx.meta(Kind::Dropout, ctx.input.to_vec()),
             p: self.p,
-            shape: ctx.input.to_vec(),
             mask: Vec::new(),
             active: false,
         })
@@ -177,25 +164,16 @@ impl DropoutConfig {
 /// probability `p` and the survivors scaled by `1/(1 − p)`; in evaluation it
 /// is the identity.
 pub struct Dropout {
-    name: String,
+    meta: LayerMeta,
     p: f64,
-    shape: Vec<usize>,
     /// The scale of each element in the last training forward pass.
     mask: Vec<f64>,
     active: bool,
 }
 
 impl<T: Scalar> Layer<T> for Dropout {
-    fn kind(&self) -> &'static str {
-        "Dropout"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>) {

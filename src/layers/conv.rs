@@ -2,31 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::serde_util::{is_default, padding1d, padding2d, pair};
-use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef, WeightBias};
+use super::serde_util::{is_default, is_n, is_n2, is_true, n, n2, padding1d, padding2d, pair, yes};
+use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, Param, layer_state};
 use crate::error::{Error, Result};
 use crate::ops::conv::{Conv2dParams, ConvAlgo, ConvOp, Padding};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, fmt_shape};
-
-fn one() -> usize {
-    1
-}
-fn one2() -> [usize; 2] {
-    [1, 1]
-}
-fn yes() -> bool {
-    true
-}
-fn is_one(v: &usize) -> bool {
-    *v == 1
-}
-fn is_one2(v: &[usize; 2]) -> bool {
-    *v == [1, 1]
-}
-fn is_true(v: &bool) -> bool {
-    *v
-}
 
 /// A 2-D convolution layer (`nn.Conv2d`, Keras `Conv2D`).
 ///
@@ -41,13 +22,13 @@ pub struct Conv2dConfig {
     pub filters: usize,
     #[serde(with = "pair")]
     pub kernel: [usize; 2],
-    #[serde(with = "pair", default = "one2", skip_serializing_if = "is_one2")]
+    #[serde(with = "pair", default = "n2::<1>", skip_serializing_if = "is_n2::<1>")]
     pub stride: [usize; 2],
     #[serde(with = "padding2d", default, skip_serializing_if = "is_default")]
     pub padding: Padding,
-    #[serde(with = "pair", default = "one2", skip_serializing_if = "is_one2")]
+    #[serde(with = "pair", default = "n2::<1>", skip_serializing_if = "is_n2::<1>")]
     pub dilation: [usize; 2],
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub groups: usize,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub bias: bool,
@@ -111,12 +92,18 @@ impl Conv2dConfig {
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Conv<T>> {
         let &[c_in, h, w] = ctx.input else {
             return Err(Error::shape(
-                "Conv2d",
+                Kind::Conv2d.display_name(),
                 "[channels, height, width] input (add a channel axis to 2-D images)",
                 ctx.input,
             ));
         };
-        Conv::build(ctx, self.params(), self.filters, self.bias, c_in, h, w, false)
+        let spec = ConvSpec {
+            kind: Kind::Conv2d,
+            params: self.params(),
+            filters: self.filters,
+            bias: self.bias,
+        };
+        spec.build(ctx, ImageInput { c_in, h, w })
     }
 }
 
@@ -130,13 +117,13 @@ impl Conv2dConfig {
 pub struct Conv1dConfig {
     pub filters: usize,
     pub kernel: usize,
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub stride: usize,
     #[serde(with = "padding1d", default, skip_serializing_if = "is_default")]
     pub padding: Padding,
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub dilation: usize,
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub groups: usize,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub bias: bool,
@@ -162,15 +149,7 @@ impl Conv1dConfig {
 
     /// `Padding::Explicit` uses only `left` and `right`.
     pub fn with_padding(mut self, padding: Padding) -> Self {
-        self.padding = match padding {
-            Padding::Explicit { left, right, .. } => Padding::Explicit {
-                top: 0,
-                bottom: 0,
-                left,
-                right,
-            },
-            p => p,
-        };
+        self.padding = along_length(padding);
         self
     }
 
@@ -191,19 +170,10 @@ impl Conv1dConfig {
 
     /// As 2-D parameters over a `1 × l` image.
     pub fn params(&self) -> Conv2dParams {
-        let padding = match self.padding {
-            Padding::Explicit { left, right, .. } => Padding::Explicit {
-                top: 0,
-                bottom: 0,
-                left,
-                right,
-            },
-            p => p,
-        };
         Conv2dParams {
             kernel: [1, self.kernel],
             stride: [1, self.stride],
-            padding,
+            padding: along_length(self.padding),
             dilation: [1, self.dilation],
             groups: self.groups,
         }
@@ -211,37 +181,65 @@ impl Conv1dConfig {
 
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Conv<T>> {
         let &[c_in, l] = ctx.input else {
-            return Err(Error::shape("Conv1d", "[channels, length] input", ctx.input));
+            return Err(Error::shape(
+                Kind::Conv1d.display_name(),
+                "[channels, length] input",
+                ctx.input,
+            ));
         };
-        Conv::build(ctx, self.params(), self.filters, self.bias, c_in, 1, l, true)
+        let spec = ConvSpec {
+            kind: Kind::Conv1d,
+            params: self.params(),
+            filters: self.filters,
+            bias: self.bias,
+        };
+        spec.build(ctx, ImageInput { c_in, h: 1, w: l })
     }
 }
 
-/// A convolution layer, 1-D or 2-D.
-pub struct Conv<T: Scalar> {
-    name: String,
-    one_d: bool,
-    op: ConvOp<T>,
-    params: WeightBias<T>,
-    out_shape: Vec<usize>,
+/// A 1-D padding as a 2-D one over a `1 × l` image: only `left` and `right` pad.
+fn along_length(padding: Padding) -> Padding {
+    match padding {
+        Padding::Explicit { left, right, .. } => Padding::Explicit {
+            top: 0,
+            bottom: 0,
+            left,
+            right,
+        },
+        p => p,
+    }
 }
 
-impl<T: Scalar> Conv<T> {
-    #[allow(clippy::too_many_arguments)]
-    fn build(
-        ctx: BuildCtx<'_>,
-        params: Conv2dParams,
-        filters: usize,
-        bias: bool,
-        c_in: usize,
-        h: usize,
-        w: usize,
-        one_d: bool,
-    ) -> Result<Self> {
+/// A convolution layer's settings in 2-D form: a 1-D convolution is a 2-D
+/// one over a `1 × l` image.
+struct ConvSpec {
+    /// [`Kind::Conv1d`] or [`Kind::Conv2d`]: the weight and output layouts.
+    kind: Kind,
+    params: Conv2dParams,
+    filters: usize,
+    bias: bool,
+}
+
+/// One sample's input seen as an image `[c_in, h, w]` (`h = 1` for signals).
+struct ImageInput {
+    c_in: usize,
+    h: usize,
+    w: usize,
+}
+
+impl ConvSpec {
+    fn build<T: Scalar>(self, ctx: BuildCtx<'_>, input: ImageInput) -> Result<Conv<T>> {
+        let ConvSpec {
+            kind,
+            params,
+            filters,
+            bias,
+        } = self;
         if filters == 0 {
             return Err(Error::invalid("convolution", "filters must be positive"));
         }
-        let geom = params.geometry(c_in, h, w, filters)?;
+        let one_d = kind == Kind::Conv1d;
+        let geom = params.geometry(input.c_in, input.h, input.w, filters)?;
         let [_, cig, k_h, k_w] = geom.weight_shape();
         let fan_in = cig * k_h * k_w;
         let fan_out = filters / params.groups * k_h * k_w;
@@ -258,45 +256,45 @@ impl<T: Scalar> Conv<T> {
             vec![filters, geom.out_h, geom.out_w]
         };
         Ok(Conv {
-            name: ctx.name,
-            one_d,
+            meta: ctx.meta(kind, out_shape),
             op: ConvOp::new(geom, ConvAlgo::Auto),
-            params: WeightBias { weight, bias },
-            out_shape,
+            weight,
+            bias,
         })
     }
+}
 
+/// A convolution layer, 1-D or 2-D.
+pub struct Conv<T: Scalar> {
+    meta: LayerMeta,
+    op: ConvOp<T>,
+    weight: Param<T>,
+    bias: Option<Param<T>>,
+}
+
+impl<T: Scalar> Conv<T> {
     fn check_input(&self, x: &Tensor<T>) {
         debug_assert_eq!(
             x.item_len(),
             self.op.geom.in_len(),
             "{}: input {} does not fit",
-            self.name,
+            self.meta.name,
             fmt_shape(x.shape())
         );
     }
 }
 
 impl<T: Scalar> Layer<T> for Conv<T> {
-    fn kind(&self) -> &'static str {
-        if self.one_d { "Conv1d" } else { "Conv2d" }
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.out_shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
         self.check_input(x);
         let n = x.batch();
-        y.resize_batch(n, &self.out_shape);
-        let b = self.params.bias_value();
-        self.op
-            .forward(n, x.data(), self.params.weight.value.data(), b, y.data_mut());
+        y.resize_batch(n, &self.meta.output_shape);
+        let b = self.bias.as_ref().map(|b| b.value.data());
+        self.op.forward(n, x.data(), self.weight.value.data(), b, y.data_mut());
     }
 
     fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
@@ -305,29 +303,15 @@ impl<T: Scalar> Layer<T> for Conv<T> {
             dx.resize_for(x.shape());
             dx.data_mut()
         });
-        let WeightBias { weight, bias } = &mut self.params;
-        let db = bias.as_mut().map(|b| b.grad.data_mut());
-        self.op.backward(
-            n,
-            x.data(),
-            weight.value.data(),
-            dy.data(),
-            dx,
-            weight.grad.data_mut(),
-            db,
-        );
+        let db = self.bias.as_mut().map(|b| b.grad.data_mut());
+        let w = &mut self.weight;
+        self.op
+            .backward(n, x.data(), w.value.data(), dy.data(), dx, w.grad.data_mut(), db);
     }
 
-    fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
-        self.params.visit(prefix, f);
-    }
-
-    fn visit_state_mut(&mut self, prefix: &str, f: &mut dyn FnMut(String, StateMut<'_, T>)) {
-        self.params.visit_mut(prefix, f);
-    }
-
-    fn for_each_param(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
-        self.params.for_each(f);
+    layer_state! {
+        param "weight" => weight,
+        opt_param "bias" => bias,
     }
 
     fn set_conv_algo(&mut self, algo: ConvAlgo) {

@@ -2,18 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef, WeightBias};
+use super::serde_util::{is_true, yes};
+use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, Param, layer_state};
 use crate::error::{Error, Result};
 use crate::ops::dense::{dense_backward, dense_forward};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, fmt_shape};
-
-fn yes() -> bool {
-    true
-}
-fn is_true(v: &bool) -> bool {
-    *v
-}
 
 /// A fully connected layer.
 ///
@@ -41,7 +35,7 @@ impl DenseConfig {
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Dense<T>> {
         let &[d_in] = ctx.input else {
             return Err(Error::shape(
-                "Dense",
+                Kind::Dense.display_name(),
                 format!(
                     "a flat [features] input (add a flatten layer before it to turn {} into [{}])",
                     fmt_shape(ctx.input),
@@ -51,53 +45,40 @@ impl DenseConfig {
             ));
         };
         if self.units == 0 {
-            return Err(Error::invalid("Dense", "units must be positive"));
+            return Err(Error::invalid(Kind::Dense.display_name(), "units must be positive"));
         }
         let weight = Param::new(ctx.init.weight(&[self.units, d_in], d_in, self.units, ctx.rng));
         let bias = self.bias.then(|| Param::new(ctx.init.bias(self.units, d_in, ctx.rng)));
         Ok(Dense {
-            name: ctx.name,
+            meta: ctx.meta(Kind::Dense, vec![self.units]),
             d_in,
-            params: WeightBias { weight, bias },
-            out_shape: vec![self.units],
+            d_out: self.units,
+            weight,
+            bias,
         })
     }
 }
 
 /// A fully connected layer: `y = x · Wᵀ + b`.
 pub struct Dense<T: Scalar> {
-    name: String,
+    meta: LayerMeta,
     d_in: usize,
-    params: WeightBias<T>,
-    out_shape: Vec<usize>,
+    d_out: usize,
+    weight: Param<T>,
+    bias: Option<Param<T>>,
 }
 
 impl<T: Scalar> Layer<T> for Dense<T> {
-    fn kind(&self) -> &'static str {
-        "Dense"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.out_shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
         let n = x.batch();
-        y.resize_batch(n, &self.out_shape);
-        let b = self.params.bias_value();
-        dense_forward(
-            n,
-            self.d_in,
-            self.out_shape[0],
-            x.data(),
-            self.params.weight.value.data(),
-            b,
-            y.data_mut(),
-        );
+        y.resize_batch(n, &self.meta.output_shape);
+        let b = self.bias.as_ref().map(|b| b.value.data());
+        let w = self.weight.value.data();
+        dense_forward(n, self.d_in, self.d_out, x.data(), w, b, y.data_mut());
     }
 
     fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
@@ -106,35 +87,27 @@ impl<T: Scalar> Layer<T> for Dense<T> {
             dx.resize_for(x.shape());
             dx.data_mut()
         });
-        let WeightBias { weight, bias } = &mut self.params;
-        let db = bias.as_mut().map(|b| b.grad.data_mut());
-        let (d_in, d_out) = (self.d_in, self.out_shape[0]);
+        let db = self.bias.as_mut().map(|b| b.grad.data_mut());
+        let w = &mut self.weight;
         dense_backward(
             n,
-            d_in,
-            d_out,
+            self.d_in,
+            self.d_out,
             x.data(),
-            weight.value.data(),
+            w.value.data(),
             dy.data(),
             dx,
-            weight.grad.data_mut(),
+            w.grad.data_mut(),
             db,
         );
     }
 
-    fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
-        self.params.visit(prefix, f);
-    }
-
-    fn visit_state_mut(&mut self, prefix: &str, f: &mut dyn FnMut(String, StateMut<'_, T>)) {
-        self.params.visit_mut(prefix, f);
-    }
-
-    fn for_each_param(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
-        self.params.for_each(f);
+    layer_state! {
+        param "weight" => weight,
+        opt_param "bias" => bias,
     }
 
     fn macs_per_sample(&self) -> usize {
-        self.d_in * self.out_shape[0]
+        self.d_in * self.d_out
     }
 }

@@ -18,6 +18,7 @@ use crate::tensor::Tensor;
 mod activation;
 mod conv;
 mod dense;
+mod kind;
 mod norm;
 mod pool;
 mod residual;
@@ -27,6 +28,7 @@ mod shape;
 pub use activation::{ActivationLayer, Dropout, DropoutConfig, EluConfig, LeakyReluConfig, Softmax};
 pub use conv::{Conv, Conv1dConfig, Conv2dConfig};
 pub use dense::{Dense, DenseConfig};
+pub use kind::Kind;
 pub use norm::{BatchNorm, BatchNormConfig};
 pub use pool::{GlobalPool, Pool, Pool1dConfig, Pool2dConfig};
 pub use residual::{Residual, ResidualConfig, Shortcut};
@@ -94,20 +96,60 @@ pub struct BuildCtx<'a> {
     pub rng: &'a mut SeededRng,
 }
 
+impl BuildCtx<'_> {
+    /// The metadata of a layer of `kind` built in this context, with the
+    /// per-sample output shape it inferred.
+    pub fn meta(&self, kind: Kind, output_shape: Vec<usize>) -> LayerMeta {
+        LayerMeta {
+            name: self.name.clone(),
+            kind,
+            input_shape: self.input.to_vec(),
+            output_shape,
+        }
+    }
+}
+
+/// What every layer knows about itself once built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerMeta {
+    /// Name of this layer in the model, e.g. `conv1`.
+    pub name: String,
+    /// Its type, e.g. [`Kind::Conv2d`].
+    pub kind: Kind,
+    /// Per-sample input shape.
+    pub input_shape: Vec<usize>,
+    /// Per-sample output shape.
+    pub output_shape: Vec<usize>,
+}
+
 /// A layer of a network.
 ///
 /// `forward` must be called before `backward` with the same input; `backward`
 /// overwrites parameter gradients and writes `dx` unless it is `None` (a
 /// first layer's input gradient is not needed).
 pub trait Layer<T: Scalar>: Send + Sync {
-    /// Type name shown in summaries, e.g. `Conv2d`.
-    fn kind(&self) -> &'static str;
+    /// Name, type and shapes of this layer.
+    fn meta(&self) -> &LayerMeta;
+
+    /// Type of this layer, e.g. [`Kind::Conv2d`].
+    fn kind(&self) -> Kind {
+        self.meta().kind
+    }
 
     /// Name of this layer in the model, e.g. `conv1`.
-    fn name(&self) -> &str;
+    fn name(&self) -> &str {
+        &self.meta().name
+    }
+
+    /// Per-sample input shape.
+    fn input_shape(&self) -> &[usize] {
+        &self.meta().input_shape
+    }
 
     /// Per-sample output shape.
-    fn output_shape(&self) -> &[usize];
+    fn output_shape(&self) -> &[usize] {
+        &self.meta().output_shape
+    }
 
     /// `y = layer(x)`; `y` is resized as needed, reusing its memory.
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>);
@@ -116,7 +158,8 @@ pub trait Layer<T: Scalar>: Send + Sync {
     fn backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>);
 
     /// Visits parameters and buffers with their names below `prefix`
-    /// (`prefix` ends with a dot or is empty).
+    /// (`prefix` ends with a dot or is empty). Layers with state implement
+    /// this and the next two methods with one `layer_state!` list.
     fn visit_state(&self, _prefix: &str, _f: &mut dyn FnMut(String, StateRef<'_, T>)) {}
 
     /// Mutable form of [`Layer::visit_state`].
@@ -150,36 +193,93 @@ pub fn count_params<T: Scalar>(layer: &dyn Layer<T>) -> (usize, usize) {
     counts
 }
 
-/// The `weight` and optional `bias` that convolution and dense layers share,
-/// with their state-dict names.
-pub(crate) struct WeightBias<T: Scalar> {
-    pub weight: Param<T>,
-    pub bias: Option<Param<T>>,
+/// Implements [`Layer::visit_state`], [`Layer::visit_state_mut`] and
+/// [`Layer::for_each_param`] from one list of a layer's state, in state-dict
+/// order, so names and order are written once. Entries:
+///
+/// - `param "weight" => field`: a [`Param`];
+/// - `opt_param "bias" => field`: an `Option<Param>`;
+/// - `buffer "running_mean" => field`: a [`Tensor`] not trained by gradients;
+/// - `layer "conv1" => field`: a sub-layer, whose entries get the prefix `conv1.`;
+/// - `opt_layer "downsample.0" => field.0`: a sub-layer inside an `Option`
+///   (optionally a tuple element of it).
+macro_rules! layer_state {
+    ($($how:ident $name:literal => $field:ident $(. $sub:tt)?),* $(,)?) => {
+        fn visit_state(
+            &self,
+            prefix: &str,
+            f: &mut dyn FnMut(String, $crate::layers::StateRef<'_, T>),
+        ) {
+            $( $crate::layers::layer_state!(@ref $how, self.$field $(. $sub)?, prefix, $name, f); )*
+        }
+
+        fn visit_state_mut(
+            &mut self,
+            prefix: &str,
+            f: &mut dyn FnMut(String, $crate::layers::StateMut<'_, T>),
+        ) {
+            $( $crate::layers::layer_state!(@mut $how, self.$field $(. $sub)?, prefix, $name, f); )*
+        }
+
+        fn for_each_param(&mut self, f: &mut dyn FnMut(&mut $crate::layers::Param<T>)) {
+            $( $crate::layers::layer_state!(@each $how, self.$field $(. $sub)?, f); )*
+        }
+    };
+    (@ref param, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        $f(format!("{}{}", $prefix, $name), $crate::layers::StateRef::Param(&$e))
+    };
+    (@ref opt_param, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        if let Some(p) = &$e {
+            $f(format!("{}{}", $prefix, $name), $crate::layers::StateRef::Param(p))
+        }
+    };
+    (@ref buffer, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        $f(format!("{}{}", $prefix, $name), $crate::layers::StateRef::Buffer(&$e))
+    };
+    (@ref layer, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        $e.visit_state(&format!("{}{}.", $prefix, $name), $f)
+    };
+    (@ref opt_layer, $($e:tt)+) => {
+        $crate::layers::layer_state!(@opt visit_state, as_ref, $($e)+)
+    };
+    (@mut param, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        $f(format!("{}{}", $prefix, $name), $crate::layers::StateMut::Param(&mut $e))
+    };
+    (@mut opt_param, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        if let Some(p) = &mut $e {
+            $f(format!("{}{}", $prefix, $name), $crate::layers::StateMut::Param(p))
+        }
+    };
+    (@mut buffer, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        $f(format!("{}{}", $prefix, $name), $crate::layers::StateMut::Buffer(&mut $e))
+    };
+    (@mut layer, $e:expr, $prefix:ident, $name:literal, $f:ident) => {
+        $e.visit_state_mut(&format!("{}{}.", $prefix, $name), $f)
+    };
+    (@mut opt_layer, $($e:tt)+) => {
+        $crate::layers::layer_state!(@opt visit_state_mut, as_mut, $($e)+)
+    };
+    (@opt $visit:ident, $as:ident, $s:ident . $field:ident $(. $sub:tt)?, $prefix:ident, $name:literal, $f:ident) => {
+        if let Some(l) = $s.$field.$as() {
+            l$(.$sub)?.$visit(&format!("{}{}.", $prefix, $name), $f)
+        }
+    };
+    (@each param, $e:expr, $f:ident) => {
+        $f(&mut $e)
+    };
+    (@each opt_param, $e:expr, $f:ident) => {
+        if let Some(p) = &mut $e {
+            $f(p)
+        }
+    };
+    (@each buffer, $e:expr, $f:ident) => {};
+    (@each layer, $e:expr, $f:ident) => {
+        $e.for_each_param($f)
+    };
+    (@each opt_layer, $s:ident . $field:ident $(. $sub:tt)?, $f:ident) => {
+        if let Some(l) = $s.$field.as_mut() {
+            l$(.$sub)?.for_each_param($f)
+        }
+    };
 }
-
-impl<T: Scalar> WeightBias<T> {
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
-        f(format!("{prefix}weight"), StateRef::Param(&self.weight));
-        if let Some(b) = &self.bias {
-            f(format!("{prefix}bias"), StateRef::Param(b));
-        }
-    }
-
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(String, StateMut<'_, T>)) {
-        f(format!("{prefix}weight"), StateMut::Param(&mut self.weight));
-        if let Some(b) = &mut self.bias {
-            f(format!("{prefix}bias"), StateMut::Param(b));
-        }
-    }
-
-    fn for_each(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
-        f(&mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f(b);
-        }
-    }
-
-    fn bias_value(&self) -> Option<&[T]> {
-        self.bias.as_ref().map(|b| b.value.data())
-    }
-}
+pub(crate) use layer_state;

@@ -2,27 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef};
+use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, Param, layer_state};
 use crate::error::{Error, Result};
 use crate::ops::norm::{self, NormDims};
 use crate::scalar::{Scalar, is_positive};
 use crate::tensor::{Tensor, numel};
 
-fn default_eps() -> f64 {
-    1e-5
-}
-fn default_momentum() -> f64 {
-    0.1
-}
-
 /// Batch normalisation settings, PyTorch's defaults (`eps = 1e-5`,
 /// `momentum = 0.1`; note Keras's `momentum = 0.99` means `1 − 0.99` here).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct BatchNormConfig {
-    #[serde(default = "default_eps")]
+    /// Added to the variance before the square root.
     pub eps: f64,
-    #[serde(default = "default_momentum")]
+    /// Weight of the new batch in the running statistics.
     pub momentum: f64,
 }
 
@@ -40,27 +33,27 @@ impl BatchNormConfig {
     pub fn init_2d<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<BatchNorm<T>> {
         if ctx.input.len() != 3 {
             return Err(Error::shape(
-                "BatchNorm2d",
+                Kind::BatchNorm2d.display_name(),
                 "[channels, height, width] input",
                 ctx.input,
             ));
         }
-        self.build(ctx, true)
+        self.build(ctx, Kind::BatchNorm2d)
     }
 
     /// `BatchNorm1d` over `[features]` or `[channels, length]` inputs.
     pub fn init_1d<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<BatchNorm<T>> {
         if !(1..=2).contains(&ctx.input.len()) {
             return Err(Error::shape(
-                "BatchNorm1d",
+                Kind::BatchNorm1d.display_name(),
                 "[features] or [channels, length] input",
                 ctx.input,
             ));
         }
-        self.build(ctx, false)
+        self.build(ctx, Kind::BatchNorm1d)
     }
 
-    fn build<T: Scalar>(&self, ctx: BuildCtx<'_>, two_d: bool) -> Result<BatchNorm<T>> {
+    fn build<T: Scalar>(&self, ctx: BuildCtx<'_>, kind: Kind) -> Result<BatchNorm<T>> {
         if !is_positive(self.eps) || !(0.0..=1.0).contains(&self.momentum) {
             return Err(Error::invalid(
                 "batch norm",
@@ -72,11 +65,9 @@ impl BatchNormConfig {
         }
         let c = ctx.input[0];
         Ok(BatchNorm {
-            name: ctx.name,
-            two_d,
+            meta: ctx.meta(kind, ctx.input.to_vec()),
             c,
             s: numel(&ctx.input[1..]),
-            shape: ctx.input.to_vec(),
             eps: self.eps,
             momentum: self.momentum,
             gamma: Param::new(Tensor::full(&[c], T::one())),
@@ -103,11 +94,9 @@ impl BatchNormConfig {
 /// output shape = input shape; `weight`, `bias`, `running_mean`,
 /// `running_var`: `[c]`; `num_batches_tracked`: `[]`.
 pub struct BatchNorm<T: Scalar> {
-    name: String,
-    two_d: bool,
+    meta: LayerMeta,
     c: usize,
     s: usize,
-    shape: Vec<usize>,
     eps: f64,
     momentum: f64,
     gamma: Param<T>,
@@ -133,16 +122,8 @@ impl<T: Scalar> BatchNorm<T> {
 }
 
 impl<T: Scalar> Layer<T> for BatchNorm<T> {
-    fn kind(&self) -> &'static str {
-        if self.two_d { "BatchNorm2d" } else { "BatchNorm1d" }
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>) {
@@ -206,33 +187,11 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         );
     }
 
-    fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
-        f(format!("{prefix}weight"), StateRef::Param(&self.gamma));
-        f(format!("{prefix}bias"), StateRef::Param(&self.beta));
-        f(format!("{prefix}running_mean"), StateRef::Buffer(&self.running_mean));
-        f(format!("{prefix}running_var"), StateRef::Buffer(&self.running_var));
-        f(
-            format!("{prefix}num_batches_tracked"),
-            StateRef::Buffer(&self.num_batches_tracked),
-        );
-    }
-
-    fn visit_state_mut(&mut self, prefix: &str, f: &mut dyn FnMut(String, StateMut<'_, T>)) {
-        f(format!("{prefix}weight"), StateMut::Param(&mut self.gamma));
-        f(format!("{prefix}bias"), StateMut::Param(&mut self.beta));
-        f(
-            format!("{prefix}running_mean"),
-            StateMut::Buffer(&mut self.running_mean),
-        );
-        f(format!("{prefix}running_var"), StateMut::Buffer(&mut self.running_var));
-        f(
-            format!("{prefix}num_batches_tracked"),
-            StateMut::Buffer(&mut self.num_batches_tracked),
-        );
-    }
-
-    fn for_each_param(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
-        f(&mut self.gamma);
-        f(&mut self.beta);
+    layer_state! {
+        param "weight" => gamma,
+        param "bias" => beta,
+        buffer "running_mean" => running_mean,
+        buffer "running_var" => running_var,
+        buffer "num_batches_tracked" => num_batches_tracked,
     }
 }

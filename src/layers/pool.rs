@@ -2,25 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::serde_util::{is_default, opt_pair, pair};
-use super::{BuildCtx, ForwardCtx, Layer};
+use super::serde_util::{is_default, is_true, opt_pair, pair, yes};
+use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta};
 use crate::error::{Error, Result};
 use crate::ops::pool::{self, Pool2dParams, PoolGeometry, PoolKind};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, numel};
-
-fn zero2() -> [usize; 2] {
-    [0, 0]
-}
-fn is_zero2(v: &[usize; 2]) -> bool {
-    *v == [0, 0]
-}
-fn yes() -> bool {
-    true
-}
-fn is_true(v: &bool) -> bool {
-    *v
-}
 
 /// A 2-D pooling window (`nn.MaxPool2d` / `nn.AvgPool2d`).
 ///
@@ -34,7 +21,7 @@ pub struct Pool2dConfig {
     /// Defaults to the kernel size.
     #[serde(with = "opt_pair", default, skip_serializing_if = "Option::is_none")]
     pub stride: Option<[usize; 2]>,
-    #[serde(with = "pair", default = "zero2", skip_serializing_if = "is_zero2")]
+    #[serde(with = "pair", default, skip_serializing_if = "is_default")]
     pub padding: [usize; 2],
     #[serde(default, skip_serializing_if = "is_default")]
     pub ceil_mode: bool,
@@ -85,14 +72,15 @@ impl Pool2dConfig {
     }
 
     pub fn init<T: Scalar>(&self, kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Pool<T>> {
+        let layer = Kind::pool(kind, false);
         let &[c, h, w] = ctx.input else {
             return Err(Error::shape(
-                pool_name(kind, false),
+                layer.display_name(),
                 "[channels, height, width] input",
                 ctx.input,
             ));
         };
-        Pool::build(ctx.name, kind, false, self.params().geometry(c, h, w)?)
+        Pool::build(ctx, layer, kind, self.params().geometry(c, h, w)?)
     }
 }
 
@@ -148,50 +136,39 @@ impl Pool1dConfig {
     }
 
     pub fn init<T: Scalar>(&self, kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Pool<T>> {
+        let layer = Kind::pool(kind, true);
         let &[c, l] = ctx.input else {
             return Err(Error::shape(
-                pool_name(kind, true),
+                layer.display_name(),
                 "[channels, length] input",
                 ctx.input,
             ));
         };
-        Pool::build(ctx.name, kind, true, self.params().geometry(c, 1, l)?)
-    }
-}
-
-fn pool_name(kind: PoolKind, one_d: bool) -> &'static str {
-    match (kind, one_d) {
-        (PoolKind::Max, false) => "MaxPool2d",
-        (PoolKind::Avg, false) => "AvgPool2d",
-        (PoolKind::Max, true) => "MaxPool1d",
-        (PoolKind::Avg, true) => "AvgPool1d",
+        Pool::build(ctx, layer, kind, self.params().geometry(c, 1, l)?)
     }
 }
 
 /// A max or average pooling layer.
 pub struct Pool<T: Scalar> {
-    name: String,
+    meta: LayerMeta,
     kind: PoolKind,
-    one_d: bool,
     geom: PoolGeometry,
-    out_shape: Vec<usize>,
     argmax: Vec<u32>,
     _marker: std::marker::PhantomData<T>,
 }
 
 impl<T: Scalar> Pool<T> {
-    fn build(name: String, kind: PoolKind, one_d: bool, geom: PoolGeometry) -> Result<Self> {
-        let out_shape = if one_d {
+    /// `layer` is the pooling [`Kind`] (which says 1-D or 2-D), `kind` max or average.
+    fn build(ctx: BuildCtx<'_>, layer: Kind, kind: PoolKind, geom: PoolGeometry) -> Result<Self> {
+        let out_shape = if matches!(layer, Kind::MaxPool1d | Kind::AvgPool1d) {
             vec![geom.c, geom.out_w]
         } else {
             vec![geom.c, geom.out_h, geom.out_w]
         };
         Ok(Pool {
-            name,
+            meta: ctx.meta(layer, out_shape),
             kind,
-            one_d,
             geom,
-            out_shape,
             argmax: Vec::new(),
             _marker: std::marker::PhantomData,
         })
@@ -199,21 +176,13 @@ impl<T: Scalar> Pool<T> {
 }
 
 impl<T: Scalar> Layer<T> for Pool<T> {
-    fn kind(&self) -> &'static str {
-        pool_name(self.kind, self.one_d)
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.out_shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
         let n = x.batch();
-        y.resize_batch(n, &self.out_shape);
+        y.resize_batch(n, &self.meta.output_shape);
         match self.kind {
             PoolKind::Max => {
                 if self.argmax.len() < y.len() {
@@ -242,10 +211,9 @@ impl<T: Scalar> Layer<T> for Pool<T> {
 /// # Shapes
 /// input `[c, …]` (any number of spatial axes), output `[c]`.
 pub struct GlobalPool<T: Scalar> {
-    name: String,
+    meta: LayerMeta,
     kind: PoolKind,
     spatial: usize,
-    out_shape: Vec<usize>,
     argmax: Vec<u32>,
     _marker: std::marker::PhantomData<T>,
 }
@@ -255,11 +223,14 @@ impl<T: Scalar> GlobalPool<T> {
         if ctx.input.len() < 2 {
             return Err(Error::shape("global pooling", "[channels, …spatial] input", ctx.input));
         }
+        let layer = match kind {
+            PoolKind::Avg => Kind::GlobalAvgPool,
+            PoolKind::Max => Kind::GlobalMaxPool,
+        };
         Ok(GlobalPool {
-            name: ctx.name,
+            meta: ctx.meta(layer, vec![ctx.input[0]]),
             kind,
             spatial: numel(&ctx.input[1..]),
-            out_shape: vec![ctx.input[0]],
             argmax: Vec::new(),
             _marker: std::marker::PhantomData,
         })
@@ -267,23 +238,12 @@ impl<T: Scalar> GlobalPool<T> {
 }
 
 impl<T: Scalar> Layer<T> for GlobalPool<T> {
-    fn kind(&self) -> &'static str {
-        match self.kind {
-            PoolKind::Avg => "GlobalAvgPool",
-            PoolKind::Max => "GlobalMaxPool",
-        }
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.out_shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
-        y.resize_batch(x.batch(), &self.out_shape);
+        y.resize_batch(x.batch(), &self.meta.output_shape);
         if self.argmax.len() < y.len() {
             self.argmax.resize(y.len(), 0);
         }

@@ -4,26 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use super::conv::{Conv, Conv1dConfig, Conv2dConfig};
 use super::norm::{BatchNorm, BatchNormConfig};
-use super::serde_util::is_default;
-use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef};
+use super::serde_util::{is_default, is_n, n};
+use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, layer_state};
 use crate::error::{Error, Result};
 use crate::ops::activation::Activation;
 use crate::ops::conv::{ConvAlgo, Padding};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
-
-fn one() -> usize {
-    1
-}
-fn three() -> usize {
-    3
-}
-fn is_one(v: &usize) -> bool {
-    *v == 1
-}
-fn is_three(v: &usize) -> bool {
-    *v == 3
-}
 
 /// How the block's input reaches its output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -52,9 +39,9 @@ pub enum Shortcut {
 #[serde(deny_unknown_fields)]
 pub struct ResidualConfig {
     pub filters: usize,
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub stride: usize,
-    #[serde(default = "three", skip_serializing_if = "is_three")]
+    #[serde(default = "n::<3>", skip_serializing_if = "is_n::<3>")]
     pub kernel: usize,
     #[serde(default, skip_serializing_if = "is_default")]
     pub shortcut: Shortcut,
@@ -91,7 +78,7 @@ impl ResidualConfig {
             2 => true,
             _ => {
                 return Err(Error::shape(
-                    "Residual",
+                    Kind::Residual.display_name(),
                     "[channels, height, width] or [channels, length] input",
                     ctx.input,
                 ));
@@ -99,7 +86,7 @@ impl ResidualConfig {
         };
         if self.kernel.is_multiple_of(2) {
             return Err(Error::invalid(
-                "Residual",
+                Kind::Residual.display_name(),
                 format!("kernel {} must be odd", self.kernel),
             ));
         }
@@ -135,7 +122,7 @@ impl ResidualConfig {
             Shortcut::Identity => {
                 if self.stride != 1 || c_in != self.filters {
                     return Err(Error::invalid(
-                        "Residual",
+                        Kind::Residual.display_name(),
                         format!(
                             "an identity shortcut needs stride 1 and {c_in} = {} channels; use shortcut = \"projection\"",
                             self.filters
@@ -156,7 +143,7 @@ impl ResidualConfig {
             && d.output_shape() != out_shape.as_slice()
         {
             return Err(Error::invalid(
-                "Residual",
+                Kind::Residual.display_name(),
                 format!(
                     "shortcut output {:?} differs from the branch's {:?}",
                     d.output_shape(),
@@ -184,13 +171,17 @@ impl ResidualConfig {
             None => None,
         };
         Ok(Residual {
-            name,
+            meta: LayerMeta {
+                name,
+                kind: Kind::Residual,
+                input_shape: input.to_vec(),
+                output_shape: out_shape,
+            },
             conv1,
             bn1,
             conv2,
             bn2,
             down,
-            out_shape,
             bufs: Default::default(),
         })
     }
@@ -214,27 +205,18 @@ struct Bufs<T: Scalar> {
 
 /// A residual block; see [`ResidualConfig`].
 pub struct Residual<T: Scalar> {
-    name: String,
+    meta: LayerMeta,
     conv1: Conv<T>,
     bn1: BatchNorm<T>,
     conv2: Conv<T>,
     bn2: BatchNorm<T>,
     down: Option<(Conv<T>, BatchNorm<T>)>,
-    out_shape: Vec<usize>,
     bufs: Bufs<T>,
 }
 
 impl<T: Scalar> Layer<T> for Residual<T> {
-    fn kind(&self) -> &'static str {
-        "Residual"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.out_shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>) {
@@ -288,37 +270,13 @@ impl<T: Scalar> Layer<T> for Residual<T> {
         dx.data_mut().iter_mut().zip(short.data()).for_each(|(d, &s)| *d += s);
     }
 
-    fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {
-        self.conv1.visit_state(&format!("{prefix}conv1."), f);
-        self.bn1.visit_state(&format!("{prefix}bn1."), f);
-        self.conv2.visit_state(&format!("{prefix}conv2."), f);
-        self.bn2.visit_state(&format!("{prefix}bn2."), f);
-        if let Some((conv, bn)) = &self.down {
-            conv.visit_state(&format!("{prefix}downsample.0."), f);
-            bn.visit_state(&format!("{prefix}downsample.1."), f);
-        }
-    }
-
-    fn visit_state_mut(&mut self, prefix: &str, f: &mut dyn FnMut(String, StateMut<'_, T>)) {
-        self.conv1.visit_state_mut(&format!("{prefix}conv1."), f);
-        self.bn1.visit_state_mut(&format!("{prefix}bn1."), f);
-        self.conv2.visit_state_mut(&format!("{prefix}conv2."), f);
-        self.bn2.visit_state_mut(&format!("{prefix}bn2."), f);
-        if let Some((conv, bn)) = &mut self.down {
-            conv.visit_state_mut(&format!("{prefix}downsample.0."), f);
-            bn.visit_state_mut(&format!("{prefix}downsample.1."), f);
-        }
-    }
-
-    fn for_each_param(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
-        self.conv1.for_each_param(f);
-        self.bn1.for_each_param(f);
-        self.conv2.for_each_param(f);
-        self.bn2.for_each_param(f);
-        if let Some((conv, bn)) = &mut self.down {
-            conv.for_each_param(f);
-            bn.for_each_param(f);
-        }
+    layer_state! {
+        layer "conv1" => conv1,
+        layer "bn1" => bn1,
+        layer "conv2" => conv2,
+        layer "bn2" => bn2,
+        opt_layer "downsample.0" => down.0,
+        opt_layer "downsample.1" => down.1,
     }
 
     fn set_conv_algo(&mut self, algo: ConvAlgo) {

@@ -4,6 +4,9 @@
 //! (`kernel = [3, 5]`). A 2-D padding is `"valid"`, `"same"`, one number,
 //! `[pad_h, pad_w]` or `[top, bottom, left, right]`; a 1-D padding is
 //! `"valid"`, `"same"`, one number or `[left, right]`.
+//!
+//! Also the `default` and `skip_serializing_if` helpers every layer config
+//! shares, so a default is written once beside the field it belongs to.
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -148,6 +151,37 @@ pub mod padding1d {
     }
 }
 
+/// `skip_serializing_if` for fields at their type's default.
 pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
+}
+
+/// `default` for flags that are on unless turned off.
+pub fn yes() -> bool {
+    true
+}
+
+/// `skip_serializing_if` for flags at their default, on.
+pub fn is_true(v: &bool) -> bool {
+    *v
+}
+
+/// `default = "n::<N>"`: a size that defaults to `N`.
+pub fn n<const N: usize>() -> usize {
+    N
+}
+
+/// `skip_serializing_if = "is_n::<N>"`: a size at its default `N`.
+pub fn is_n<const N: usize>(v: &usize) -> bool {
+    *v == N
+}
+
+/// `default = "n2::<N>"`: a pair that defaults to `[N, N]`.
+pub fn n2<const N: usize>() -> [usize; 2] {
+    [N, N]
+}
+
+/// `skip_serializing_if = "is_n2::<N>"`: a pair at its default `[N, N]`.
+pub fn is_n2<const N: usize>(v: &[usize; 2]) -> bool {
+    *v == [N, N]
 }

@@ -1,40 +1,31 @@
 //! Layers that only change shapes.
 
-use super::{BuildCtx, ForwardCtx, Layer};
+use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, numel};
 
 /// Flattens each sample to a vector (`nn.Flatten`): `[c, h, w]` → `[c·h·w]`,
 /// in C order, so weights match PyTorch's `torch.flatten(x, 1)`.
 pub struct Flatten {
-    name: String,
-    out_shape: Vec<usize>,
+    meta: LayerMeta,
 }
 
 impl Flatten {
+    /// Flattens samples of shape `ctx.input`.
     pub fn new(ctx: BuildCtx<'_>) -> Self {
         Flatten {
-            name: ctx.name,
-            out_shape: vec![numel(ctx.input)],
+            meta: ctx.meta(Kind::Flatten, vec![numel(ctx.input)]),
         }
     }
 }
 
 impl<T: Scalar> Layer<T> for Flatten {
-    fn kind(&self) -> &'static str {
-        "Flatten"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.out_shape
+    fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
-        y.resize_batch(x.batch(), &self.out_shape);
+        y.resize_batch(x.batch(), &self.meta.output_shape);
         y.data_mut().copy_from_slice(x.data());
     }
 

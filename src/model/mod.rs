@@ -12,7 +12,7 @@ pub use spec::{LayerKind, LayerSpec, ModelSpec};
 pub use summary::{Summary, SummaryRow};
 
 use crate::error::{Error, Result};
-use crate::layers::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef, count_params};
+use crate::layers::{BuildCtx, ForwardCtx, Kind, Layer, Param, StateMut, StateRef, count_params};
 use crate::ops::conv::ConvAlgo;
 use crate::rng::SeededRng;
 use crate::scalar::Scalar;
@@ -92,7 +92,7 @@ impl<T: Scalar> Sequential<T> {
             let layer = l.kind.build::<T>(ctx).map_err(|e| Error::Layer {
                 index,
                 name: name.clone(),
-                kind: l.kind.type_name().to_string(),
+                kind: l.kind.kind().as_str().to_string(),
                 source: Box::new(e),
             })?;
             shape = layer.output_shape().to_vec();
@@ -137,7 +137,7 @@ impl<T: Scalar> Sequential<T> {
     /// True when the last layer is a softmax: training then applies the loss
     /// to the logits before it.
     pub fn ends_with_softmax(&self) -> bool {
-        self.layers.last().is_some_and(|l| l.kind() == "Softmax")
+        self.layers.last().is_some_and(|l| l.kind() == Kind::Softmax)
     }
 
     /// Number of classes (outputs) of a classifier.

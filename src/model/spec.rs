@@ -24,10 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::init::Init;
-use crate::layers::BatchNormConfig;
 use crate::layers::{
-    ActivationLayer, BuildCtx, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig, Flatten, GlobalPool,
-    Layer, LeakyReluConfig, Pool1dConfig, Pool2dConfig, ResidualConfig, Softmax,
+    ActivationLayer, BatchNormConfig, BuildCtx, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig,
+    Flatten, GlobalPool, Kind, Layer, LeakyReluConfig, Pool1dConfig, Pool2dConfig, ResidualConfig, Softmax,
 };
 use crate::ops::activation::Activation;
 use crate::ops::pool::PoolKind;
@@ -45,6 +44,8 @@ pub struct LayerSpec {
 }
 
 /// The layer types and their parameters.
+///
+/// The serde tag of each variant is its [`Kind::as_str`] (checked by a test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerKind {
@@ -71,51 +72,30 @@ pub enum LayerKind {
 }
 
 impl LayerKind {
-    /// Prefix of generated names: `conv1`, `fc2`, `bn1`, `pool1`, …
-    fn name_stem(&self) -> &'static str {
+    /// The type of the layer, without its settings; its
+    /// [`Kind::as_str`] is the `type` of the layer in model files.
+    pub fn kind(&self) -> Kind {
         match self {
-            LayerKind::Conv1d(_) | LayerKind::Conv2d(_) => "conv",
-            LayerKind::MaxPool1d(_)
-            | LayerKind::AvgPool1d(_)
-            | LayerKind::MaxPool2d(_)
-            | LayerKind::AvgPool2d(_)
-            | LayerKind::GlobalAvgPool
-            | LayerKind::GlobalMaxPool => "pool",
-            LayerKind::Dense(_) => "fc",
-            LayerKind::Flatten => "flatten",
-            LayerKind::Relu | LayerKind::LeakyRelu(_) | LayerKind::Elu(_) | LayerKind::Sigmoid | LayerKind::Tanh => {
-                self.type_name()
-            }
-            LayerKind::Softmax => "softmax",
-            LayerKind::Dropout(_) => "dropout",
-            LayerKind::BatchNorm1d(_) | LayerKind::BatchNorm2d(_) => "bn",
-            LayerKind::Residual(_) => "block",
-        }
-    }
-
-    /// The `type` of the layer in model files, e.g. `conv2d`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            LayerKind::Conv1d(_) => "conv1d",
-            LayerKind::Conv2d(_) => "conv2d",
-            LayerKind::MaxPool1d(_) => "max_pool1d",
-            LayerKind::AvgPool1d(_) => "avg_pool1d",
-            LayerKind::MaxPool2d(_) => "max_pool2d",
-            LayerKind::AvgPool2d(_) => "avg_pool2d",
-            LayerKind::GlobalAvgPool => "global_avg_pool",
-            LayerKind::GlobalMaxPool => "global_max_pool",
-            LayerKind::Dense(_) => "dense",
-            LayerKind::Flatten => "flatten",
-            LayerKind::Relu => "relu",
-            LayerKind::LeakyRelu(_) => "leaky_relu",
-            LayerKind::Elu(_) => "elu",
-            LayerKind::Sigmoid => "sigmoid",
-            LayerKind::Tanh => "tanh",
-            LayerKind::Softmax => "softmax",
-            LayerKind::Dropout(_) => "dropout",
-            LayerKind::BatchNorm1d(_) => "batch_norm1d",
-            LayerKind::BatchNorm2d(_) => "batch_norm2d",
-            LayerKind::Residual(_) => "residual",
+            LayerKind::Conv1d(_) => Kind::Conv1d,
+            LayerKind::Conv2d(_) => Kind::Conv2d,
+            LayerKind::MaxPool1d(_) => Kind::MaxPool1d,
+            LayerKind::AvgPool1d(_) => Kind::AvgPool1d,
+            LayerKind::MaxPool2d(_) => Kind::MaxPool2d,
+            LayerKind::AvgPool2d(_) => Kind::AvgPool2d,
+            LayerKind::GlobalAvgPool => Kind::GlobalAvgPool,
+            LayerKind::GlobalMaxPool => Kind::GlobalMaxPool,
+            LayerKind::Dense(_) => Kind::Dense,
+            LayerKind::Flatten => Kind::Flatten,
+            LayerKind::Relu => Kind::Relu,
+            LayerKind::LeakyRelu(_) => Kind::LeakyRelu,
+            LayerKind::Elu(_) => Kind::Elu,
+            LayerKind::Sigmoid => Kind::Sigmoid,
+            LayerKind::Tanh => Kind::Tanh,
+            LayerKind::Softmax => Kind::Softmax,
+            LayerKind::Dropout(_) => Kind::Dropout,
+            LayerKind::BatchNorm1d(_) => Kind::BatchNorm1d,
+            LayerKind::BatchNorm2d(_) => Kind::BatchNorm2d,
+            LayerKind::Residual(_) => Kind::Residual,
         }
     }
 
@@ -329,15 +309,7 @@ impl ModelSpec {
         if let Some(i) = &self.input {
             return Some(i.len());
         }
-        self.layers.iter().find_map(|l| match &l.kind {
-            LayerKind::Conv2d(_) | LayerKind::MaxPool2d(_) | LayerKind::AvgPool2d(_) | LayerKind::BatchNorm2d(_) => {
-                Some(3)
-            }
-            LayerKind::Residual(_) => Some(3),
-            LayerKind::Conv1d(_) | LayerKind::MaxPool1d(_) | LayerKind::AvgPool1d(_) => Some(2),
-            LayerKind::Dense(_) => Some(1),
-            _ => None,
-        })
+        self.layers.iter().find_map(|l| l.kind.kind().input_rank())
     }
 
     /// Layer names, generated where the spec gives none: convolutions
@@ -347,7 +319,7 @@ impl ModelSpec {
         let mut counts = std::collections::HashMap::<&str, usize>::new();
         let mut names = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
-            let stem = l.kind.name_stem();
+            let stem = l.kind.kind().name_stem();
             let c = counts.entry(stem).or_insert(0);
             *c += 1;
             names.push(l.name.clone().unwrap_or_else(|| format!("{stem}{c}")));

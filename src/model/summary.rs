@@ -54,7 +54,7 @@ impl Summary {
                 let (t, f) = count_params(l.as_ref());
                 SummaryRow {
                     name: l.name().to_string(),
-                    kind: l.kind().to_string(),
+                    kind: l.kind().display_name().to_string(),
                     output_shape: l.output_shape().to_vec(),
                     params: t + f,
                 }

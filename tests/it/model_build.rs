@@ -169,3 +169,54 @@ fn same_seed_same_initial_weights_and_schemes_differ() {
     let max = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     assert!(max <= 0.2 && max > 0.15, "{max}");
 }
+
+#[test]
+fn layer_kind_names_one_vocabulary_for_files_and_summaries() {
+    use striate::layers::{
+        BatchNormConfig, Conv1dConfig, DenseConfig, DropoutConfig, EluConfig, Kind, LeakyReluConfig, Pool1dConfig,
+        Pool2dConfig, ResidualConfig,
+    };
+    use striate::model::LayerKind;
+    let every = [
+        LayerKind::Conv1d(Conv1dConfig::new(2, 3)),
+        LayerKind::Conv2d(Conv2dConfig::new(2, 3)),
+        LayerKind::MaxPool1d(Pool1dConfig::new(2)),
+        LayerKind::AvgPool1d(Pool1dConfig::new(2)),
+        LayerKind::MaxPool2d(Pool2dConfig::new(2)),
+        LayerKind::AvgPool2d(Pool2dConfig::new(2)),
+        LayerKind::GlobalAvgPool,
+        LayerKind::GlobalMaxPool,
+        LayerKind::Dense(DenseConfig::new(2)),
+        LayerKind::Flatten,
+        LayerKind::Relu,
+        LayerKind::LeakyRelu(LeakyReluConfig::default()),
+        LayerKind::Elu(EluConfig::default()),
+        LayerKind::Sigmoid,
+        LayerKind::Tanh,
+        LayerKind::Softmax,
+        LayerKind::Dropout(DropoutConfig::new(0.5)),
+        LayerKind::BatchNorm1d(BatchNormConfig::default()),
+        LayerKind::BatchNorm2d(BatchNormConfig::default()),
+        LayerKind::Residual(ResidualConfig::new(2)),
+    ];
+    let kinds: Vec<Kind> = every.iter().map(|l| l.kind()).collect();
+    assert_eq!(kinds, Kind::ALL, "one LayerKind per Kind, in the same order");
+    for l in &every {
+        let json = serde_json::to_value(l).unwrap();
+        assert_eq!(json["type"], l.kind().as_str(), "serde tag of {l:?}");
+    }
+    // Built layers report the kind their spec names (and the summary shows its display name).
+    let model = ModelSpec::new([2, 6])
+        .conv1d(Conv1dConfig::new(2, 3))
+        .batch_norm1d()
+        .max_pool1d(2)
+        .flatten()
+        .dense(3)
+        .softmax()
+        .build::<f32>(0)
+        .unwrap();
+    for (layer, spec) in model.layers().iter().zip(&model.spec().layers) {
+        assert_eq!(layer.kind(), spec.kind.kind());
+    }
+    assert!(model.summary().to_string().contains("bn1 (BatchNorm1d)"));
+}

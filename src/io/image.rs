@@ -47,6 +47,6 @@ pub fn encode_png(w: usize, h: usize, color: PngColor, pixels: &[u8]) -> Result<
     let mut out = Vec::new();
     let enc = image::codecs::png::PngEncoder::new(&mut out);
     image::ImageEncoder::write_image(enc, pixels, w as u32, h as u32, color)
-        .map_err(|e| Error::Data(format!("cannot encode PNG: {e}")))?;
+        .map_err(|e| Error::internal("encoding a PNG", e))?;
     Ok(out)
 }

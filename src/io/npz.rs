@@ -41,10 +41,10 @@ pub fn to_bytes(members: &[(&str, Vec<u8>)]) -> Result<Vec<u8>> {
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         for (name, bytes) in members {
             zip.start_file(format!("{name}.npy"), opts)
-                .map_err(|e| Error::Data(format!("cannot write npz member {name}: {e}")))?;
-            std::io::Write::write_all(&mut zip, bytes).map_err(|e| Error::Data(format!("npz: {e}")))?;
+                .map_err(|e| Error::internal(format!("writing npz member {name}"), e))?;
+            std::io::Write::write_all(&mut zip, bytes).map_err(|e| Error::internal("writing an npz archive", e))?;
         }
-        zip.finish().map_err(|e| Error::Data(format!("npz: {e}")))?;
+        zip.finish().map_err(|e| Error::internal("writing an npz archive", e))?;
     }
     Ok(cursor.into_inner())
 }

@@ -26,14 +26,14 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
         fontdb: fonts(),
         ..Default::default()
     };
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| Error::Data(format!("cannot render chart: {e}")))?;
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| Error::internal("rendering a chart", e))?;
     let size = tree
         .size()
         .to_int_size()
         .scale_by(scale)
-        .ok_or_else(|| Error::Data("chart has no size".into()))?;
-    let mut pixmap =
-        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or_else(|| Error::Data("chart too large".into()))?;
+        .ok_or_else(|| Error::internal("rendering a chart", "it has no size"))?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| Error::internal("rendering a chart", "it is too large"))?;
     resvg::render(
         &tree,
         tiny_skia::Transform::from_scale(scale, scale),

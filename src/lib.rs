@@ -36,6 +36,7 @@ pub mod filter;
 pub mod init;
 pub mod io;
 pub mod jets;
+#[allow(unsafe_code)] // The one home of `unsafe`; each block has a SAFETY note.
 pub mod kernels;
 pub mod layers;
 pub mod metrics;

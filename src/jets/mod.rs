@@ -10,6 +10,7 @@
 //! semantics, checked pixel by pixel against EnergyFlow on generated jets.
 
 pub mod builtin;
+pub mod convert;
 pub mod exact;
 pub mod generator;
 pub mod physics;

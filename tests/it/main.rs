@@ -1,5 +1,6 @@
 //! striate's integration tests, one binary with a module per concern.
 
+mod architecture;
 mod atomic;
 mod cli;
 mod common;

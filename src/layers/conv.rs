@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::serde_util::{is_default, padding1d, padding2d, pair};
 use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef, WeightBias};
 use crate::error::{Error, Result};
-use crate::ops::conv::{Conv2dParams, ConvAlgo, ConvOp, Padding};
+use crate::kernels::conv_gemm::ConvOp;
+use crate::kernels::grads::{BackwardIn, GradsOut};
+use crate::ops::conv::{Conv2dParams, ConvAlgo, Padding};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, fmt_shape};
 
@@ -307,15 +309,17 @@ impl<T: Scalar> Layer<T> for Conv<T> {
         });
         let WeightBias { weight, bias } = &mut self.params;
         let db = bias.as_mut().map(|b| b.grad.data_mut());
-        self.op.backward(
-            n,
-            x.data(),
-            weight.value.data(),
-            dy.data(),
-            dx,
-            weight.grad.data_mut(),
-            db,
-        );
+        let inp = BackwardIn {
+            x: x.data(),
+            w: weight.value.data(),
+            dy: dy.data(),
+        };
+        let grads = GradsOut {
+            d_input: dx,
+            d_weight: weight.grad.data_mut(),
+            d_bias: db,
+        };
+        self.op.backward(n, inp, grads);
     }
 
     fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {

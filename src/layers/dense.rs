@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{BuildCtx, ForwardCtx, Layer, Param, StateMut, StateRef, WeightBias};
 use crate::error::{Error, Result};
-use crate::ops::dense::{dense_backward, dense_forward};
+use crate::kernels::grads::{BackwardIn, GradsOut};
+use crate::ops::dense::{DenseDims, dense_backward, dense_forward};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, fmt_shape};
 
@@ -89,15 +90,12 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         let n = x.batch();
         y.resize_batch(n, &self.out_shape);
         let b = self.params.bias_value();
-        dense_forward(
+        let d = DenseDims {
             n,
-            self.d_in,
-            self.out_shape[0],
-            x.data(),
-            self.params.weight.value.data(),
-            b,
-            y.data_mut(),
-        );
+            d_in: self.d_in,
+            d_out: self.out_shape[0],
+        };
+        dense_forward(d, x.data(), self.params.weight.value.data(), b, y.data_mut());
     }
 
     fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
@@ -108,18 +106,22 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         });
         let WeightBias { weight, bias } = &mut self.params;
         let db = bias.as_mut().map(|b| b.grad.data_mut());
-        let (d_in, d_out) = (self.d_in, self.out_shape[0]);
-        dense_backward(
+        let d = DenseDims {
             n,
-            d_in,
-            d_out,
-            x.data(),
-            weight.value.data(),
-            dy.data(),
-            dx,
-            weight.grad.data_mut(),
-            db,
-        );
+            d_in: self.d_in,
+            d_out: self.out_shape[0],
+        };
+        let inp = BackwardIn {
+            x: x.data(),
+            w: weight.value.data(),
+            dy: dy.data(),
+        };
+        let grads = GradsOut {
+            d_input: dx,
+            d_weight: weight.grad.data_mut(),
+            d_bias: db,
+        };
+        dense_backward(d, inp, grads);
     }
 
     fn visit_state(&self, prefix: &str, f: &mut dyn FnMut(String, StateRef<'_, T>)) {

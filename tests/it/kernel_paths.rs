@@ -3,7 +3,7 @@
 //! and group combination; several thread counts.
 
 use striate::Tensor;
-use striate::kernels::{self, Par, reference};
+use striate::kernels::{self, MatmulSpec, Par, reference};
 use striate::ops::conv::{Conv2dParams, ConvAlgo, Padding, conv2d, conv2d_backward};
 use striate::rng::SeededRng;
 use striate::scalar::Scalar;
@@ -15,8 +15,17 @@ fn matmul_case<T: Scalar>(m: usize, n: usize, k: usize, a_t: bool, b_t: bool, ac
     let b = randn::<T>(&[k * n], (n * 17 + k) as u64);
     let c0 = randn::<T>(&[m * n], 5);
     let (mut c_fast, mut c_ref) = (c0.clone(), c0.clone());
-    kernels::matmul(m, n, k, a.data(), a_t, b.data(), b_t, c_fast.data_mut(), acc, par);
-    reference::matmul(m, n, k, a.data(), a_t, b.data(), b_t, c_ref.data_mut(), acc);
+    let spec = MatmulSpec {
+        m,
+        n,
+        k,
+        a_trans: a_t,
+        b_trans: b_t,
+        accumulate: acc,
+        par,
+    };
+    kernels::matmul(&spec, a.data(), b.data(), c_fast.data_mut());
+    reference::matmul(&spec, a.data(), b.data(), c_ref.data_mut());
     let label = format!(
         "matmul {} m={m} n={n} k={k} a_t={a_t} b_t={b_t} acc={acc} {par:?}",
         T::DTYPE

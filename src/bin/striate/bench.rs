@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use striate::data::Dataset;
-use striate::kernels::{Par, matmul};
+use striate::kernels::{MatmulSpec, Par, matmul};
 use striate::optim::{Optimizer, OptimizerConfig};
 use striate::rng::SeededRng;
 use striate::train::{BatchLog, Callback, Control, TrainConfig, Trainer};
@@ -385,7 +385,7 @@ fn gemm_gflops(threads: usize) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..5 {
         let t0 = Instant::now();
-        matmul(s, s, s, &a, false, &b, false, &mut c, false, Par::Threads(threads));
+        matmul(&MatmulSpec::new(s, s, s).par(Par::Threads(threads)), &a, &b, &mut c);
         best = best.min(t0.elapsed().as_secs_f64());
     }
     2.0 * (s * s * s) as f64 / best / 1e9

@@ -9,6 +9,8 @@
 //! - [`im2col`]: patch unfolding for GEMM-based convolution;
 //! - [`conv_gemm`]: the parallel im2col-GEMM convolution driver and the
 //!   [`conv_gemm::ConvAlgo`] switch between it and the reference;
+//! - [`pool`]: max, average and global pooling, with the 2×2 max-pool fast
+//!   path chosen at run time ([`pool::PoolAlgo`]);
 //! - [`grads`]: the argument groups of backward passes.
 //!
 //! Kernels take validated geometry and slices of the right lengths and
@@ -21,6 +23,7 @@ pub mod gemm;
 pub mod geometry;
 pub mod grads;
 pub mod im2col;
+pub mod pool;
 pub mod reference;
 
 pub use self::gemm::{MatmulSpec, Par, matmul};

@@ -41,9 +41,13 @@ pub enum Padding {
     Same,
     /// Explicit zeros on each side.
     Explicit {
+        /// Zero rows above.
         top: usize,
+        /// Zero rows below.
         bottom: usize,
+        /// Zero columns on the left.
         left: usize,
+        /// Zero columns on the right.
         right: usize,
     },
 }
@@ -103,9 +107,12 @@ pub struct Conv2dParams {
     pub kernel: [usize; 2],
     /// `[stride_h, stride_w]`.
     pub stride: [usize; 2],
+    /// Zero padding of the input.
     pub padding: Padding,
     /// `[dilation_h, dilation_w]`.
     pub dilation: [usize; 2],
+    /// Channel groups: each sees `c_in / groups` inputs and makes
+    /// `c_out / groups` outputs.
     pub groups: usize,
 }
 
@@ -121,21 +128,25 @@ impl Conv2dParams {
         }
     }
 
+    /// The same parameters with `[stride_h, stride_w]`.
     pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
         self.stride = stride;
         self
     }
 
+    /// The same parameters with `padding`.
     pub fn with_padding(mut self, padding: Padding) -> Self {
         self.padding = padding;
         self
     }
 
+    /// The same parameters with `[dilation_h, dilation_w]`.
     pub fn with_dilation(mut self, dilation: [usize; 2]) -> Self {
         self.dilation = dilation;
         self
     }
 
+    /// The same parameters with `groups` channel groups.
     pub fn with_groups(mut self, groups: usize) -> Self {
         self.groups = groups;
         self
@@ -218,8 +229,11 @@ impl Conv2dParams {
 /// Gradients of a convolution.
 #[derive(Clone, Debug)]
 pub struct ConvGrads<T: Scalar> {
+    /// Gradient of the input, shaped like it.
     pub d_input: Tensor<T>,
+    /// Gradient of the weights, shaped like them.
     pub d_weight: Tensor<T>,
+    /// Gradient of the bias, when one was asked for.
     pub d_bias: Option<Tensor<T>>,
 }
 

@@ -28,6 +28,7 @@ pub struct Pool2dParams {
     pub stride: [usize; 2],
     /// `[pad_h, pad_w]` on both sides, at most half the kernel.
     pub padding: [usize; 2],
+    /// Round the output size up (PyTorch's `ceil_mode`).
     pub ceil_mode: bool,
     /// Average pooling only: count padded zeros in the divisor.
     pub count_include_pad: bool,
@@ -45,21 +46,25 @@ impl Pool2dParams {
         }
     }
 
+    /// The same window with `[stride_h, stride_w]`.
     pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
         self.stride = stride;
         self
     }
 
+    /// The same window with `[pad_h, pad_w]`.
     pub fn with_padding(mut self, padding: [usize; 2]) -> Self {
         self.padding = padding;
         self
     }
 
+    /// The same window with `ceil_mode`.
     pub fn with_ceil_mode(mut self, ceil_mode: bool) -> Self {
         self.ceil_mode = ceil_mode;
         self
     }
 
+    /// The same window with `count_include_pad`.
     pub fn with_count_include_pad(mut self, include: bool) -> Self {
         self.count_include_pad = include;
         self

@@ -119,6 +119,47 @@ fn inner_par(tasks: usize, macs: usize) -> Par {
     }
 }
 
+/// How a pass over a batch is split, the same for forward and backward.
+struct Plan {
+    /// Samples per parallel task.
+    per: usize,
+    /// Parallel tasks.
+    tasks: usize,
+    /// Samples whose patches go through one matrix product.
+    nb: usize,
+    /// Threads inside each matrix product.
+    par: Par,
+    /// The patch matrix is the input itself (1×1, stride 1, no padding).
+    pointwise: bool,
+    /// Elements of one task's patch buffer (0 where the input serves).
+    col: usize,
+    /// Elements of one task's GEMM-layout output buffer (0 where the
+    /// product writes the output directly).
+    out: usize,
+}
+
+impl Plan {
+    fn new(g: &ConvGeometry, n: usize) -> Self {
+        let (cog, k, p) = (g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
+        let per = samples_per_task(n);
+        let tasks = n.div_ceil(per);
+        let nb = samples_per_gemm(k, p, per);
+        let par = inner_par(tasks, cog * k * p * nb);
+        let pointwise = g.is_pointwise();
+        let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
+        let out = if nb == 1 { 0 } else { cog * p * nb };
+        Plan {
+            per,
+            tasks,
+            nb,
+            par,
+            pointwise,
+            col,
+            out,
+        }
+    }
+}
+
 /// A convolution bound to its geometry, kernel choice and workspace.
 #[derive(Debug)]
 pub struct ConvOp<T: Scalar> {
@@ -182,13 +223,15 @@ fn forward_gemm<T: Scalar>(
     }
     let (cig, cog, k, p) = (g.c_in / g.groups, g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
     let (il, ol) = (g.in_len(), g.out_len());
-    let per = samples_per_task(n);
-    let tasks = n.div_ceil(per);
-    let nb = samples_per_gemm(k, p, per);
-    let par = inner_par(tasks, cog * k * p * nb);
-    let pointwise = g.is_pointwise();
-    let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
-    let out = if nb == 1 { 0 } else { cog * p * nb };
+    let Plan {
+        per,
+        tasks,
+        nb,
+        par,
+        pointwise,
+        col,
+        out,
+    } = Plan::new(g, n);
     let bufs = ws.ensure(
         tasks,
         BufSizes {
@@ -272,14 +315,16 @@ fn backward_gemm<T: Scalar>(
         }
         return;
     }
-    let per = samples_per_task(n);
-    let tasks = n.div_ceil(per);
-    let nb = samples_per_gemm(k, p, per);
-    let par = inner_par(tasks, cog * k * p * nb);
-    let pointwise = g.is_pointwise();
-    let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
+    let Plan {
+        per,
+        tasks,
+        nb,
+        par,
+        pointwise,
+        col,
+        out,
+    } = Plan::new(g, n);
     let dcol = if dx.is_some() { col } else { 0 };
-    let out = if nb == 1 { 0 } else { cog * p * nb };
     let bufs = ws.ensure(
         tasks,
         BufSizes {

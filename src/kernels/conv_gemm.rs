@@ -1,6 +1,6 @@
 //! The convolution kernel: patches unfolded by [`im2col`] and multiplied
 //! on the GEMM micro-kernels, parallel over the batch, with the scalar
-//! loops of [`reference`] one runtime switch ([`ConvAlgo`]) away.
+//! loops of [`reference`](mod@reference) one runtime switch ([`ConvAlgo`]) away.
 //!
 //! The batch is split into one task per thread; each task owns scratch
 //! buffers in a [`ConvWorkspace`] kept across batches, lays the patches of

@@ -3,7 +3,7 @@
 //!
 //! - [`geometry`]: validated convolution and pooling geometry, what every
 //!   kernel takes;
-//! - [`reference`]: scalar loops, the oracle for tests and the fallback;
+//! - [`reference`](mod@reference): scalar loops, the oracle for tests and the fallback;
 //! - [`gemm`]: matrix products on the `gemm` crate's micro-kernels, described
 //!   by a [`MatmulSpec`];
 //! - [`im2col`]: patch unfolding for GEMM-based convolution;

@@ -55,6 +55,26 @@ fn gemm_matches_reference() {
     matmul_case::<f32>(257, 300, 129, false, true, false, Par::Threads(2));
 }
 
+/// Sizes whose products wrap: `m·k` and `m·n` are 2⁶⁴ ≡ 0, so a guard with
+/// wrapping products let empty slices through to an out-of-bounds product.
+fn wrapping_spec() -> MatmulSpec {
+    MatmulSpec::new(1 << (usize::BITS - 1), 2, 2)
+}
+
+#[test]
+#[should_panic(expected = "too short")]
+fn matmul_guard_does_not_wrap() {
+    let b = [0f32; 4];
+    kernels::matmul(&wrapping_spec(), &[], &b, &mut []);
+}
+
+#[test]
+#[should_panic(expected = "too short")]
+fn reference_matmul_guard_does_not_wrap() {
+    let b = [0f32; 4];
+    reference::matmul(&wrapping_spec(), &[], &b, &mut []);
+}
+
 fn random_params(rng: &mut SeededRng) -> (Conv2dParams, [usize; 4], usize) {
     let pick = |rng: &mut SeededRng, v: &[usize]| v[rng.below(v.len() as u64) as usize];
     let groups = pick(rng, &[1, 1, 2, 3]);

@@ -101,14 +101,17 @@ class ResNet18(nn.Module):  # M4: torchvision's resnet18(num_classes=2) with a 1
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-# row -> (model, hw, samples, batch, classes, optimizer, lr); the same table
-# is in src/bin/striate/bench.rs.
+# row -> (model, hw, samples, batch, classes, optimizer, lr, training, inference);
+# the same table is in src/bin/striate/bench.rs. training: "epochs" (median
+# epoch after a warm-up epoch) or "steps" (median step after two warm-up
+# steps); inference: None, ("batch", b) (median pass of one batch of b) or
+# ("throughput", b) (images/s in batches of b, and batch-1 latency).
 ROWS = {
-    "m1": (JetCnn, 20, 80_000, 1000, 5, "adam", 0.03),
-    "m2": (FashionConvNet, 28, 60_000, 512, 10, "sgd", 0.1),
-    "m3": (LeNet5, 32, 60_000, 32, 10, "adam", 1e-3),
-    "m3b256": (LeNet5, 32, 60_000, 256, 10, "adam", 1e-3),
-    "m4": (ResNet18, 40, 128 * 12, 128, 2, "adam", 1e-3),
+    "m1": (JetCnn, 20, 80_000, 1000, 5, "adam", 0.03, "epochs", ("throughput", 1000)),
+    "m2": (FashionConvNet, 28, 60_000, 512, 10, "sgd", 0.1, "epochs", None),
+    "m3": (LeNet5, 32, 60_000, 32, 10, "adam", 1e-3, "epochs", None),
+    "m3b256": (LeNet5, 32, 60_000, 256, 10, "adam", 1e-3, "epochs", None),
+    "m4": (ResNet18, 40, 128 * 12, 128, 2, "adam", 1e-3, "steps", ("batch", 128)),
 }
 
 
@@ -121,7 +124,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    ctor, hw, n, batch, classes, opt_name, lr = ROWS[a.row]
+    ctor, hw, n, batch, classes, opt_name, lr, training, inference = ROWS[a.row]
     if a.smoke:
         n, a.epochs = max(n // 10, 4 * batch), 1
     model = ctor()
@@ -145,7 +148,7 @@ def main():
 
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     model.train()
-    if a.row == "m4":
+    if training == "steps":
         for x, y in batches[:2]:
             step(x, y)
         ts = []
@@ -167,8 +170,9 @@ def main():
 
     model.eval()
     with torch.inference_mode():
-        if a.row == "m4":
-            x = torch.rand(128, 1, hw, hw, generator=g)
+        kind, infer_batch = inference or (None, 0)
+        if kind == "batch":
+            x = torch.rand(infer_batch, 1, hw, hw, generator=g)
             for _ in range(2):
                 model(x)
             ts = []
@@ -177,8 +181,8 @@ def main():
                 model(x)
                 ts.append(time.perf_counter() - t0)
             out["infer_batch_s"] = statistics.median(ts)
-        elif a.row == "m1":
-            chunks = torch.rand(n, 1, hw, hw, generator=g).split(1000)
+        elif kind == "throughput":
+            chunks = torch.rand(n, 1, hw, hw, generator=g).split(infer_batch)
             ts = []
             for rep in range(4):
                 t0 = time.perf_counter()

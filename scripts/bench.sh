@@ -5,6 +5,8 @@
 # (e.g. --rows m1,m4, --epochs 5, --smoke, --threads 2).
 # Without torch (no registry, or STRIATE_BENCH_NO_TORCH=1), striate's rows
 # still run and the table says PyTorch was not measured.
+# Per-op throughput in GFLOP/s (no PyTorch) is `cargo bench --bench conv`
+# (or matmul, pool), with `-- --quick` for a short check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet

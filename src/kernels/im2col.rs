@@ -5,7 +5,7 @@
 //! group's weights is the convolution; `col2im` scatters such a matrix back,
 //! summing overlaps, which is the adjoint used by the data gradient.
 
-use crate::ops::conv::ConvGeometry;
+use crate::kernels::geometry::ConvGeometry;
 use crate::scalar::Scalar;
 
 /// Stride 1, no dilation, no padding: the case the general loops below

@@ -1,15 +1,29 @@
-//! Compute kernels: the only module with `unsafe` code.
+//! Compute kernels: every loop that touches tensor data in bulk, and the
+//! only module with `unsafe` code.
 //!
-//! - [`reference`]: scalar loops, the oracle for tests and the fallback;
-//! - [`gemm`]: matrix products on the `gemm` crate's micro-kernels;
-//! - [`im2col`]: patch unfolding for GEMM-based convolution.
+//! - [`geometry`]: validated convolution and pooling geometry, what every
+//!   kernel takes;
+//! - [`reference`](mod@reference): scalar loops, the oracle for tests and the fallback;
+//! - [`gemm`]: matrix products on the `gemm` crate's micro-kernels, described
+//!   by a [`MatmulSpec`];
+//! - [`im2col`]: patch unfolding for GEMM-based convolution;
+//! - [`conv_gemm`]: the parallel im2col-GEMM convolution driver and the
+//!   [`conv_gemm::ConvAlgo`] switch between it and the reference;
+//! - [`pool`]: max, average and global pooling, with the 2×2 max-pool fast
+//!   path chosen at run time ([`pool::PoolAlgo`]);
+//! - [`grads`]: the argument groups of backward passes.
 //!
-//! Ops in [`crate::ops`] validate their arguments, then call these with
-//! slices of the right lengths. Which kernel runs is a runtime choice
-//! ([`crate::ops::conv::ConvAlgo`]) so that tests exercise every path.
+//! Kernels take validated geometry and slices of the right lengths and
+//! cannot fail; [`crate::ops`] validates user input and wraps them. Which
+//! kernel runs is a runtime choice so that tests exercise every path.
+//! Nothing here imports from `ops` or any module above it.
 
+pub mod conv_gemm;
 pub mod gemm;
+pub mod geometry;
+pub mod grads;
 pub mod im2col;
+pub mod pool;
 pub mod reference;
 
-pub use self::gemm::{Par, matmul};
+pub use self::gemm::{MatmulSpec, Par, matmul};

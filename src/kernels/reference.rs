@@ -4,7 +4,8 @@
 //! fast kernel in [`crate::kernels`] is tested against these over a sweep of
 //! shapes, and these are checked against PyTorch and finite differences.
 
-use crate::ops::conv::ConvGeometry;
+use crate::kernels::gemm::MatmulSpec;
+use crate::kernels::geometry::ConvGeometry;
 use crate::scalar::Scalar;
 
 /// Input coordinate read by output coordinate `o` at kernel tap `k`, or
@@ -89,26 +90,26 @@ pub fn conv2d_backward_weight<T: Scalar>(
     }
 }
 
-/// `c (m×n) = a (m×k) · b (k×n)` (or `+=` with `accumulate`), all row-major
-/// with the given row strides; `a_t`/`b_t` read `a`/`b` transposed.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul<T: Scalar>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    a_t: bool,
-    b: &[T],
-    b_t: bool,
-    c: &mut [T],
-    accumulate: bool,
-) {
+/// The product described by `spec` (its `par` is ignored): plain loops,
+/// the oracle of [`crate::kernels::gemm::matmul`]. Panics if a slice is
+/// shorter than `spec` needs.
+pub fn matmul<T: Scalar>(spec: &MatmulSpec, a: &[T], b: &[T], c: &mut [T]) {
+    spec.assert_fits(a, b, c);
+    let MatmulSpec {
+        m,
+        n,
+        k,
+        a_trans,
+        b_trans,
+        accumulate,
+        ..
+    } = *spec;
     for i in 0..m {
         for j in 0..n {
             let mut acc = T::zero();
             for p in 0..k {
-                let av = if a_t { a[p * m + i] } else { a[i * k + p] };
-                let bv = if b_t { b[j * k + p] } else { b[p * n + j] };
+                let av = if a_trans { a[p * m + i] } else { a[i * k + p] };
+                let bv = if b_trans { b[j * k + p] } else { b[p * n + j] };
                 acc += av * bv;
             }
             if accumulate {

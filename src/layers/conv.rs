@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::serde_util::{is_default, is_n, is_n2, is_true, n, n2, padding1d, padding2d, pair, yes};
 use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, Param, layer_state};
 use crate::error::{Error, Result};
-use crate::ops::conv::{Conv2dParams, ConvAlgo, ConvOp, Padding};
+use crate::kernels::conv_gemm::ConvOp;
+use crate::ops::conv::{Conv2dParams, ConvAlgo, Padding};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, fmt_shape};
 
@@ -299,14 +300,8 @@ impl<T: Scalar> Layer<T> for Conv<T> {
 
     fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let n = x.batch();
-        let dx = dx.map(|dx| {
-            dx.resize_for(x.shape());
-            dx.data_mut()
-        });
-        let db = self.bias.as_mut().map(|b| b.grad.data_mut());
-        let w = &mut self.weight;
-        self.op
-            .backward(n, x.data(), w.value.data(), dy.data(), dx, w.grad.data_mut(), db);
+        let (inp, grads) = super::weight_backward(&mut self.weight, &mut self.bias, x, dy, dx);
+        self.op.backward(n, inp, grads);
     }
 
     layer_state! {

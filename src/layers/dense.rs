@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::serde_util::{is_true, yes};
 use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, Param, layer_state};
 use crate::error::{Error, Result};
-use crate::ops::dense::{dense_backward, dense_forward};
+use crate::ops::dense::{DenseDims, dense_backward, dense_forward};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, fmt_shape};
 
@@ -77,29 +77,23 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         let n = x.batch();
         y.resize_batch(n, &self.meta.output_shape);
         let b = self.bias.as_ref().map(|b| b.value.data());
-        let w = self.weight.value.data();
-        dense_forward(n, self.d_in, self.d_out, x.data(), w, b, y.data_mut());
+        let d = DenseDims {
+            n,
+            d_in: self.d_in,
+            d_out: self.d_out,
+        };
+        dense_forward(d, x.data(), self.weight.value.data(), b, y.data_mut());
     }
 
     fn backward(&mut self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let n = x.batch();
-        let dx = dx.map(|dx| {
-            dx.resize_for(x.shape());
-            dx.data_mut()
-        });
-        let db = self.bias.as_mut().map(|b| b.grad.data_mut());
-        let w = &mut self.weight;
-        dense_backward(
+        let d = DenseDims {
             n,
-            self.d_in,
-            self.d_out,
-            x.data(),
-            w.value.data(),
-            dy.data(),
-            dx,
-            w.grad.data_mut(),
-            db,
-        );
+            d_in: self.d_in,
+            d_out: self.d_out,
+        };
+        let (inp, grads) = super::weight_backward(&mut self.weight, &mut self.bias, x, dy, dx);
+        dense_backward(d, inp, grads);
     }
 
     layer_state! {

@@ -10,6 +10,7 @@
 //! for feature vectors. Batches add a leading `n`.
 
 use crate::init::Init;
+use crate::kernels::grads::{BackwardIn, GradsOut};
 use crate::ops::conv::ConvAlgo;
 use crate::rng::SeededRng;
 use crate::scalar::Scalar;
@@ -283,3 +284,30 @@ macro_rules! layer_state {
     };
 }
 pub(crate) use layer_state;
+
+/// The arguments of a weight layer's backward pass (convolution, dense):
+/// what the forward pass saw, and where the gradients go (`dx` resized to
+/// the input's shape).
+fn weight_backward<'a, T: Scalar>(
+    weight: &'a mut Param<T>,
+    bias: &'a mut Option<Param<T>>,
+    x: &'a Tensor<T>,
+    dy: &'a Tensor<T>,
+    dx: Option<&'a mut Tensor<T>>,
+) -> (BackwardIn<'a, T>, GradsOut<'a, T>) {
+    let d_input = dx.map(|dx| {
+        dx.resize_for(x.shape());
+        dx.data_mut()
+    });
+    let inp = BackwardIn {
+        x: x.data(),
+        w: weight.value.data(),
+        dy: dy.data(),
+    };
+    let grads = GradsOut {
+        d_input,
+        d_weight: weight.grad.data_mut(),
+        d_bias: bias.as_mut().map(|b| b.grad.data_mut()),
+    };
+    (inp, grads)
+}

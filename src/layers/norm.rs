@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, Param, layer_state};
 use crate::error::{Error, Result};
+use crate::kernels::grads::BackwardIn;
 use crate::ops::norm::{self, NormDims};
 use crate::scalar::{Scalar, is_positive};
 use crate::tensor::{Tensor, numel};
@@ -130,18 +131,18 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         y.resize_for(x.shape());
         let d = self.dims(x.batch());
         self.used_batch_stats = ctx.train;
+        let inp = norm::NormIn {
+            x: x.data(),
+            gamma: self.gamma.value.data(),
+            beta: self.beta.value.data(),
+        };
         if ctx.train {
-            norm::batch_norm_train_forward(
-                d,
-                self.eps,
-                x.data(),
-                self.gamma.value.data(),
-                self.beta.value.data(),
-                y.data_mut(),
-                &mut self.mean,
-                &mut self.inv_std,
-                &mut self.var_unbiased,
-            );
+            let stats = norm::BatchStatsOut {
+                mean: &mut self.mean,
+                inv_std: &mut self.inv_std,
+                var_unbiased: &mut self.var_unbiased,
+            };
+            norm::batch_norm_train_forward(d, self.eps, inp, y.data_mut(), stats);
             if d.count() > 1 {
                 let m = T::lit(self.momentum);
                 let keep = T::one() - m;
@@ -153,17 +154,11 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
             }
         } else {
             self.mean.copy_from_slice(self.running_mean.data());
-            norm::batch_norm_eval_forward(
-                d,
-                self.eps,
-                x.data(),
-                self.gamma.value.data(),
-                self.beta.value.data(),
-                self.running_mean.data(),
-                self.running_var.data(),
-                y.data_mut(),
-                &mut self.inv_std,
-            );
+            let running = norm::RunningStats {
+                mean: self.running_mean.data(),
+                var: self.running_var.data(),
+            };
+            norm::batch_norm_eval_forward(d, self.eps, inp, running, y.data_mut(), &mut self.inv_std);
         }
     }
 
@@ -173,18 +168,22 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
             dx.resize_for(x.shape());
             dx.data_mut()
         });
-        norm::batch_norm_backward(
-            d,
-            self.used_batch_stats,
-            x.data(),
-            self.gamma.value.data(),
-            &self.mean,
-            &self.inv_std,
-            dy.data(),
-            dx,
-            self.gamma.grad.data_mut(),
-            self.beta.grad.data_mut(),
-        );
+        let inp = BackwardIn {
+            x: x.data(),
+            w: self.gamma.value.data(),
+            dy: dy.data(),
+        };
+        let stats = norm::UsedStats {
+            mean: &self.mean,
+            inv_std: &self.inv_std,
+            from_batch: self.used_batch_stats,
+        };
+        let grads = norm::NormGrads {
+            d_input: dx,
+            d_gamma: self.gamma.grad.data_mut(),
+            d_beta: self.beta.grad.data_mut(),
+        };
+        norm::batch_norm_backward(d, inp, stats, grads);
     }
 
     layer_state! {

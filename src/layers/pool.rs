@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::serde_util::{is_default, is_true, opt_pair, pair, yes};
 use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta};
 use crate::error::{Error, Result};
-use crate::ops::pool::{self, Pool2dParams, PoolGeometry, PoolKind};
+use crate::kernels::geometry::PoolGeometry;
+use crate::kernels::pool::{self, PoolAlgo};
+use crate::ops::pool::{Pool2dParams, PoolKind};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, numel};
 
@@ -188,7 +190,7 @@ impl<T: Scalar> Layer<T> for Pool<T> {
                 if self.argmax.len() < y.len() {
                     self.argmax.resize(y.len(), 0);
                 }
-                pool::max_pool2d_forward(&self.geom, n, x.data(), y.data_mut(), &mut self.argmax)
+                pool::max_pool2d_forward(&self.geom, PoolAlgo::Auto, n, x.data(), y.data_mut(), &mut self.argmax)
             }
             PoolKind::Avg => pool::avg_pool2d_forward(&self.geom, n, x.data(), y.data_mut()),
         }

@@ -14,13 +14,17 @@ pub enum Activation {
     Relu,
     /// `x` for `x > 0`, else `slope · x` (PyTorch's default slope is 0.01).
     LeakyRelu {
+        /// Slope for negative inputs.
         slope: f64,
     },
     /// `x` for `x > 0`, else `alpha · (eˣ − 1)`.
     Elu {
+        /// Scale of the negative branch.
         alpha: f64,
     },
+    /// `1 / (1 + e⁻ˣ)`.
     Sigmoid,
+    /// `tanh x`.
     Tanh,
 }
 

@@ -24,13 +24,18 @@ pub enum Loss {
     /// (`nn.CrossEntropyLoss`), optionally with per-class weights and label
     /// smoothing ε: the target becomes `(1 − ε)·onehot + ε / C`.
     CrossEntropy {
+        /// Weight of each class in the mean; `None` weighs all alike.
         class_weights: Option<Vec<f64>>,
+        /// ε of the smoothed target, in `[0, 1)`.
         label_smoothing: f64,
     },
     /// Binary cross-entropy of sigmoid(logits) (`nn.BCEWithLogitsLoss`),
     /// with an optional weight for positives per output. Takes real targets,
     /// or class labels 0/1 when the model has one output.
-    BinaryCrossEntropy { pos_weight: Option<Vec<f64>> },
+    BinaryCrossEntropy {
+        /// Weight of positive targets per output; `None` weighs them as negatives.
+        pos_weight: Option<Vec<f64>>,
+    },
     /// Mean squared error (`nn.MSELoss`).
     MeanSquaredError,
 }
@@ -50,6 +55,7 @@ impl Loss {
         }
     }
 
+    /// The loss's name in configs and reports.
     pub fn name(&self) -> &'static str {
         match self {
             Loss::CrossEntropy { .. } => "cross_entropy",

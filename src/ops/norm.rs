@@ -12,14 +12,71 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::grads::BackwardIn;
 use crate::scalar::Scalar;
 
 /// Sizes of a batch-norm call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NormDims {
+    /// Samples in the batch.
     pub n: usize,
+    /// Channels (each normalised on its own).
     pub c: usize,
+    /// Elements per channel of one sample.
     pub s: usize,
+}
+
+/// What a batch-norm forward pass reads.
+#[derive(Clone, Copy, Debug)]
+pub struct NormIn<'a, T> {
+    /// Input `(n, c, s)`.
+    pub x: &'a [T],
+    /// Scale `(c)`.
+    pub gamma: &'a [T],
+    /// Shift `(c)`.
+    pub beta: &'a [T],
+}
+
+/// The batch statistics a training forward pass writes, each `(c)`.
+#[derive(Debug)]
+pub struct BatchStatsOut<'a, T> {
+    /// Batch mean.
+    pub mean: &'a mut [T],
+    /// `1/√(var + eps)` with the biased batch variance.
+    pub inv_std: &'a mut [T],
+    /// Unbiased batch variance (for the running statistics).
+    pub var_unbiased: &'a mut [T],
+}
+
+/// Running statistics an evaluation forward pass normalises with, each `(c)`.
+#[derive(Clone, Copy, Debug)]
+pub struct RunningStats<'a, T> {
+    /// Running mean.
+    pub mean: &'a [T],
+    /// Running (unbiased) variance.
+    pub var: &'a [T],
+}
+
+/// The statistics a forward pass normalised with, as the backward pass needs them.
+#[derive(Clone, Copy, Debug)]
+pub struct UsedStats<'a, T> {
+    /// Mean `(c)`.
+    pub mean: &'a [T],
+    /// `1/√(var + eps)` `(c)`.
+    pub inv_std: &'a [T],
+    /// Batch statistics (training), which depend on `x`, rather than running ones.
+    pub from_batch: bool,
+}
+
+/// The gradients a batch-norm backward pass overwrites.
+#[derive(Debug)]
+pub struct NormGrads<'a, T> {
+    /// Gradient of the input; `None` where nothing needs it.
+    pub d_input: Option<&'a mut [T]>,
+    /// Gradient of the scale `(c)`.
+    pub d_gamma: &'a mut [T],
+    /// Gradient of the shift `(c)`.
+    pub d_beta: &'a mut [T],
 }
 
 impl NormDims {
@@ -36,20 +93,20 @@ impl NormDims {
     }
 }
 
-/// Training-mode forward: writes `y`, the batch `mean` and `inv_std`
-/// (`1/√(var + eps)`) and the unbiased batch variance `var_unbiased`.
-#[allow(clippy::too_many_arguments)]
+/// Training-mode forward: writes `y` and the batch statistics.
 pub fn batch_norm_train_forward<T: Scalar>(
     d: NormDims,
     eps: f64,
-    x: &[T],
-    gamma: &[T],
-    beta: &[T],
+    inp: NormIn<'_, T>,
     y: &mut [T],
-    mean: &mut [T],
-    inv_std: &mut [T],
-    var_unbiased: &mut [T],
+    stats: BatchStatsOut<'_, T>,
 ) {
+    let NormIn { x, gamma, beta } = inp;
+    let BatchStatsOut {
+        mean,
+        inv_std,
+        var_unbiased,
+    } = stats;
     let m = d.count() as f64;
     mean.par_iter_mut()
         .zip(inv_std.par_iter_mut())
@@ -73,22 +130,19 @@ pub fn batch_norm_train_forward<T: Scalar>(
 
 /// Evaluation-mode forward with running statistics; also fills `inv_std`
 /// for the backward pass.
-#[allow(clippy::too_many_arguments)]
 pub fn batch_norm_eval_forward<T: Scalar>(
     d: NormDims,
     eps: f64,
-    x: &[T],
-    gamma: &[T],
-    beta: &[T],
-    running_mean: &[T],
-    running_var: &[T],
+    inp: NormIn<'_, T>,
+    running: RunningStats<'_, T>,
     y: &mut [T],
     inv_std: &mut [T],
 ) {
-    for (is, &v) in inv_std.iter_mut().zip(running_var) {
+    let NormIn { x, gamma, beta } = inp;
+    for (is, &v) in inv_std.iter_mut().zip(running.var) {
         *is = T::lit(1.0 / (v.f64() + eps).sqrt());
     }
-    normalize(d, x, running_mean, inv_std, gamma, beta, y);
+    normalize(d, x, running.mean, inv_std, gamma, beta, y);
 }
 
 /// `y = gamma · (x − mean) · inv_std + beta`, parallel over samples.
@@ -110,22 +164,26 @@ fn normalize<T: Scalar>(d: NormDims, x: &[T], mean: &[T], inv_std: &[T], gamma: 
         });
 }
 
-/// Backward for both modes. `mean`/`inv_std` are the statistics the forward
-/// pass used (batch statistics in training, running ones in evaluation);
-/// `batch_stats` says which, since only batch statistics depend on `x`.
-#[allow(clippy::too_many_arguments)]
+/// Backward for both modes. `stats` are the statistics the forward pass
+/// used (batch statistics in training, running ones in evaluation); `inp.w`
+/// is `gamma`.
 pub fn batch_norm_backward<T: Scalar>(
     d: NormDims,
-    batch_stats: bool,
-    x: &[T],
-    gamma: &[T],
-    mean: &[T],
-    inv_std: &[T],
-    dy: &[T],
-    dx: Option<&mut [T]>,
-    d_gamma: &mut [T],
-    d_beta: &mut [T],
+    inp: BackwardIn<'_, T>,
+    stats: UsedStats<'_, T>,
+    grads: NormGrads<'_, T>,
 ) {
+    let BackwardIn { x, w: gamma, dy } = inp;
+    let UsedStats {
+        mean,
+        inv_std,
+        from_batch: batch_stats,
+    } = stats;
+    let NormGrads {
+        d_input: dx,
+        d_gamma,
+        d_beta,
+    } = grads;
     // Per channel: Σ dy and Σ dy·x̂.
     d_gamma
         .par_iter_mut()

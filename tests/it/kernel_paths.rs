@@ -3,8 +3,11 @@
 //! and group combination; several thread counts.
 
 use striate::Tensor;
-use striate::kernels::{self, Par, reference};
+use striate::kernels::geometry::PoolGeometry;
+use striate::kernels::pool::{self, PoolAlgo};
+use striate::kernels::{self, MatmulSpec, Par, reference};
 use striate::ops::conv::{Conv2dParams, ConvAlgo, Padding, conv2d, conv2d_backward};
+use striate::ops::pool::Pool2dParams;
 use striate::rng::SeededRng;
 use striate::scalar::Scalar;
 
@@ -15,8 +18,17 @@ fn matmul_case<T: Scalar>(m: usize, n: usize, k: usize, a_t: bool, b_t: bool, ac
     let b = randn::<T>(&[k * n], (n * 17 + k) as u64);
     let c0 = randn::<T>(&[m * n], 5);
     let (mut c_fast, mut c_ref) = (c0.clone(), c0.clone());
-    kernels::matmul(m, n, k, a.data(), a_t, b.data(), b_t, c_fast.data_mut(), acc, par);
-    reference::matmul(m, n, k, a.data(), a_t, b.data(), b_t, c_ref.data_mut(), acc);
+    let spec = MatmulSpec {
+        m,
+        n,
+        k,
+        a_trans: a_t,
+        b_trans: b_t,
+        accumulate: acc,
+        par,
+    };
+    kernels::matmul(&spec, a.data(), b.data(), c_fast.data_mut());
+    reference::matmul(&spec, a.data(), b.data(), c_ref.data_mut());
     let label = format!(
         "matmul {} m={m} n={n} k={k} a_t={a_t} b_t={b_t} acc={acc} {par:?}",
         T::DTYPE
@@ -41,6 +53,26 @@ fn gemm_matches_reference() {
     }
     // A large product through the threaded path.
     matmul_case::<f32>(257, 300, 129, false, true, false, Par::Threads(2));
+}
+
+/// Sizes whose products wrap: `m·k` and `m·n` are 2⁶⁴ ≡ 0, so a guard with
+/// wrapping products let empty slices through to an out-of-bounds product.
+fn wrapping_spec() -> MatmulSpec {
+    MatmulSpec::new(1 << (usize::BITS - 1), 2, 2)
+}
+
+#[test]
+#[should_panic(expected = "too short")]
+fn matmul_guard_does_not_wrap() {
+    let b = [0f32; 4];
+    kernels::matmul(&wrapping_spec(), &[], &b, &mut []);
+}
+
+#[test]
+#[should_panic(expected = "too short")]
+fn reference_matmul_guard_does_not_wrap() {
+    let b = [0f32; 4];
+    reference::matmul(&wrapping_spec(), &[], &b, &mut []);
 }
 
 fn random_params(rng: &mut SeededRng) -> (Conv2dParams, [usize; 4], usize) {
@@ -170,23 +202,42 @@ fn conv_rejects_bad_shapes() {
     assert!(err.contains("groups = 3"), "{err}");
 }
 
-/// The 2×2 / stride-2 max pooling fast path against a naive loop written
-/// here: PyTorch's first maximum on ties, NaN wins, odd sizes drop the last
-/// row and column. Values are drawn from a few levels so that ties are common.
+/// Max pooling of `n` samples with `algo`: outputs and argmax.
+fn max_pool(g: &PoolGeometry, algo: PoolAlgo, n: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let ol = g.out_h * g.out_w;
+    let mut y = vec![0f32; n * g.c * ol];
+    let mut arg = vec![0u32; n * g.c * ol];
+    pool::max_pool2d_forward(g, algo, n, x, &mut y, &mut arg);
+    (y, arg)
+}
+
+/// Values from a few levels, so that ties are common, with some NaN.
+fn tied_values(len: usize, rng: &mut SeededRng) -> Vec<f32> {
+    (0..len)
+        .map(|i| if i % 37 == 5 { f32::NAN } else { rng.below(4) as f32 })
+        .collect()
+}
+
+/// The 2×2 / stride-2 max pooling fast path against the general window
+/// loop (`PoolAlgo::Reference`) and a naive loop written here: PyTorch's
+/// first maximum on ties, NaN wins, odd sizes drop the last row and column.
 #[test]
-fn max_pool_2x2_fast_path_matches_naive_windows() {
-    use striate::ops::pool::{Pool2dParams, max_pool2d_forward};
+fn max_pool_2x2_fast_path_matches_reference() {
     let mut rng = SeededRng::new(5);
-    for (c, h, w) in [(1, 2, 2), (3, 5, 7), (2, 8, 8), (1, 9, 4)] {
-        let g = Pool2dParams::new([2, 2]).geometry(c, h, w).unwrap();
+    for (c, h, w) in [(1, 2, 2), (3, 5, 7), (2, 8, 8), (1, 9, 4), (17, 3, 3), (2, 1, 6)] {
+        let p = Pool2dParams::new([2, 2]);
+        let Ok(g) = p.geometry(c, h, w) else {
+            continue; // a 1-row image is smaller than the window
+        };
         let n = 2;
-        let x: Vec<f32> = (0..n * c * h * w)
-            .map(|i| if i % 37 == 5 { f32::NAN } else { rng.below(4) as f32 })
-            .collect();
+        let x = tied_values(n * c * h * w, &mut rng);
+        let (y, arg) = max_pool(&g, PoolAlgo::Auto, n, &x);
+        let (y_ref, arg_ref) = max_pool(&g, PoolAlgo::Reference, n, &x);
+        assert_eq!(arg, arg_ref, "argmax of {c}x{h}x{w}");
+        for (a, b) in y.iter().zip(&y_ref) {
+            assert!(a == b || (a.is_nan() && b.is_nan()), "{a} vs {b} in {c}x{h}x{w}");
+        }
         let (ol, il) = (g.out_h * g.out_w, h * w);
-        let mut y = vec![0f32; n * c * ol];
-        let mut arg = vec![0u32; n * c * ol];
-        max_pool2d_forward(&g, n, &x, &mut y, &mut arg);
         for plane in 0..n * c {
             for oy in 0..h / 2 {
                 for ox in 0..w / 2 {
@@ -206,6 +257,32 @@ fn max_pool_2x2_fast_path_matches_naive_windows() {
                     assert_eq!(arg[o] as usize, want, "plane {plane} ({oy}, {ox}) of {c}x{h}x{w}");
                     assert!(y[o] == xp[want] || (y[o].is_nan() && xp[want].is_nan()));
                 }
+            }
+        }
+    }
+}
+
+/// Windows without a fast path give the same result whichever algorithm is
+/// asked for; the halving window with ceil mode leaves the fast path on odd
+/// sizes, where its last window is clipped.
+#[test]
+fn max_pool_algorithms_agree_off_the_fast_path() {
+    let mut rng = SeededRng::new(6);
+    let cases = [
+        Pool2dParams::new([3, 3]).with_stride([2, 2]).with_padding([1, 1]),
+        Pool2dParams::new([2, 2]).with_ceil_mode(true),
+        Pool2dParams::new([2, 2]).with_stride([1, 1]),
+        Pool2dParams::new([1, 3]),
+    ];
+    for p in cases {
+        for (c, h, w) in [(2, 5, 7), (3, 8, 8), (1, 3, 9)] {
+            let g = p.geometry(c, h, w).unwrap();
+            let x = tied_values(3 * c * h * w, &mut rng);
+            let (y, arg) = max_pool(&g, PoolAlgo::Auto, 3, &x);
+            let (y_ref, arg_ref) = max_pool(&g, PoolAlgo::Reference, 3, &x);
+            assert_eq!(arg, arg_ref, "{p:?} on {c}x{h}x{w}");
+            for (a, b) in y.iter().zip(&y_ref) {
+                assert!(a == b || (a.is_nan() && b.is_nan()), "{p:?} on {c}x{h}x{w}: {a} vs {b}");
             }
         }
     }

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use striate::data::Dataset;
-use striate::kernels::{Par, matmul};
+use striate::kernels::{MatmulSpec, Par, matmul};
 use striate::optim::{Optimizer, OptimizerConfig};
 use striate::rng::SeededRng;
 use striate::train::{BatchLog, Callback, Control, TrainConfig, Trainer};
@@ -22,8 +22,40 @@ use striate::{Sequential, Tensor, zoo};
 
 use crate::args::BenchArgs;
 
-/// One benchmark row: a model and its training set-up. The same table is in
-/// `bench/torch_bench.py`.
+/// How a row times training.
+#[derive(Clone, Copy)]
+enum Training {
+    /// The median of the timed epochs after one warm-up epoch (`train_epoch_s`).
+    Epochs,
+    /// The median step of one epoch after two warm-up steps (`train_step_s`),
+    /// for models too slow to train several epochs.
+    Steps,
+}
+
+/// What inference a row times after training.
+#[derive(Clone, Copy)]
+enum Inference {
+    /// None.
+    Skip,
+    /// The median forward pass of one batch of this size (`infer_batch_s`).
+    Batch(usize),
+    /// Images per second over the training set in batches of this size
+    /// (`infer_img_per_s`), and the median batch-1 latency (`latency_us`).
+    ThroughputAndLatency(usize),
+}
+
+impl Inference {
+    /// The batch size of the timed forward passes (0 without inference).
+    fn batch(&self) -> usize {
+        match *self {
+            Inference::Skip => 0,
+            Inference::Batch(b) | Inference::ThroughputAndLatency(b) => b,
+        }
+    }
+}
+
+/// One benchmark row: a model, its training set-up and what is timed. The
+/// same table is in `bench/torch_bench.py`.
 struct Row {
     name: &'static str,
     title: &'static str,
@@ -34,6 +66,11 @@ struct Row {
     classes: usize,
     sgd: bool,
     lr: f64,
+    training: Training,
+    inference: Inference,
+    /// The least ratio against PyTorch wanted, per metric, shown in the
+    /// table's target column.
+    targets: &'static [(&'static str, f64)],
 }
 
 impl Row {
@@ -46,6 +83,11 @@ impl Row {
             self.samples
         };
         n / self.batch * self.batch
+    }
+
+    /// The least ratio wanted for `metric`, if any.
+    fn target(&self, metric: &str) -> Option<f64> {
+        self.targets.iter().find(|(m, _)| *m == metric).map(|&(_, min)| min)
     }
 }
 
@@ -60,6 +102,9 @@ const ROWS: [Row; 5] = [
         classes: 5,
         sgd: false,
         lr: 0.03,
+        training: Training::Epochs,
+        inference: Inference::ThroughputAndLatency(1000),
+        targets: &[("train_epoch_s", 2.0), ("infer_img_per_s", 2.0), ("latency_us", 5.0)],
     },
     Row {
         name: "m2",
@@ -71,6 +116,9 @@ const ROWS: [Row; 5] = [
         classes: 10,
         sgd: true,
         lr: 0.1,
+        training: Training::Epochs,
+        inference: Inference::Skip,
+        targets: &[("train_epoch_s", 1.3)],
     },
     Row {
         name: "m3",
@@ -82,6 +130,9 @@ const ROWS: [Row; 5] = [
         classes: 10,
         sgd: false,
         lr: 1e-3,
+        training: Training::Epochs,
+        inference: Inference::Skip,
+        targets: &[("train_epoch_s", 1.5)],
     },
     Row {
         name: "m3b256",
@@ -93,6 +144,9 @@ const ROWS: [Row; 5] = [
         classes: 10,
         sgd: false,
         lr: 1e-3,
+        training: Training::Epochs,
+        inference: Inference::Skip,
+        targets: &[("train_epoch_s", 1.5)],
     },
     Row {
         name: "m4",
@@ -104,24 +158,13 @@ const ROWS: [Row; 5] = [
         classes: 2,
         sgd: false,
         lr: 1e-3,
+        training: Training::Steps,
+        inference: Inference::Batch(128),
+        targets: &[("train_step_s", 0.8)],
     },
 ];
 
-/// The targets of the speed issue, as (row, metric, minimum ratio).
-const TARGETS: [(&str, &str, f64); 7] = [
-    ("m1", "train_epoch_s", 2.0),
-    ("m1", "infer_img_per_s", 2.0),
-    ("m1", "latency_us", 5.0),
-    ("m2", "train_epoch_s", 1.3),
-    ("m3", "train_epoch_s", 1.5),
-    ("m3b256", "train_epoch_s", 1.5),
-    ("m4", "train_step_s", 0.8),
-];
-
 type Results = BTreeMap<String, f64>;
-
-/// Batch of the ResNet-18 inference row (as `bench/torch_bench.py`).
-const M4_INFER_BATCH: usize = 128;
 
 pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
     let rows: Vec<&Row> = if args.rows.is_empty() {
@@ -132,7 +175,11 @@ pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
             .map(|r| {
                 ROWS.iter()
                     .find(|row| row.name == r.trim().to_lowercase())
-                    .with_context(|| format!("--rows: unknown row {r:?}; use m1, m2, m3, m3b256 or m4"))
+                    .with_context(|| {
+                        let names: Vec<&str> = ROWS.iter().map(|row| row.name).collect();
+                        let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+                        format!("--rows: unknown row {r:?}; use {} or {last}", rest.join(", "))
+                    })
             })
             .collect::<Result<_>>()?
     };
@@ -290,66 +337,86 @@ fn run_row(row: &Row, args: &BenchArgs) -> Result<Results> {
     let mut opt = Optimizer::new(opt)?;
     let mut r = Results::new();
     r.insert("macs".into(), model.macs_per_sample() as f64);
-    if row.name == "m4" {
-        // Per step: the first two steps warm up, the rest are timed.
-        let mut clock = BatchClock(vec![Instant::now()]);
-        Trainer::new(TrainConfig::new(1, row.batch, 0))?.fit(&mut model, &mut opt, &data, None, &mut [&mut clock])?;
-        let steps: Vec<f64> = clock
-            .0
-            .windows(2)
-            .skip(2)
-            .map(|w| (w[1] - w[0]).as_secs_f64())
-            .collect();
-        r.insert("train_step_s".into(), median(steps));
-    } else {
-        let mut trainer = Trainer::new(TrainConfig::new(epochs + 1, row.batch, 0))?;
-        trainer.fit(&mut model, &mut opt, &data, None, &mut [])?;
-        let h = &trainer.progress.history;
-        r.insert(
-            "train_epoch_s".into(),
-            median(h.epochs[1..].iter().map(|e| e.seconds).collect()),
-        );
+    match row.training {
+        Training::Steps => {
+            // The first two steps warm up, the rest are timed.
+            let mut clock = BatchClock(vec![Instant::now()]);
+            let mut trainer = Trainer::new(TrainConfig::new(1, row.batch, 0))?;
+            trainer.fit(&mut model, &mut opt, &data, None, &mut [&mut clock])?;
+            let steps: Vec<f64> = clock
+                .0
+                .windows(2)
+                .skip(2)
+                .map(|w| (w[1] - w[0]).as_secs_f64())
+                .collect();
+            r.insert("train_step_s".into(), median(steps));
+        }
+        Training::Epochs => {
+            let mut trainer = Trainer::new(TrainConfig::new(epochs + 1, row.batch, 0))?;
+            trainer.fit(&mut model, &mut opt, &data, None, &mut [])?;
+            let h = &trainer.progress.history;
+            r.insert(
+                "train_epoch_s".into(),
+                median(h.epochs[1..].iter().map(|e| e.seconds).collect()),
+            );
+        }
     }
     r.insert("peak_rss_mb".into(), peak_rss_mb());
-
-    if row.name == "m4" {
-        let x = random_images(M4_INFER_BATCH, row.hw, &mut rng)?;
-        let mut ts = Vec::new();
-        for i in 0..(if args.smoke { 5 } else { 12 }) {
-            let t0 = Instant::now();
-            model.forward(&x, false)?;
-            if i >= 2 {
-                ts.push(t0.elapsed().as_secs_f64());
-            }
-        }
-        r.insert("infer_batch_s".into(), median(ts));
-    } else if row.name == "m1" {
-        let chunks: Vec<Tensor<f32>> = (0..n / 1000)
-            .map(|_| random_images(1000, row.hw, &mut rng))
-            .collect::<Result<_>>()?;
-        let mut ts = Vec::new();
-        for rep in 0..4 {
-            let t0 = Instant::now();
-            for c in &chunks {
-                model.forward(c, false)?;
-            }
-            if rep > 0 {
-                ts.push(t0.elapsed().as_secs_f64());
-            }
-        }
-        r.insert("infer_img_per_s".into(), (chunks.len() * 1000) as f64 / median(ts));
-        let x1 = random_images(1, row.hw, &mut rng)?;
-        let mut lat = Vec::new();
-        for i in 0..(if args.smoke { 150 } else { 1100 }) {
-            let t0 = Instant::now();
-            model.forward(&x1, false)?;
-            if i >= 100 {
-                lat.push(t0.elapsed().as_secs_f64() * 1e6);
-            }
-        }
-        r.insert("latency_us".into(), median(lat));
-    }
+    time_inference(row, n, &mut model, &mut rng, args.smoke, &mut r)?;
     Ok(r)
+}
+
+/// The inference timings of `row` (see [`Inference`]) into `r`.
+fn time_inference(
+    row: &Row,
+    n: usize,
+    model: &mut Sequential<f32>,
+    rng: &mut SeededRng,
+    smoke: bool,
+    r: &mut Results,
+) -> Result<()> {
+    match row.inference {
+        Inference::Skip => {}
+        Inference::Batch(batch) => {
+            let x = random_images(batch, row.hw, rng)?;
+            let mut ts = Vec::new();
+            for i in 0..(if smoke { 5 } else { 12 }) {
+                let t0 = Instant::now();
+                model.forward(&x, false)?;
+                if i >= 2 {
+                    ts.push(t0.elapsed().as_secs_f64());
+                }
+            }
+            r.insert("infer_batch_s".into(), median(ts));
+        }
+        Inference::ThroughputAndLatency(batch) => {
+            let chunks: Vec<Tensor<f32>> = (0..n / batch)
+                .map(|_| random_images(batch, row.hw, rng))
+                .collect::<Result<_>>()?;
+            let mut ts = Vec::new();
+            for rep in 0..4 {
+                let t0 = Instant::now();
+                for c in &chunks {
+                    model.forward(c, false)?;
+                }
+                if rep > 0 {
+                    ts.push(t0.elapsed().as_secs_f64());
+                }
+            }
+            r.insert("infer_img_per_s".into(), (chunks.len() * batch) as f64 / median(ts));
+            let x1 = random_images(1, row.hw, rng)?;
+            let mut lat = Vec::new();
+            for i in 0..(if smoke { 150 } else { 1100 }) {
+                let t0 = Instant::now();
+                model.forward(&x1, false)?;
+                if i >= 100 {
+                    lat.push(t0.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+            r.insert("latency_us".into(), median(lat));
+        }
+    }
+    Ok(())
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), in MB; 0 where unknown.
@@ -385,21 +452,22 @@ fn gemm_gflops(threads: usize) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..5 {
         let t0 = Instant::now();
-        matmul(s, s, s, &a, false, &b, false, &mut c, false, Par::Threads(threads));
+        matmul(&MatmulSpec::new(s, s, s).par(Par::Threads(threads)), &a, &b, &mut c);
         best = best.min(t0.elapsed().as_secs_f64());
     }
     2.0 * (s * s * s) as f64 / best / 1e9
 }
 
-/// How a metric reads: its label and whether lower is better.
-fn describe(metric: &str) -> Option<(&'static str, bool)> {
+/// How a metric of `row` reads: its label and whether lower is better.
+fn describe(metric: &str, row: &Row) -> Option<(String, bool)> {
+    let batch = row.inference.batch();
     Some(match metric {
-        "train_epoch_s" => ("train epoch (s)", true),
-        "train_step_s" => ("train step (s)", true),
-        "infer_img_per_s" => ("inference, batch 1000 (images/s)", false),
-        "infer_batch_s" => ("inference, batch 128 (s)", true),
-        "latency_us" => ("batch-1 latency (µs)", true),
-        "peak_rss_mb" => ("peak memory, training (MB)", true),
+        "train_epoch_s" => ("train epoch (s)".into(), true),
+        "train_step_s" => ("train step (s)".into(), true),
+        "infer_img_per_s" => (format!("inference, batch {batch} (images/s)"), false),
+        "infer_batch_s" => (format!("inference, batch {batch} (s)"), true),
+        "latency_us" => ("batch-1 latency (µs)".into(), true),
+        "peak_rss_mb" => ("peak memory, training (MB)".into(), true),
         _ => return None,
     })
 }
@@ -421,7 +489,7 @@ impl Table {
             "latency_us",
             "peak_rss_mb",
         ] {
-            let (Some(&v), Some((label, lower_better))) = (ours.get(metric), describe(metric)) else {
+            let (Some(&v), Some((label, lower_better))) = (ours.get(metric), describe(metric, row)) else {
                 continue;
             };
             let t = theirs.and_then(|t| t.get(metric).copied());
@@ -431,7 +499,7 @@ impl Table {
                 let flop = match metric {
                     "train_epoch_s" => 6.0 * macs * samples as f64,
                     "train_step_s" => 6.0 * macs * row.batch as f64,
-                    "infer_batch_s" => 2.0 * macs * M4_INFER_BATCH as f64,
+                    "infer_batch_s" => 2.0 * macs * row.inference.batch() as f64,
                     "infer_img_per_s" => return Some(2.0 * macs * value / 1e9),
                     _ => return None,
                 };
@@ -444,11 +512,7 @@ impl Table {
                 .map(|g| format!("{g:.0}"))
                 .collect::<Vec<_>>()
                 .join(" / ");
-            let target = TARGETS
-                .iter()
-                .find(|(r, m, _)| *r == row.name && *m == metric)
-                .map(|&(_, _, min)| min);
-            let verdict = match (ratio, target) {
+            let verdict = match (ratio, row.target(metric)) {
                 (Some(r), Some(min)) => format!("≥ {min}× {}", if r >= min { "met" } else { "NOT MET" }),
                 (None, Some(min)) => format!("≥ {min}×"),
                 _ => String::new(),

@@ -1,0 +1,63 @@
+//! What the per-op benchmarks share: arguments, timing and the output line.
+//!
+//! Each benchmark prints one line per case: the op, the shape, the median
+//! time of one call and the throughput in GFLOP/s (a multiply-add counts
+//! as two floating-point operations). `--quick` runs smaller batches and
+//! fewer repetitions, to check that the benchmarks work rather than to
+//! measure. Threads: rayon's pool, so `RAYON_NUM_THREADS` sets them.
+
+use std::time::Instant;
+
+/// Options every benchmark accepts.
+pub struct Opts {
+    /// Small batches, few repetitions.
+    pub quick: bool,
+}
+
+impl Opts {
+    /// Reads `--quick` from the command line; `cargo bench` adds `--bench`
+    /// and filters, which are ignored.
+    pub fn from_args() -> Self {
+        let quick = std::env::args().any(|a| a == "--quick");
+        Opts { quick }
+    }
+
+    /// Prints the header: which benchmark, how many threads.
+    pub fn header(&self, what: &str) {
+        println!(
+            "{what}: {} threads{}",
+            rayon::current_num_threads(),
+            if self.quick {
+                ", quick run (the numbers mean little)"
+            } else {
+                ""
+            }
+        );
+    }
+
+    /// Median seconds of one call of `f`, after one warm-up call: at least
+    /// three calls (one when quick) and at least half a second of them
+    /// (a twentieth when quick).
+    pub fn time(&self, mut f: impl FnMut()) -> f64 {
+        let (min_reps, budget) = if self.quick { (1, 0.05) } else { (3, 0.5) };
+        f();
+        let mut times = Vec::new();
+        let start = Instant::now();
+        while times.len() < min_reps || start.elapsed().as_secs_f64() < budget {
+            let t0 = Instant::now();
+            f();
+            times.push(t0.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    }
+}
+
+/// Prints one case: `op`, `shape`, the time and `flop / seconds` in GFLOP/s.
+pub fn report(op: &str, shape: &str, flop: f64, seconds: f64) {
+    println!(
+        "{op:<18} {shape:<52} {:>10.3} ms {:>8.1} GFLOP/s",
+        seconds * 1e3,
+        flop / seconds / 1e9
+    );
+}

@@ -1,0 +1,434 @@
+//! The convolution kernel: patches unfolded by [`im2col`] and multiplied
+//! on the GEMM micro-kernels, parallel over the batch, with the scalar
+//! loops of [`reference`](mod@reference) one runtime switch ([`ConvAlgo`]) away.
+//!
+//! The batch is split into one task per thread; each task owns scratch
+//! buffers in a [`ConvWorkspace`] kept across batches, lays the patches of
+//! several samples side by side so that one matrix product serves them
+//! (small images give thin products otherwise), and accumulates its own
+//! share of the weight gradient, which is reduced in task order at the end
+//! so that results are reproducible for a given thread count.
+//!
+//! Shapes are those of `ops::conv`: `x` `(n, c_in, h, w)`, `w`
+//! `(c_out, c_in / groups, k_h, k_w)`, `b` `(c_out)`, `y`
+//! `(n, c_out, out_h, out_w)`, all NCHW and contiguous.
+
+use rayon::iter::Either;
+use rayon::prelude::*;
+
+use crate::kernels::gemm::{MatmulSpec, Par, matmul};
+use crate::kernels::geometry::ConvGeometry;
+use crate::kernels::grads::{BackwardIn, GradsOut};
+use crate::kernels::{im2col, reference};
+use crate::scalar::Scalar;
+
+/// Which kernel computes a convolution. A runtime choice, so tests reach every path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ConvAlgo {
+    /// Let striate choose (currently [`ConvAlgo::Im2colGemm`]).
+    #[default]
+    Auto,
+    /// The scalar reference loops: slow, obviously right.
+    Reference,
+    /// Unfold patches (im2col) and multiply with the GEMM micro-kernels,
+    /// parallel over the batch.
+    Im2colGemm,
+}
+
+/// Scratch memory of one parallel task.
+#[derive(Debug, Default)]
+struct TaskBufs<T: Scalar> {
+    /// Unfolded input patches of a chunk of samples, `k × (nb · p)`.
+    col: Vec<T>,
+    /// Gradient of the patches, `k × (nb · p)`.
+    dcol: Vec<T>,
+    /// Outputs (forward) or output gradients (backward) of a chunk of
+    /// samples in GEMM layout, `c_out/groups × (nb · p)`.
+    out: Vec<T>,
+    /// This task's share of the weight gradient.
+    dw: Vec<T>,
+    /// This task's share of the bias gradient.
+    db: Vec<T>,
+}
+
+/// Scratch memory of a convolution, kept across batches so that training
+/// does not allocate once the first batch has run.
+#[derive(Debug, Default)]
+pub struct ConvWorkspace<T: Scalar> {
+    tasks: Vec<TaskBufs<T>>,
+}
+
+/// Sizes of the scratch buffers of one task.
+struct BufSizes {
+    col: usize,
+    dcol: usize,
+    out: usize,
+    dw: usize,
+    db: usize,
+}
+
+impl<T: Scalar> ConvWorkspace<T> {
+    /// The buffers of `tasks` tasks, each grown to at least `sizes`.
+    fn ensure(&mut self, tasks: usize, sizes: BufSizes) -> &mut [TaskBufs<T>] {
+        if self.tasks.len() < tasks {
+            self.tasks.resize_with(tasks, TaskBufs::default);
+        }
+        let grow = |v: &mut Vec<T>, len: usize| {
+            if v.len() < len {
+                v.resize(len, T::zero());
+            }
+        };
+        for t in &mut self.tasks[..tasks] {
+            grow(&mut t.col, sizes.col);
+            grow(&mut t.dcol, sizes.dcol);
+            grow(&mut t.out, sizes.out);
+            grow(&mut t.dw, sizes.dw);
+            grow(&mut t.db, sizes.db);
+        }
+        &mut self.tasks[..tasks]
+    }
+}
+
+/// Samples whose patches go through one matrix product. A product with few
+/// columns (deep layers have tiny images: ResNet's last stage has `p = 4`)
+/// runs far below the micro-kernels' speed, so the patches of several
+/// samples are laid side by side until there are at least 256 columns, with
+/// at most 4 Mi elements of patches.
+fn samples_per_gemm(k: usize, p: usize, per_task: usize) -> usize {
+    let wanted = 256usize.div_ceil(p.max(1));
+    let cap = ((4 << 20) / (k * p).max(1)).max(1);
+    wanted.min(cap).min(per_task).max(1)
+}
+
+/// Samples per parallel task: the batch split evenly over the thread pool.
+/// The split depends only on `n` and the pool size, so results are
+/// reproducible for a given thread count.
+fn samples_per_task(n: usize) -> usize {
+    let tasks = rayon::current_num_threads().clamp(1, n.max(1));
+    n.div_ceil(tasks).max(1)
+}
+
+/// Threads to use inside one matrix product when the batch gives too little
+/// parallelism (a single task) but the product is big.
+fn inner_par(tasks: usize, macs: usize) -> Par {
+    let threads = rayon::current_num_threads();
+    if tasks == 1 && threads > 1 && macs >= 1 << 18 {
+        Par::Threads(threads)
+    } else {
+        Par::Seq
+    }
+}
+
+/// How a pass over a batch is split, the same for forward and backward.
+struct Plan {
+    /// Samples per parallel task.
+    per: usize,
+    /// Parallel tasks.
+    tasks: usize,
+    /// Samples whose patches go through one matrix product.
+    nb: usize,
+    /// Threads inside each matrix product.
+    par: Par,
+    /// The patch matrix is the input itself (1×1, stride 1, no padding).
+    pointwise: bool,
+    /// Elements of one task's patch buffer (0 where the input serves).
+    col: usize,
+    /// Elements of one task's GEMM-layout output buffer (0 where the
+    /// product writes the output directly).
+    out: usize,
+}
+
+impl Plan {
+    fn new(g: &ConvGeometry, n: usize) -> Self {
+        let (cog, k, p) = (g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
+        let per = samples_per_task(n);
+        let tasks = n.div_ceil(per);
+        let nb = samples_per_gemm(k, p, per);
+        let par = inner_par(tasks, cog * k * p * nb);
+        let pointwise = g.is_pointwise();
+        let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
+        let out = if nb == 1 { 0 } else { cog * p * nb };
+        Plan {
+            per,
+            tasks,
+            nb,
+            par,
+            pointwise,
+            col,
+            out,
+        }
+    }
+}
+
+/// A convolution bound to its geometry, kernel choice and workspace.
+#[derive(Debug)]
+pub struct ConvOp<T: Scalar> {
+    /// Every size of the convolution.
+    pub geom: ConvGeometry,
+    /// Which kernel runs; may be switched between calls.
+    pub algo: ConvAlgo,
+    ws: ConvWorkspace<T>,
+}
+
+impl<T: Scalar> ConvOp<T> {
+    /// A convolution of validated geometry `geom` computed by `algo`, with
+    /// an empty workspace.
+    pub fn new(geom: ConvGeometry, algo: ConvAlgo) -> Self {
+        ConvOp {
+            geom,
+            algo,
+            ws: ConvWorkspace::default(),
+        }
+    }
+
+    /// `y = conv(x, w) + b` for `n` samples; slices must have the geometry's sizes.
+    pub fn forward(&mut self, n: usize, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
+        let g = &self.geom;
+        debug_assert!(x.len() >= n * g.in_len() && y.len() >= n * g.out_len());
+        match self.algo {
+            ConvAlgo::Reference => reference::conv2d_forward(g, n, x, w, b, y),
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, n, x, w, b, y, &mut self.ws),
+        }
+    }
+
+    /// Gradients of `n` samples, all overwritten; `grads.d_input` is
+    /// skipped when `None` (e.g. for a first layer).
+    pub fn backward(&mut self, n: usize, inp: BackwardIn<'_, T>, grads: GradsOut<'_, T>) {
+        let g = &self.geom;
+        match self.algo {
+            ConvAlgo::Reference => {
+                let BackwardIn { x, w, dy } = inp;
+                if let Some(dx) = grads.d_input {
+                    reference::conv2d_backward_data(g, n, dy, w, dx);
+                }
+                reference::conv2d_backward_weight(g, n, x, dy, grads.d_weight, grads.d_bias);
+            }
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => backward_gemm(g, n, inp, grads, &mut self.ws),
+        }
+    }
+}
+
+/// `y = conv(x, w) + b` through im2col and GEMM, parallel over the batch.
+fn forward_gemm<T: Scalar>(
+    g: &ConvGeometry,
+    n: usize,
+    x: &[T],
+    w: &[T],
+    b: Option<&[T]>,
+    y: &mut [T],
+    ws: &mut ConvWorkspace<T>,
+) {
+    if n == 0 {
+        return;
+    }
+    let (cig, cog, k, p) = (g.c_in / g.groups, g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
+    let (il, ol) = (g.in_len(), g.out_len());
+    let Plan {
+        per,
+        tasks,
+        nb,
+        par,
+        pointwise,
+        col,
+        out,
+    } = Plan::new(g, n);
+    let bufs = ws.ensure(
+        tasks,
+        BufSizes {
+            col,
+            dcol: 0,
+            out,
+            dw: 0,
+            db: 0,
+        },
+    );
+    y[..n * ol]
+        .par_chunks_mut(per * ol)
+        .zip(x[..n * il].par_chunks(per * il))
+        .zip(bufs.par_iter_mut())
+        .for_each(|((yc, xc), bufs)| {
+            for (ych, xch) in yc.chunks_mut(nb * ol).zip(xc.chunks(nb * il)) {
+                let m = ych.len() / ol;
+                let ld = m * p;
+                for grp in 0..g.groups {
+                    let c0 = grp * cig;
+                    let wg = &w[grp * cog * k..(grp + 1) * cog * k];
+                    if m == 1 {
+                        // One sample: the product writes the output directly.
+                        let cols: &[T] = if pointwise {
+                            &xch[c0 * p..(c0 + cig) * p]
+                        } else {
+                            im2col::im2col(g, xch, c0, &mut bufs.col, p);
+                            &bufs.col[..k * p]
+                        };
+                        let yg = &mut ych[grp * cog * p..(grp + 1) * cog * p];
+                        matmul(&MatmulSpec::new(cog, p, k).par(par), wg, cols, yg);
+                        continue;
+                    }
+                    for (s, xs) in xch.chunks_exact(il).enumerate() {
+                        im2col::im2col(g, xs, c0, &mut bufs.col[s * p..], ld);
+                    }
+                    let out = &mut bufs.out[..cog * ld];
+                    matmul(&MatmulSpec::new(cog, ld, k).par(par), wg, &bufs.col[..k * ld], out);
+                    // Columns of sample s are its outputs: scatter them to NCHW.
+                    for (s, ys) in ych.chunks_exact_mut(ol).enumerate() {
+                        for co in 0..cog {
+                            ys[(grp * cog + co) * p..(grp * cog + co + 1) * p]
+                                .copy_from_slice(&out[co * ld + s * p..co * ld + (s + 1) * p]);
+                        }
+                    }
+                }
+                if let Some(b) = b {
+                    for ys in ych.chunks_exact_mut(ol) {
+                        for (plane, &bv) in ys.chunks_exact_mut(p).zip(b) {
+                            plane.iter_mut().for_each(|v| *v += bv);
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// The backward pass of [`forward_gemm`]: per task, the patches of a chunk
+/// of samples give the task's share of the weight gradient and, scattered
+/// back by `col2im`, the input gradient; the shares are reduced in task order.
+fn backward_gemm<T: Scalar>(
+    g: &ConvGeometry,
+    n: usize,
+    inp: BackwardIn<'_, T>,
+    grads: GradsOut<'_, T>,
+    ws: &mut ConvWorkspace<T>,
+) {
+    let BackwardIn { x, w, dy } = inp;
+    let GradsOut {
+        d_input: dx,
+        d_weight: dw,
+        d_bias: db,
+    } = grads;
+    let (cig, cog, k, p) = (g.c_in / g.groups, g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
+    let (il, ol) = (g.in_len(), g.out_len());
+    let wl = g.c_out * k;
+    if n == 0 {
+        dw[..wl].fill(T::zero());
+        if let Some(db) = db {
+            db.fill(T::zero());
+        }
+        return;
+    }
+    let Plan {
+        per,
+        tasks,
+        nb,
+        par,
+        pointwise,
+        col,
+        out,
+    } = Plan::new(g, n);
+    let dcol = if dx.is_some() { col } else { 0 };
+    let bufs = ws.ensure(
+        tasks,
+        BufSizes {
+            col,
+            dcol,
+            out,
+            dw: wl,
+            db: g.c_out,
+        },
+    );
+    let dx_chunks = match dx {
+        Some(dx) => Either::Left(dx[..n * il].par_chunks_mut(per * il).map(Some)),
+        None => Either::Right((0..tasks).into_par_iter().map(|_| None)),
+    };
+
+    dy[..n * ol]
+        .par_chunks(per * ol)
+        .zip(x[..n * il].par_chunks(per * il))
+        .zip(dx_chunks)
+        .zip(bufs.par_iter_mut())
+        .for_each(|(((dyc, xc), mut dxc), b)| {
+            let TaskBufs {
+                col,
+                dcol,
+                out,
+                dw: dwp,
+                db: dbp,
+            } = b;
+            let dwp = &mut dwp[..wl];
+            dwp.fill(T::zero());
+            let dbp = &mut dbp[..g.c_out];
+            dbp.fill(T::zero());
+            for (ci, (dych, xch)) in dyc.chunks(nb * ol).zip(xc.chunks(nb * il)).enumerate() {
+                let m = dych.len() / ol;
+                let ld = m * p;
+                let mut dxch = dxc.as_deref_mut().map(|d| &mut d[ci * nb * il..ci * nb * il + m * il]);
+                for grp in 0..g.groups {
+                    let c0 = grp * cig;
+                    let wg = &w[grp * cog * k..(grp + 1) * cog * k];
+                    // The chunk's patches (k × ld) and output gradients (cog × ld).
+                    let (cols, dyg): (&[T], &[T]) = if m == 1 {
+                        let cols: &[T] = if pointwise {
+                            &xch[c0 * p..(c0 + cig) * p]
+                        } else {
+                            im2col::im2col(g, xch, c0, col, p);
+                            &col[..k * p]
+                        };
+                        (cols, &dych[grp * cog * p..(grp + 1) * cog * p])
+                    } else {
+                        for (s, (xs, dys)) in xch.chunks_exact(il).zip(dych.chunks_exact(ol)).enumerate() {
+                            im2col::im2col(g, xs, c0, &mut col[s * p..], ld);
+                            for co in 0..cog {
+                                out[co * ld + s * p..co * ld + (s + 1) * p]
+                                    .copy_from_slice(&dys[(grp * cog + co) * p..(grp * cog + co + 1) * p]);
+                            }
+                        }
+                        (&col[..k * ld], &out[..cog * ld])
+                    };
+                    // Weight gradient: dW_g (cog×k) += dY_g (cog×ld) · colᵀ (ld×k).
+                    let dwg = &mut dwp[grp * cog * k..(grp + 1) * cog * k];
+                    matmul(
+                        &MatmulSpec::new(cog, k, ld).b_trans().accumulate().par(par),
+                        dyg,
+                        cols,
+                        dwg,
+                    );
+                    // Data gradient: dcol (k×ld) = W_gᵀ (k×cog) · dY_g (cog×ld), scattered back.
+                    let Some(dxch) = dxch.as_deref_mut() else { continue };
+                    if m == 1 && pointwise {
+                        let dst = &mut dxch[c0 * p..(c0 + cig) * p];
+                        matmul(&MatmulSpec::new(k, p, cog).a_trans().par(par), wg, dyg, dst);
+                        continue;
+                    }
+                    if grp == 0 {
+                        dxch.fill(T::zero());
+                    }
+                    matmul(
+                        &MatmulSpec::new(k, ld, cog).a_trans().par(par),
+                        wg,
+                        dyg,
+                        &mut dcol[..k * ld],
+                    );
+                    for (s, dxs) in dxch.chunks_exact_mut(il).enumerate() {
+                        im2col::col2im(g, &dcol[s * p..], c0, dxs, ld);
+                    }
+                }
+                for dys in dych.chunks_exact(ol) {
+                    for (co, d) in dbp.iter_mut().enumerate() {
+                        *d += dys[co * p..(co + 1) * p].iter().copied().sum::<T>();
+                    }
+                }
+            }
+        });
+
+    // Reduce the per-task partial gradients in task order (deterministic).
+    let bufs = &ws.tasks[..tasks];
+    dw[..wl].copy_from_slice(&bufs[0].dw[..wl]);
+    for t in &bufs[1..] {
+        dw[..wl].iter_mut().zip(&t.dw[..wl]).for_each(|(d, v)| *d += *v);
+    }
+    if let Some(db) = db {
+        db.copy_from_slice(&bufs[0].db[..g.c_out]);
+        for t in &bufs[1..] {
+            db.iter_mut().zip(&t.db[..g.c_out]).for_each(|(d, v)| *d += *v);
+        }
+    }
+}

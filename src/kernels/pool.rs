@@ -1,0 +1,241 @@
+//! Pooling kernels: max and average windows, and global pooling.
+//!
+//! Every kernel works plane by plane (`n · c` planes of `h × w`), parallel
+//! over groups of planes. Max pooling has a fast path for the common 2×2
+//! window with stride 2 beside the general window loop, which is its
+//! oracle; [`PoolAlgo`] chooses at run time, so tests reach both.
+//!
+//! Max pooling follows PyTorch: the first maximum wins ties, NaN wins over
+//! everything, and `argmax` records the flat in-plane index of the winner.
+
+use rayon::prelude::*;
+
+use crate::kernels::geometry::PoolGeometry;
+use crate::scalar::Scalar;
+
+/// Which reduction a pooling window applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolKind {
+    /// The largest value (NaN if any).
+    Max,
+    /// The mean.
+    Avg,
+}
+
+/// Which kernel computes max pooling. A runtime choice, so tests reach every path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PoolAlgo {
+    /// Let striate choose: the 2×2 / stride-2 fast path where it applies,
+    /// the general window loop elsewhere.
+    #[default]
+    Auto,
+    /// The general window loop everywhere: slow, obviously right.
+    Reference,
+}
+
+/// Planes per parallel task.
+const PLANES_PER_TASK: usize = 16;
+
+/// Max pooling forward of `n` samples; records in `argmax` the flat
+/// in-plane index of each maximum (first one on ties, as PyTorch).
+pub fn max_pool2d_forward<T: Scalar>(
+    g: &PoolGeometry,
+    algo: PoolAlgo,
+    n: usize,
+    x: &[T],
+    y: &mut [T],
+    argmax: &mut [u32],
+) {
+    let (il, ol) = (g.in_plane(), g.out_plane());
+    let planes = n * g.c;
+    let halving = algo == PoolAlgo::Auto && g.is_halving();
+    y[..planes * ol]
+        .par_chunks_mut(ol * PLANES_PER_TASK)
+        .zip(argmax[..planes * ol].par_chunks_mut(ol * PLANES_PER_TASK))
+        .zip(x[..planes * il].par_chunks(il * PLANES_PER_TASK))
+        .for_each(|((yc, ac), xc)| {
+            for ((yp, ap), xp) in yc
+                .chunks_exact_mut(ol)
+                .zip(ac.chunks_exact_mut(ol))
+                .zip(xc.chunks_exact(il))
+            {
+                if halving {
+                    max_pool_2x2(g, xp, yp, ap);
+                } else {
+                    max_pool_plane(g, xp, yp, ap);
+                }
+            }
+        });
+}
+
+/// Max pooling of one plane through the general window loop: the
+/// reference, and the kernel for every window without a fast path.
+fn max_pool_plane<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut [u32]) {
+    for oy in 0..g.out_h {
+        let (y0, y1, _) = g.rows(oy);
+        for ox in 0..g.out_w {
+            let (x0, x1, _) = g.cols(ox);
+            let mut best = T::neg_infinity();
+            let mut arg = y0 * g.w + x0;
+            for iy in y0..y1 {
+                for ix in x0..x1 {
+                    let v = xp[iy * g.w + ix];
+                    if v > best || v.is_nan() {
+                        best = v;
+                        arg = iy * g.w + ix;
+                        if v.is_nan() {
+                            break;
+                        }
+                    }
+                }
+            }
+            yp[oy * g.out_w + ox] = best;
+            ap[oy * g.out_w + ox] = arg as u32;
+        }
+    }
+}
+
+/// [`max_pool2d_forward`] of one plane for 2×2 windows with stride 2 that
+/// lie inside the image: the same comparisons in the same order (first
+/// maximum on ties, NaN wins), without the window arithmetic.
+fn max_pool_2x2<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut [u32]) {
+    for oy in 0..g.out_h {
+        let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
+        for ox in 0..g.out_w {
+            let mut best = T::neg_infinity();
+            let mut arg = r0 + 2 * ox;
+            for i in [r0 + 2 * ox, r0 + 2 * ox + 1, r1 + 2 * ox, r1 + 2 * ox + 1] {
+                let v = xp[i];
+                if v > best || v.is_nan() {
+                    best = v;
+                    arg = i;
+                    if v.is_nan() {
+                        break;
+                    }
+                }
+            }
+            yp[oy * g.out_w + ox] = best;
+            ap[oy * g.out_w + ox] = arg as u32;
+        }
+    }
+}
+
+/// Max pooling backward: each output gradient goes to its recorded maximum.
+pub fn max_pool2d_backward<T: Scalar>(g: &PoolGeometry, n: usize, dy: &[T], argmax: &[u32], dx: &mut [T]) {
+    let (il, ol) = (g.in_plane(), g.out_plane());
+    let planes = n * g.c;
+    dx[..planes * il]
+        .par_chunks_mut(il * PLANES_PER_TASK)
+        .zip(dy[..planes * ol].par_chunks(ol * PLANES_PER_TASK))
+        .zip(argmax[..planes * ol].par_chunks(ol * PLANES_PER_TASK))
+        .for_each(|((dxc, dyc), ac)| {
+            dxc.fill(T::zero());
+            for ((dxp, dyp), ap) in dxc
+                .chunks_exact_mut(il)
+                .zip(dyc.chunks_exact(ol))
+                .zip(ac.chunks_exact(ol))
+            {
+                for (&d, &a) in dyp.iter().zip(ap) {
+                    dxp[a as usize] += d;
+                }
+            }
+        });
+}
+
+/// The clipped window `(y0, y1, x0, x1)` of an average-pooling output and
+/// its divisor.
+#[inline]
+fn avg_divisor(g: &PoolGeometry, oy: usize, ox: usize) -> (usize, usize, usize, usize, usize) {
+    let (y0, y1, ph) = g.rows(oy);
+    let (x0, x1, pw) = g.cols(ox);
+    let div = if g.count_include_pad {
+        ph * pw
+    } else {
+        (y1 - y0) * (x1 - x0)
+    };
+    (y0, y1, x0, x1, div.max(1))
+}
+
+/// Average pooling forward.
+pub fn avg_pool2d_forward<T: Scalar>(g: &PoolGeometry, n: usize, x: &[T], y: &mut [T]) {
+    let (il, ol) = (g.in_plane(), g.out_plane());
+    let planes = n * g.c;
+    y[..planes * ol]
+        .par_chunks_mut(ol * PLANES_PER_TASK)
+        .zip(x[..planes * il].par_chunks(il * PLANES_PER_TASK))
+        .for_each(|(yc, xc)| {
+            for (yp, xp) in yc.chunks_exact_mut(ol).zip(xc.chunks_exact(il)) {
+                for oy in 0..g.out_h {
+                    for ox in 0..g.out_w {
+                        let (y0, y1, x0, x1, div) = avg_divisor(g, oy, ox);
+                        let mut acc = T::zero();
+                        for iy in y0..y1 {
+                            acc += xp[iy * g.w + x0..iy * g.w + x1].iter().copied().sum::<T>();
+                        }
+                        yp[oy * g.out_w + ox] = acc / T::lit(div as f64);
+                    }
+                }
+            }
+        });
+}
+
+/// Average pooling backward.
+pub fn avg_pool2d_backward<T: Scalar>(g: &PoolGeometry, n: usize, dy: &[T], dx: &mut [T]) {
+    let (il, ol) = (g.in_plane(), g.out_plane());
+    let planes = n * g.c;
+    dx[..planes * il]
+        .par_chunks_mut(il * PLANES_PER_TASK)
+        .zip(dy[..planes * ol].par_chunks(ol * PLANES_PER_TASK))
+        .for_each(|(dxc, dyc)| {
+            dxc.fill(T::zero());
+            for (dxp, dyp) in dxc.chunks_exact_mut(il).zip(dyc.chunks_exact(ol)) {
+                for oy in 0..g.out_h {
+                    for ox in 0..g.out_w {
+                        let (y0, y1, x0, x1, div) = avg_divisor(g, oy, ox);
+                        let d = dyp[oy * g.out_w + ox] / T::lit(div as f64);
+                        for iy in y0..y1 {
+                            dxp[iy * g.w + x0..iy * g.w + x1].iter_mut().for_each(|v| *v += d);
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Global pooling forward over the trailing `spatial` elements of each of the
+/// `planes = n · c` planes; `argmax` is used by max pooling only.
+pub fn global_pool_forward<T: Scalar>(kind: PoolKind, spatial: usize, x: &[T], y: &mut [T], argmax: &mut [u32]) {
+    let inv = T::lit(1.0 / spatial as f64);
+    for (i, (plane, out)) in x.chunks_exact(spatial).zip(y.iter_mut()).enumerate() {
+        match kind {
+            PoolKind::Avg => *out = plane.iter().copied().sum::<T>() * inv,
+            PoolKind::Max => {
+                let mut best = (T::neg_infinity(), 0);
+                for (j, &v) in plane.iter().enumerate() {
+                    if v > best.0 || v.is_nan() {
+                        best = (v, j);
+                        if v.is_nan() {
+                            break;
+                        }
+                    }
+                }
+                *out = best.0;
+                argmax[i] = best.1 as u32;
+            }
+        }
+    }
+}
+
+/// Global pooling backward.
+pub fn global_pool_backward<T: Scalar>(kind: PoolKind, spatial: usize, dy: &[T], argmax: &[u32], dx: &mut [T]) {
+    let inv = T::lit(1.0 / spatial as f64);
+    for (i, (plane, &d)) in dx.chunks_exact_mut(spatial).zip(dy).enumerate() {
+        match kind {
+            PoolKind::Avg => plane.iter_mut().for_each(|v| *v = d * inv),
+            PoolKind::Max => {
+                plane.fill(T::zero());
+                plane[argmax[i] as usize] = d;
+            }
+        }
+    }
+}

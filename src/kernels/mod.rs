@@ -11,7 +11,8 @@
 //!   [`conv_gemm::ConvAlgo`] switch between it and the reference;
 //! - [`pool`]: max, average and global pooling, with the 2×2 max-pool fast
 //!   path chosen at run time ([`pool::PoolAlgo`]);
-//! - [`grads`]: the argument groups of backward passes.
+//! - [`grads`]: the argument groups of backward passes;
+//! - [`cpu`]: the CPU's instruction sets and the GEMM kernels they select.
 //!
 //! Kernels take validated geometry and slices of the right lengths and
 //! cannot fail; [`crate::ops`] validates user input and wraps them. Which
@@ -19,6 +20,7 @@
 //! Nothing here imports from `ops` or any module above it.
 
 pub mod conv_gemm;
+pub mod cpu;
 pub mod gemm;
 pub mod geometry;
 pub mod grads;

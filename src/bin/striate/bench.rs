@@ -214,7 +214,13 @@ pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
             bail!("{} cannot import torch", py.display());
         }
     }
+    let cpu = striate::kernels::cpu::CpuFeatures::detect();
     println!("striate bench: {threads} threads, {}", cpu_name());
+    println!(
+        "CPU instruction sets: {}; GEMM kernels dispatched: {}",
+        cpu.describe(),
+        cpu.gemm_kernels()
+    );
     if args.smoke {
         println!("smoke run: a tenth of the samples and one timed epoch; the numbers mean nothing");
     }

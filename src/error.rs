@@ -39,7 +39,7 @@ pub enum Error {
     Layer {
         /// Position of the layer in the model, counted from 0.
         index: usize,
-        /// The layer's name (given or generated, e.g. `conv2d_1`).
+        /// The layer's name (given, or generated such as `conv1`, `fc2`).
         name: String,
         /// The layer's kind, as spelt in model files (e.g. `conv2d`).
         kind: String,

@@ -20,7 +20,7 @@ pub struct Picture {
     pub h: usize,
     /// Width in pixels (columns).
     pub w: usize,
-    /// Values per pixel: 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
+    /// Values per pixel: 1 (grey), 3 (RGB) or 4 (RGBA; grey-with-alpha and palette images become RGBA).
     pub channels: usize,
     /// Pixel values, row-major with channels interleaved (`[h, w, channels]`); `[0, 1]` for PNG, 0–255 otherwise.
     pub data: Vec<f32>,

@@ -17,21 +17,33 @@ pub enum Error {
     /// A tensor did not have the shape an operation needs.
     #[error("{op}: expected shape {expected}, got {actual:?}")]
     Shape {
+        /// The operation or layer that checked the shape (e.g. `conv2d`).
         op: String,
+        /// The shape it needs, in words or as a pattern (e.g. `[n, c_in, h, w]`).
         expected: String,
+        /// The shape it was given.
         actual: Vec<usize>,
     },
 
     /// A hyper-parameter or argument that cannot work.
     #[error("{what}: {reason}")]
-    InvalidArgument { what: String, reason: String },
+    InvalidArgument {
+        /// The argument or hyper-parameter (e.g. `stride`, `batch_size`).
+        what: String,
+        /// Why its value cannot work.
+        reason: String,
+    },
 
     /// An error inside a model's layer, with its position and name.
     #[error("layer {index} ({name}, {kind}): {source}")]
     Layer {
+        /// Position of the layer in the model, counted from 0.
         index: usize,
+        /// The layer's name (given, or generated such as `conv1`, `fc2`).
         name: String,
+        /// The layer's kind, as spelt in model files (e.g. `conv2d`).
         kind: String,
+        /// What went wrong inside the layer.
         #[source]
         source: Box<Error>,
     },
@@ -39,14 +51,24 @@ pub enum Error {
     /// A class label outside `0..n_classes`.
     #[error("label {label} at sample {sample} is out of range for {n_classes} classes")]
     LabelOutOfRange {
+        /// Index of the sample, counted from 0.
         sample: usize,
+        /// The offending label (signed, so negative labels can be reported).
         label: i64,
+        /// Number of classes the labels must stay below.
         n_classes: usize,
     },
 
     /// The loss turned NaN or infinite during training.
     #[error("loss became {value} at epoch {epoch}, batch {batch}; try a lower learning rate")]
-    NonFiniteLoss { epoch: usize, batch: usize, value: f64 },
+    NonFiniteLoss {
+        /// Epoch, counted from 1.
+        epoch: usize,
+        /// Batch within the epoch, counted from 1.
+        batch: usize,
+        /// The loss value (NaN or ±infinity).
+        value: f64,
+    },
 
     /// A data set that cannot be used as given (empty, NaN values, mismatched sizes).
     #[error("{0}")]
@@ -55,14 +77,21 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file or folder being read or written.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
 
     /// A file was read but its content is not what its format promises.
     #[error("{}: {detail}", path.display())]
-    Format { path: PathBuf, detail: String },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line, record or key where known.
+        detail: String,
+    },
 
     /// Weights that do not fit a model (missing, unexpected or mis-shaped tensors).
     #[error("weights: {0}")]
@@ -75,7 +104,12 @@ pub enum Error {
     /// A failure inside striate (not caused by the input): serialising state,
     /// rendering a chart. The binary exits with status 1 for these.
     #[error("{what}: {detail}")]
-    Internal { what: String, detail: String },
+    Internal {
+        /// What striate was doing (e.g. `rendering a chart`).
+        what: String,
+        /// The underlying failure.
+        detail: String,
+    },
 }
 
 impl Error {

@@ -22,13 +22,17 @@ use crate::tensor::Tensor;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
+    /// PyTorch's default, `U(−1/√fan_in, 1/√fan_in)` for weights and biases (the default).
     #[default]
     Torch,
+    /// Keras's default (Glorot/Xavier uniform): `U(−√(6/(fan_in + fan_out)), …)` weights, zero biases.
     Glorot,
+    /// torchvision's ResNet init (`kaiming_normal_(mode="fan_out")`): `N(0, 2/fan_out)` weights, zero biases.
     KaimingNormal,
 }
 
 impl Init {
+    /// The scheme's name as spelt in model files: `torch`, `glorot` or `kaiming_normal`.
     pub fn name(&self) -> &'static str {
         match self {
             Init::Torch => "torch",

@@ -64,19 +64,28 @@ pub fn confusion_matrix(predicted: &[u32], labels: &[u32], n_classes: usize) -> 
 /// Precision, recall and F1 of one class, with its support.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
+    /// The class's name (its index when unnamed), or `macro avg` / `weighted avg` for the averages.
     pub name: String,
+    /// Fraction of samples predicted as the class that belong to it, `tp / (tp + fp)`; 0 when none is predicted.
     pub precision: f64,
+    /// Fraction of the class's samples predicted as it, `tp / (tp + fn)`; 0 when it has no samples.
     pub recall: f64,
+    /// Harmonic mean of precision and recall; 0 when both are 0.
     pub f1: f64,
+    /// Number of samples whose true class this is (all samples for the averages).
     pub support: u64,
 }
 
 /// scikit-learn's `classification_report`, as data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationReport {
+    /// One entry per class, in label order.
     pub per_class: Vec<ClassScores>,
+    /// Fraction of samples classified correctly.
     pub accuracy: f64,
+    /// Unweighted mean over classes (scikit-learn's `macro avg`).
     pub macro_avg: ClassScores,
+    /// Mean over classes weighted by support (scikit-learn's `weighted avg`).
     pub weighted_avg: ClassScores,
 }
 
@@ -185,6 +194,7 @@ pub struct Roc {
     pub fpr: Vec<f64>,
     /// Signal efficiency εS at each threshold.
     pub tpr: Vec<f64>,
+    /// Score threshold of each point, decreasing; the first is +∞.
     pub thresholds: Vec<f64>,
 }
 
@@ -308,17 +318,20 @@ pub fn background_rejection_at(roc: &Roc, eff_s: f64) -> Result<f64> {
 pub struct RocSummary {
     /// Name of the signal class (`1` of a binary task, or one class against the rest).
     pub signal: String,
+    /// Area under the ROC curve (`sklearn.metrics.roc_auc_score`), in `[0, 1]`.
     pub auc: f64,
     /// Background rejection at the chosen signal efficiencies.
     pub rejection: Vec<Rejection>,
     /// The curve, thinned to at most 200 points for reports.
     pub fpr: Vec<f64>,
+    /// Signal efficiencies (true-positive rates) matching `fpr`.
     pub tpr: Vec<f64>,
 }
 
 /// Background rejection `1/εB` at one signal efficiency εS.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejection {
+    /// Signal efficiency εS at which the rejection is read, in `(0, 1]`.
     pub signal_efficiency: f64,
     /// `1/εB`; `null` in JSON when no background passes (infinite).
     #[serde(serialize_with = "finite_or_null", deserialize_with = "null_is_infinite")]
@@ -388,14 +401,21 @@ pub fn one_vs_rest(probs: &[f32], k: usize, labels: &[u32], names: &[String], ef
 /// What `metrics.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
+    /// Number of samples evaluated.
     pub n_samples: usize,
+    /// Mean loss per sample.
     pub loss: f64,
+    /// Fraction of samples classified correctly.
     pub accuracy: f64,
+    /// Class names, in label order.
     pub classes: Vec<String>,
     /// `confusion_matrix[true][predicted]`.
     pub confusion_matrix: Vec<Vec<u64>>,
+    /// Precision, recall, F1 and support of each class, in label order.
     pub per_class: Vec<ClassScores>,
+    /// Unweighted mean of the per-class scores (scikit-learn's `macro avg`).
     pub macro_avg: ClassScores,
+    /// Support-weighted mean of the per-class scores (scikit-learn's `weighted avg`).
     pub weighted_avg: ClassScores,
     /// Top-5 accuracy when there are more than 5 classes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

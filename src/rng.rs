@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub struct SeededRng(Xoshiro256PlusPlus);
 
 impl SeededRng {
+    /// A generator seeded with `seed`; the same seed gives the same numbers on every platform.
     pub fn new(seed: u64) -> Self {
         SeededRng(Xoshiro256PlusPlus::seed_from_u64(seed))
     }
@@ -25,6 +26,7 @@ impl SeededRng {
         SeededRng::new(s)
     }
 
+    /// The next 64 random bits.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()

@@ -31,8 +31,11 @@ pub enum Source {
     IdxDir(PathBuf),
     /// A folder of class subfolders of images.
     ImageFolder(PathBuf),
+    /// An HDF5 file (`*.h5`, `*.hdf5`).
     Hdf5(PathBuf),
+    /// A NumPy `.npz` archive.
     Npz(PathBuf),
+    /// A NumPy `.npy[.gz]` array of samples, with labels from a second file.
     Npy(PathBuf),
     /// A delimited table with a label column.
     Table(PathBuf),

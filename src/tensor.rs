@@ -91,18 +91,22 @@ impl<T: Scalar> Tensor<T> {
         }
     }
 
+    /// Dimensions, outermost first (e.g. `[n, c, h, w]`).
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
+    /// The elements, row-major.
     pub fn data(&self) -> &[T] {
         &self.data
     }
 
+    /// The elements, row-major, for writing.
     pub fn data_mut(&mut self) -> &mut [T] {
         &mut self.data
     }
 
+    /// The elements, row-major, without copying.
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
@@ -112,6 +116,7 @@ impl<T: Scalar> Tensor<T> {
         self.data.len()
     }
 
+    /// True when the tensor has no elements.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
@@ -137,6 +142,7 @@ impl<T: Scalar> Tensor<T> {
         &self.data[i * k..(i + 1) * k]
     }
 
+    /// The `i`-th item along the leading dimension, as a flat mutable slice.
     pub fn item_mut(&mut self, i: usize) -> &mut [T] {
         let k = self.item_len();
         &mut self.data[i * k..(i + 1) * k]
@@ -148,6 +154,7 @@ impl<T: Scalar> Tensor<T> {
         Ok(self)
     }
 
+    /// Gives the tensor a new shape with the same number of elements, in place; fails otherwise.
     pub fn reshape_in_place(&mut self, shape: &[usize]) -> Result<()> {
         if numel(shape) != self.data.len() {
             return Err(Error::shape(

@@ -48,6 +48,7 @@ pub fn save_weights<T: Scalar>(model: &Sequential<T>, path: &Path) -> Result<()>
 /// What loading a state dict did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadReport {
+    /// Names copied from the file into the model.
     pub loaded: Vec<String>,
     /// In the model, not in the file.
     pub missing: Vec<String>,

@@ -221,7 +221,9 @@ pub fn default_shape(name: &str) -> Option<(Vec<usize>, usize)> {
 /// line uses them for the flags a user leaves out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recipe {
+    /// Number of epochs.
     pub epochs: usize,
+    /// Samples per training batch.
     pub batch: usize,
     /// Cosine learning-rate decay to zero over the epochs.
     pub cosine: bool,

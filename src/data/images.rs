@@ -51,14 +51,19 @@ pub enum Channels {
     /// Gray when every image is gray, RGB otherwise.
     #[default]
     Auto,
+    /// One gray channel (`c = 1`); colour images are converted to luma.
     Gray,
+    /// Three channels, red, green and blue (`c = 3`); gray images are replicated.
     Rgb,
 }
 
 /// Images as `[n, c, h, w]` bytes with their class labels and names.
 pub struct ImageSet {
+    /// Pixels, `[n, c, h, w]` bytes (`u8`), channels-first.
     pub images: Array,
+    /// Class index of each image: the position of its subfolder in sorted order.
     pub labels: Vec<u32>,
+    /// Names of the class subfolders, sorted; `labels` index into this.
     pub class_names: Vec<String>,
 }
 

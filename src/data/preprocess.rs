@@ -23,7 +23,9 @@ pub enum Layout {
     /// does not (`[h, w, c]`); channels-first otherwise.
     #[default]
     Auto,
+    /// Stored `[c, h, w]`, as PyTorch expects; kept as is.
     ChannelsFirst,
+    /// Stored `[h, w, c]`, as Keras/NumPy images usually are; moved to `[c, h, w]`.
     ChannelsLast,
 }
 
@@ -31,6 +33,7 @@ pub enum Layout {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Standardize {
+    /// No standardisation (the default).
     #[default]
     None,
     /// One mean and standard deviation over every training value.
@@ -42,9 +45,11 @@ pub enum Standardize {
 /// What the user asked for; [`Preprocess::plan`] resolves it against data.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrepOptions {
+    /// Where the channel axis of stored images is (default [`Layout::Auto`]).
     pub layout: Layout,
     /// Multiply stored values by this; `None`: 1/255 for bytes, else 1.
     pub scale: Option<f64>,
+    /// Standardisation to fit on the training split (default none).
     pub standardize: Standardize,
     /// Explicit per-sample shape, e.g. `[1, 8, 8]` for flat digits.
     pub reshape: Option<Vec<usize>>,
@@ -63,15 +68,20 @@ pub struct Preprocess {
     pub channels_last: bool,
     /// Per-sample shape after arranging, before padding.
     pub arranged_shape: Vec<usize>,
+    /// Factor every stored value is multiplied by (1/255 for byte data unless the user gave one).
     pub scale: f64,
+    /// Size `[h, w]` images are zero-padded to, centred; `None` when not padded.
     #[serde(default)]
     pub pad_to: Option<[usize; 2]>,
+    /// Which standardisation was fitted; its statistics are `mean` and `std`.
     pub standardize: Standardize,
     /// Standardisation statistics (one value, or one per input element).
     #[serde(default)]
     pub mean: Vec<f32>,
+    /// Standard deviations matching `mean` (one value, or one per input element).
     #[serde(default)]
     pub std: Vec<f32>,
+    /// True when each series is z-normalised on its own (its mean subtracted, divided by its standard deviation).
     #[serde(default)]
     pub znorm: bool,
 }

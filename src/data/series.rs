@@ -22,8 +22,11 @@ use crate::io::array::{Array, Elements};
 /// Series with labels and class names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesSet {
+    /// Values as `f32`, `[n, dimensions, length]`.
     pub x: Array,
+    /// Class index of each series, into `class_names`.
     pub labels: Vec<u32>,
+    /// Class names, in label order (declared order for `.ts`, numeric order for UCR text).
     pub class_names: Vec<String>,
 }
 

@@ -31,6 +31,7 @@ impl Default for LabelColumn {
 pub struct Table {
     /// `[n, features]`.
     pub features: Array,
+    /// Class index of each row (the label column as integers, or the position of its text in `class_names`).
     pub labels: Vec<u32>,
     /// Class names when the labels were text; empty for integer labels.
     pub class_names: Vec<String>,

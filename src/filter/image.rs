@@ -16,9 +16,13 @@ use crate::io::image::{Decoded, PngColor, decode, encode_png};
 /// A decoded picture: `h × w` pixels of `channels` interleaved `f32` values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Picture {
+    /// Height in pixels (rows).
     pub h: usize,
+    /// Width in pixels (columns).
     pub w: usize,
+    /// Values per pixel: 1 (grey), 3 (RGB) or 4 (RGBA; grey-with-alpha and palette images become RGBA).
     pub channels: usize,
+    /// Pixel values, row-major with channels interleaved (`[h, w, channels]`); `[0, 1]` for PNG, 0–255 otherwise.
     pub data: Vec<f32>,
 }
 
@@ -107,6 +111,7 @@ pub enum Normalize {
 /// Colours of the written image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Colormap {
+    /// Black to white (matplotlib's `gray`), the default.
     #[default]
     Gray,
     /// Diverging blue–white–red (matplotlib's `RdBu_r`), for signed values.

@@ -35,12 +35,16 @@ use crate::error::{Error, Result};
 /// A 2-D array of `f64`, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plane {
+    /// Number of rows.
     pub h: usize,
+    /// Number of columns.
     pub w: usize,
+    /// The `h · w` values, row by row.
     pub data: Vec<f64>,
 }
 
 impl Plane {
+    /// A plane from `h · w` row-major values; fails when the count does not match.
     pub fn new(h: usize, w: usize, data: Vec<f64>) -> Result<Self> {
         if data.len() != h * w {
             return Err(Error::invalid("plane", format!("{} values for {h}×{w}", data.len())));
@@ -48,6 +52,7 @@ impl Plane {
         Ok(Plane { h, w, data })
     }
 
+    /// A plane of `h × w` zeros.
     pub fn zeros(h: usize, w: usize) -> Self {
         Plane {
             h,
@@ -56,6 +61,7 @@ impl Plane {
         }
     }
 
+    /// The value at row `r`, column `c` (panics when out of range).
     pub fn at(&self, r: usize, c: usize) -> f64 {
         self.data[r * self.w + c]
     }

@@ -10,23 +10,29 @@ use crate::tensor::numel;
 /// The values of an [`Array`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Elements {
+    /// Unsigned bytes (`uint8`), kept as bytes.
     U8(Vec<u8>),
     /// Any other integer type, widened.
     Int(Vec<i64>),
+    /// Single-precision floats (`float32`).
     F32(Vec<f32>),
+    /// Double-precision floats (`float64`).
     F64(Vec<f64>),
 }
 
 /// An array read from a file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {
+    /// Dimensions, outermost first (C order).
     pub shape: Vec<usize>,
     /// NumPy's name of the stored type: `uint8`, `int64`, `float32`, …
     pub dtype: String,
+    /// The values, row-major, in the narrowest exact representation.
     pub elems: Elements,
 }
 
 impl Array {
+    /// An array from its shape, NumPy dtype name and values (not checked against each other).
     pub fn new(shape: Vec<usize>, dtype: impl Into<String>, elems: Elements) -> Self {
         Array {
             shape,
@@ -35,10 +41,12 @@ impl Array {
         }
     }
 
+    /// A `float32` array of `shape` holding `data`.
     pub fn from_f32(shape: &[usize], data: Vec<f32>) -> Self {
         Array::new(shape.to_vec(), "float32", Elements::F32(data))
     }
 
+    /// Number of values stored (the product of `shape` when consistent).
     pub fn len(&self) -> usize {
         match &self.elems {
             Elements::U8(v) => v.len(),
@@ -48,6 +56,7 @@ impl Array {
         }
     }
 
+    /// True when no values are stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -6,14 +6,14 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | [`array`] | the raw N-dimensional array every reader returns |
+//! | [`array`](mod@array) | the raw N-dimensional array every reader returns |
 //! | [`npy`] | NumPy `.npy`: header, whole-file reads, row-streamed reads, whole and streamed writes |
 //! | [`npz`] | NumPy `.npz` archives of `.npy` members: read and write |
 //! | [`hdf5`] | HDF5: generic datasets (list, read, write), appendable datasets, pandas tables |
 //! | [`idx`] | the IDX format of MNIST: read and write |
 //! | [`csv`] | delimited text opened as a record reader (gzip included) |
 //! | [`image`] | PNG/JPEG/… decoding and the one PNG encoder |
-//! | [`f16`] | IEEE half precision to `f32` |
+//! | [`f16`](mod@f16) | IEEE half precision to `f32` |
 //! | [`safetensors`] | safetensors files: named tensors with metadata, read and write |
 //!
 //! Gzip-compressed inputs are recognised by their magic bytes

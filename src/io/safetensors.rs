@@ -16,16 +16,22 @@ use crate::tensor::Tensor;
 /// Element types striate writes and reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DType {
+    /// 32-bit floats (also what F16 and BF16 are read as).
     F32,
+    /// 64-bit floats.
     F64,
+    /// 64-bit integers (also what I32 and U8 are read as).
     I64,
 }
 
 /// A tensor as stored in a file: its type, shape and values (widened to `f64`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stored {
+    /// The element type, on disk when written, or as widened when read.
     pub dtype: DType,
+    /// Dimensions, outermost first.
     pub shape: Vec<usize>,
+    /// The values, row-major, widened to `f64` (exact for floats and for integers up to 2^53).
     pub values: Vec<f64>,
 }
 
@@ -107,7 +113,9 @@ pub fn write_safetensors(
 /// The tensors and metadata of a safetensors file, in name order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TensorFile {
+    /// The tensors, keyed by name (e.g. `conv1.weight`).
     pub tensors: BTreeMap<String, Stored>,
+    /// The file's `__metadata__` strings (empty when it has none).
     pub metadata: HashMap<String, String>,
 }
 

@@ -41,7 +41,9 @@ pub const CLASSES: [&str; 5] = ["g", "q", "t", "W", "Z"];
 /// Generator settings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JetGenConfig {
+    /// Smallest jet transverse momentum in GeV, drawn uniformly up to `pt_max` (default 500).
     pub pt_min: f64,
+    /// Largest jet transverse momentum in GeV (default 1000).
     pub pt_max: f64,
     /// Mean number of soft particles added around the jet axis.
     pub soft_particles: f64,
@@ -63,8 +65,11 @@ impl Default for JetGenConfig {
 /// One generated jet: massless constituents `[E, px, py, pz]` with PDG ids.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Jet {
+    /// Constituents' four-vectors `[E, px, py, pz]` in GeV.
     pub p4: Vec<[f64; 4]>,
+    /// PDG id of each constituent (e.g. ±211 for charged pions, 22 for photons).
     pub pids: Vec<i64>,
+    /// Class index into [`CLASSES`] (0 `g`, 1 `q`, 2 `t`, 3 `W`, 4 `Z`).
     pub label: u32,
 }
 

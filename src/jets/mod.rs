@@ -32,11 +32,14 @@ pub const ENERGY_TOLERANCE: f64 = 1e-5;
 /// The whole recipe from four-vectors to an image.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JetImager {
+    /// Grid size, width, channels and normalisation of the image (default 33×33, width 0.8, `pt`, normalised).
     pub pixels: PixelParams,
     /// Centring scheme; `None` leaves the jet where it is (pixelate still
     /// snaps its centroid to the central pixel).
     pub centre: Option<CentreScheme>,
+    /// Rotate the principal axis onto `phi` (EnergyFlow's `rotate_ptyphims`); default true.
     pub rotate: bool,
+    /// Reflect so most `pt` lies at positive `y` and `phi` (EnergyFlow's `reflect_ptyphims`); default true.
     pub reflect: bool,
 }
 
@@ -44,7 +47,9 @@ pub struct JetImager {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CentreScheme {
+    /// Axis from the summed four-vectors (EnergyFlow's `escheme`), the default.
     EScheme,
+    /// Axis at the `pt`-weighted mean of `y` and `phi` (EnergyFlow's `ptscheme`).
     PtScheme,
 }
 
@@ -98,6 +103,7 @@ pub fn check_four_vectors(p4s: &[[f64; 4]]) -> Result<()> {
 }
 
 impl JetImager {
+    /// Checks the pixel settings (`npix ≥ 1`, a positive finite width).
     pub fn validate(&self) -> Result<()> {
         self.pixels.validate()
     }

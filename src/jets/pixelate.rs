@@ -28,6 +28,7 @@ pub enum Channels {
 }
 
 impl Channels {
+    /// Number of image channels: 1 for `pt` alone, 2 otherwise.
     pub fn count(self) -> usize {
         if self == Channels::Pt { 1 } else { 2 }
     }
@@ -40,12 +41,14 @@ pub struct PixelParams {
     pub npix: usize,
     /// Width of the image in `y` and `phi` (EnergyFlow's `img_width`).
     pub width: f64,
+    /// What each pixel holds (default `pt` only).
     pub channels: Channels,
     /// Divide the `pt` channel by the `pt` that landed in the image.
     pub norm: bool,
 }
 
 impl PixelParams {
+    /// Checks that `npix ≥ 1` and the width is positive and finite.
     pub fn validate(&self) -> Result<()> {
         if self.npix == 0 {
             return Err(Error::invalid("npix", "must be at least 1"));
@@ -64,6 +67,7 @@ impl PixelParams {
         self.npix * self.npix * self.channels.count()
     }
 
+    /// True when an image has no values (never, once validated).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

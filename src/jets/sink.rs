@@ -20,6 +20,7 @@ use crate::io::npy::StreamWriter;
 /// Receives images (`npix·npix·channels` values each, channels last) and
 /// labels.
 pub trait ImageSink {
+    /// Appends a batch of images (flattened, `npix·npix·channels` each) and, when the sink keeps them, one label per image.
     fn write(&mut self, images: &[f32], labels: Option<&[u32]>) -> Result<()>;
     /// Completes the files; returns the paths written.
     fn finish(self: Box<Self>) -> Result<Vec<PathBuf>>;

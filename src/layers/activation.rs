@@ -140,10 +140,12 @@ pub struct DropoutConfig {
 }
 
 impl DropoutConfig {
+    /// Dropout zeroing each element with probability `p` (PyTorch's `nn.Dropout(p)`).
     pub fn new(p: f64) -> Self {
         DropoutConfig { p }
     }
 
+    /// Builds the layer for the input shape in `ctx`; fails unless `0 ≤ p < 1`.
     pub fn init(&self, ctx: BuildCtx<'_>) -> Result<Dropout> {
         if !(0.0..1.0).contains(&self.p) {
             return Err(Error::invalid(

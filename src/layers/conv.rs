@@ -21,16 +21,22 @@ use crate::tensor::{Tensor, fmt_shape};
 pub struct Conv2dConfig {
     /// Output channels.
     pub filters: usize,
+    /// Window size `[k_h, k_w]` (PyTorch's `kernel_size`); one number in model files means a square window.
     #[serde(with = "pair")]
     pub kernel: [usize; 2],
+    /// Step `[s_h, s_w]` between windows; default `[1, 1]`.
     #[serde(with = "pair", default = "n2::<1>", skip_serializing_if = "is_n2::<1>")]
     pub stride: [usize; 2],
+    /// Zero padding of the input (`"valid"`, `"same"` or explicit sizes); default [`Padding::Valid`], none.
     #[serde(with = "padding2d", default, skip_serializing_if = "is_default")]
     pub padding: Padding,
+    /// Spacing `[d_h, d_w]` between kernel taps (PyTorch's `dilation`, Keras's `dilation_rate`); default `[1, 1]`.
     #[serde(with = "pair", default = "n2::<1>", skip_serializing_if = "is_n2::<1>")]
     pub dilation: [usize; 2],
+    /// Number of channel groups (PyTorch's `groups`; `c_in` for depthwise); `c_in` and `filters` must divide by it; default 1.
     #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub groups: usize,
+    /// Whether to add a learned bias per output channel (PyTorch's `bias`, Keras's `use_bias`); default true.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub bias: bool,
 }
@@ -49,31 +55,37 @@ impl Conv2dConfig {
         }
     }
 
+    /// Sets a rectangular `[k_h, k_w]` window.
     pub fn with_kernel(mut self, kernel: [usize; 2]) -> Self {
         self.kernel = kernel;
         self
     }
 
+    /// Sets the same stride on both axes.
     pub fn with_stride(mut self, stride: usize) -> Self {
         self.stride = [stride, stride];
         self
     }
 
+    /// Sets the zero padding (e.g. [`Padding::Same`] or [`Padding::symmetric`]).
     pub fn with_padding(mut self, padding: Padding) -> Self {
         self.padding = padding;
         self
     }
 
+    /// Sets the same dilation on both axes.
     pub fn with_dilation(mut self, dilation: usize) -> Self {
         self.dilation = [dilation, dilation];
         self
     }
 
+    /// Sets the number of channel groups.
     pub fn with_groups(mut self, groups: usize) -> Self {
         self.groups = groups;
         self
     }
 
+    /// Turns the bias on or off.
     pub fn with_bias(mut self, bias: bool) -> Self {
         self.bias = bias;
         self
@@ -90,6 +102,7 @@ impl Conv2dConfig {
         }
     }
 
+    /// Builds the layer for the input shape in `ctx` (`[c_in, h, w]`), drawing its weights with `ctx`'s init and generator.
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Conv<T>> {
         let &[c_in, h, w] = ctx.input else {
             return Err(Error::shape(
@@ -116,21 +129,29 @@ impl Conv2dConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Conv1dConfig {
+    /// Output channels.
     pub filters: usize,
+    /// Window length `k` (PyTorch's `kernel_size`).
     pub kernel: usize,
+    /// Step between windows; default 1.
     #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub stride: usize,
+    /// Zero padding of the sequence (`"valid"`, `"same"`, or `left`/`right` sizes); default [`Padding::Valid`], none.
     #[serde(with = "padding1d", default, skip_serializing_if = "is_default")]
     pub padding: Padding,
+    /// Spacing between kernel taps; default 1.
     #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub dilation: usize,
+    /// Number of channel groups (PyTorch's `groups`); `c_in` and `filters` must divide by it; default 1.
     #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub groups: usize,
+    /// Whether to add a learned bias per output channel; default true.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub bias: bool,
 }
 
 impl Conv1dConfig {
+    /// `filters` output channels, a window of `kernel`, stride 1, no padding, bias on.
     pub fn new(filters: usize, kernel: usize) -> Self {
         Conv1dConfig {
             filters,
@@ -143,6 +164,7 @@ impl Conv1dConfig {
         }
     }
 
+    /// Sets the stride.
     pub fn with_stride(mut self, stride: usize) -> Self {
         self.stride = stride;
         self
@@ -154,16 +176,19 @@ impl Conv1dConfig {
         self
     }
 
+    /// Sets the dilation.
     pub fn with_dilation(mut self, dilation: usize) -> Self {
         self.dilation = dilation;
         self
     }
 
+    /// Sets the number of channel groups.
     pub fn with_groups(mut self, groups: usize) -> Self {
         self.groups = groups;
         self
     }
 
+    /// Turns the bias on or off.
     pub fn with_bias(mut self, bias: bool) -> Self {
         self.bias = bias;
         self
@@ -180,6 +205,7 @@ impl Conv1dConfig {
         }
     }
 
+    /// Builds the layer for the input shape in `ctx` (`[c_in, l]`), drawing its weights with `ctx`'s init and generator.
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Conv<T>> {
         let &[c_in, l] = ctx.input else {
             return Err(Error::shape(

@@ -17,21 +17,26 @@ use crate::tensor::{Tensor, fmt_shape};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DenseConfig {
+    /// Output features (PyTorch's `out_features`, Keras's `units`).
     pub units: usize,
+    /// Whether to add a learned bias per output (PyTorch's `bias`, Keras's `use_bias`); default true.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub bias: bool,
 }
 
 impl DenseConfig {
+    /// `units` outputs with a bias.
     pub fn new(units: usize) -> Self {
         DenseConfig { units, bias: true }
     }
 
+    /// Turns the bias on or off.
     pub fn with_bias(mut self, bias: bool) -> Self {
         self.bias = bias;
         self
     }
 
+    /// Builds the layer for a flat `[in]` input shape in `ctx`, drawing its weights with `ctx`'s init and generator.
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Dense<T>> {
         let &[d_in] = ctx.input else {
             return Err(Error::shape(

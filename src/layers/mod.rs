@@ -38,6 +38,7 @@ pub use shape::Flatten;
 /// A trainable tensor with its gradient.
 #[derive(Clone, Debug)]
 pub struct Param<T: Scalar> {
+    /// The current values.
     pub value: Tensor<T>,
     /// Gradient of the last backward pass (overwritten, not accumulated).
     pub grad: Tensor<T>,
@@ -46,6 +47,7 @@ pub struct Param<T: Scalar> {
 }
 
 impl<T: Scalar> Param<T> {
+    /// A trainable parameter holding `value`, with a zero gradient of the same shape.
     pub fn new(value: Tensor<T>) -> Self {
         let grad = Tensor::zeros(value.shape());
         Param {
@@ -55,10 +57,12 @@ impl<T: Scalar> Param<T> {
         }
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         self.value.len()
     }
 
+    /// True when the parameter holds no values.
     pub fn is_empty(&self) -> bool {
         self.value.is_empty()
     }
@@ -74,7 +78,9 @@ pub enum StateRef<'a, T: Scalar> {
 
 /// Mutable access to a named state entry.
 pub enum StateMut<'a, T: Scalar> {
+    /// A parameter (`weight`, `bias`), with its gradient.
     Param(&'a mut Param<T>),
+    /// A buffer that is not trained by gradients (running statistics).
     Buffer(&'a mut Tensor<T>),
 }
 
@@ -93,7 +99,9 @@ pub struct BuildCtx<'a> {
     pub name: String,
     /// Per-sample input shape.
     pub input: &'a [usize],
+    /// Weight initialisation scheme of the model (see [`Init`]).
     pub init: Init,
+    /// Random generator the layer draws its initial weights from (its own stream, seeded per layer).
     pub rng: &'a mut SeededRng,
 }
 

@@ -18,13 +18,16 @@ use crate::tensor::{Tensor, numel};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pool2dConfig {
+    /// Window size `[k_h, k_w]` (PyTorch's `kernel_size`, Keras's `pool_size`); one number in model files means a square window.
     #[serde(with = "pair")]
     pub kernel: [usize; 2],
     /// Defaults to the kernel size.
     #[serde(with = "opt_pair", default, skip_serializing_if = "Option::is_none")]
     pub stride: Option<[usize; 2]>,
+    /// Padding on both sides `[pad_h, pad_w]`, at most half the window (max pooling ignores it); default `[0, 0]`.
     #[serde(with = "pair", default, skip_serializing_if = "is_default")]
     pub padding: [usize; 2],
+    /// Round the output size up instead of down (PyTorch's `ceil_mode`); default false.
     #[serde(default, skip_serializing_if = "is_default")]
     pub ceil_mode: bool,
     /// Average pooling: count padded zeros in the divisor (PyTorch's default).
@@ -33,6 +36,7 @@ pub struct Pool2dConfig {
 }
 
 impl Pool2dConfig {
+    /// A `kernel × kernel` window with stride equal to the window, no padding (PyTorch's defaults).
     pub fn new(kernel: usize) -> Self {
         Pool2dConfig {
             kernel: [kernel, kernel],
@@ -43,26 +47,31 @@ impl Pool2dConfig {
         }
     }
 
+    /// Sets the same stride on both axes.
     pub fn with_stride(mut self, stride: usize) -> Self {
         self.stride = Some([stride, stride]);
         self
     }
 
+    /// Sets the same padding on both axes.
     pub fn with_padding(mut self, padding: usize) -> Self {
         self.padding = [padding, padding];
         self
     }
 
+    /// Sets whether the output size rounds up.
     pub fn with_ceil_mode(mut self, ceil_mode: bool) -> Self {
         self.ceil_mode = ceil_mode;
         self
     }
 
+    /// Sets whether average pooling counts padded zeros in its divisor.
     pub fn with_count_include_pad(mut self, include: bool) -> Self {
         self.count_include_pad = include;
         self
     }
 
+    /// The op-level hyper-parameters, the stride resolved.
     pub fn params(&self) -> Pool2dParams {
         Pool2dParams {
             kernel: self.kernel,
@@ -73,6 +82,7 @@ impl Pool2dConfig {
         }
     }
 
+    /// Builds a `kind` (max or average) pooling layer for the `[c, h, w]` input shape in `ctx`.
     pub fn init<T: Scalar>(&self, kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Pool<T>> {
         let layer = Kind::pool(kind, false);
         let &[c, h, w] = ctx.input else {
@@ -93,19 +103,24 @@ impl Pool2dConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pool1dConfig {
+    /// Window length `k` (PyTorch's `kernel_size`).
     pub kernel: usize,
     /// Defaults to the kernel size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stride: Option<usize>,
+    /// Padding on both ends, at most half the window (max pooling ignores it); default 0.
     #[serde(default, skip_serializing_if = "is_default")]
     pub padding: usize,
+    /// Round the output length up instead of down (PyTorch's `ceil_mode`); default false.
     #[serde(default, skip_serializing_if = "is_default")]
     pub ceil_mode: bool,
+    /// Average pooling: count padded zeros in the divisor (PyTorch's default, true).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub count_include_pad: bool,
 }
 
 impl Pool1dConfig {
+    /// A window of `kernel` with stride equal to the window, no padding (PyTorch's defaults).
     pub fn new(kernel: usize) -> Self {
         Pool1dConfig {
             kernel,
@@ -116,11 +131,13 @@ impl Pool1dConfig {
         }
     }
 
+    /// Sets the stride.
     pub fn with_stride(mut self, stride: usize) -> Self {
         self.stride = Some(stride);
         self
     }
 
+    /// Sets the padding on both ends.
     pub fn with_padding(mut self, padding: usize) -> Self {
         self.padding = padding;
         self
@@ -137,6 +154,7 @@ impl Pool1dConfig {
         }
     }
 
+    /// Builds a `kind` (max or average) pooling layer for the `[c, l]` input shape in `ctx`.
     pub fn init<T: Scalar>(&self, kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Pool<T>> {
         let layer = Kind::pool(kind, true);
         let &[c, l] = ctx.input else {
@@ -221,6 +239,7 @@ pub struct GlobalPool<T: Scalar> {
 }
 
 impl<T: Scalar> GlobalPool<T> {
+    /// A global `kind` (max or average) pooling layer for the `[c, …]` input shape in `ctx`.
     pub fn new(kind: PoolKind, ctx: BuildCtx<'_>) -> Result<Self> {
         if ctx.input.len() < 2 {
             return Err(Error::shape("global pooling", "[channels, …spatial] input", ctx.input));

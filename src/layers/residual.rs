@@ -19,6 +19,7 @@ pub enum Shortcut {
     /// Identity when shapes allow, else a 1×1 projection (torchvision's rule).
     #[default]
     Auto,
+    /// Always the identity; building fails unless the stride is 1 and `c_in = filters`.
     Identity,
     /// Always a strided 1×1 convolution + batch norm (`downsample`).
     Projection,
@@ -38,16 +39,21 @@ pub enum Shortcut {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResidualConfig {
+    /// Output channels of both convolutions (torchvision's `planes`).
     pub filters: usize,
+    /// Stride of `conv1` and of the projection; 2 halves the image; default 1.
     #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub stride: usize,
+    /// Window size `k` of both convolutions (odd, so `k/2` padding keeps the size); default 3.
     #[serde(default = "n::<3>", skip_serializing_if = "is_n::<3>")]
     pub kernel: usize,
+    /// How the input reaches the output; default [`Shortcut::Auto`].
     #[serde(default, skip_serializing_if = "is_default")]
     pub shortcut: Shortcut,
 }
 
 impl ResidualConfig {
+    /// A block of `filters` channels, stride 1, `3 × 3` windows, automatic shortcut.
     pub fn new(filters: usize) -> Self {
         ResidualConfig {
             filters,
@@ -57,21 +63,25 @@ impl ResidualConfig {
         }
     }
 
+    /// Sets the stride of the first convolution and the projection.
     pub fn with_stride(mut self, stride: usize) -> Self {
         self.stride = stride;
         self
     }
 
+    /// Sets the window size of both convolutions.
     pub fn with_kernel(mut self, kernel: usize) -> Self {
         self.kernel = kernel;
         self
     }
 
+    /// Sets how the input reaches the output.
     pub fn with_shortcut(mut self, shortcut: Shortcut) -> Self {
         self.shortcut = shortcut;
         self
     }
 
+    /// Builds the block for the input shape in `ctx` (`[c_in, h, w]`, or `[c_in, l]` with 1-D convolutions).
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Residual<T>> {
         let one_d = match ctx.input.len() {
             3 => false,

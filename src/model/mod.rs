@@ -130,6 +130,7 @@ impl<T: Scalar> Sequential<T> {
         self.layers.last().map_or(&self.input, |l| l.output_shape())
     }
 
+    /// The layers, input to output.
     pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
         &self.layers
     }
@@ -290,6 +291,7 @@ impl<T: Scalar> Sequential<T> {
         &self.rng
     }
 
+    /// Restores the dropout random generator (from a checkpoint).
     pub fn set_rng_state(&mut self, rng: SeededRng) {
         self.rng = rng;
     }

@@ -39,6 +39,7 @@ pub struct LayerSpec {
     /// generated when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The layer's type (the `type` key of a model file) and its settings.
     #[serde(flatten)]
     pub kind: LayerKind,
 }
@@ -49,25 +50,45 @@ pub struct LayerSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerKind {
+    /// 1-D convolution over `[c, l]` signals (`nn.Conv1d`); `type = "conv1d"`.
     Conv1d(Conv1dConfig),
+    /// 2-D convolution over `[c, h, w]` images (`nn.Conv2d`, Keras `Conv2D`); `type = "conv2d"`.
     Conv2d(Conv2dConfig),
+    /// 1-D max pooling (`nn.MaxPool1d`); `type = "max_pool1d"`.
     MaxPool1d(Pool1dConfig),
+    /// 1-D average pooling (`nn.AvgPool1d`); `type = "avg_pool1d"`.
     AvgPool1d(Pool1dConfig),
+    /// 2-D max pooling (`nn.MaxPool2d`, Keras `MaxPooling2D`); `type = "max_pool2d"`.
     MaxPool2d(Pool2dConfig),
+    /// 2-D average pooling (`nn.AvgPool2d`, Keras `AveragePooling2D`); `type = "avg_pool2d"`.
     AvgPool2d(Pool2dConfig),
+    /// Mean over every spatial position, `[c, …]` → `[c]` (Keras `GlobalAveragePooling2D`, `nn.AdaptiveAvgPool2d(1)` + flatten).
     GlobalAvgPool,
+    /// Maximum over every spatial position, `[c, …]` → `[c]` (Keras `GlobalMaxPooling2D`).
     GlobalMaxPool,
+    /// Fully connected layer (`nn.Linear`, Keras `Dense`) over flat `[in]` inputs.
     Dense(DenseConfig),
+    /// Flattens each sample to a vector, `[c, h, w]` → `[c·h·w]` (`nn.Flatten`).
     Flatten,
+    /// `max(x, 0)` elementwise (`nn.ReLU`).
     Relu,
+    /// `x` for `x > 0`, `slope · x` otherwise (`nn.LeakyReLU`).
     LeakyRelu(LeakyReluConfig),
+    /// `x` for `x > 0`, `alpha · (eˣ − 1)` otherwise (`nn.ELU`).
     Elu(EluConfig),
+    /// `1 / (1 + e⁻ˣ)` elementwise (`nn.Sigmoid`).
     Sigmoid,
+    /// Hyperbolic tangent elementwise (`nn.Tanh`).
     Tanh,
+    /// Softmax over the feature (channel) axis (`nn.Softmax(dim=1)`); as the last layer, training uses the logits before it.
     Softmax,
+    /// Zeroes elements with probability `p` in training and scales the rest by `1/(1 − p)` (`nn.Dropout`); identity in evaluation.
     Dropout(DropoutConfig),
+    /// Batch normalisation of `[f]` features or `[c, l]` signals per channel (`nn.BatchNorm1d`).
     BatchNorm1d(BatchNormConfig),
+    /// Batch normalisation of `[c, h, w]` images per channel (`nn.BatchNorm2d`).
     BatchNorm2d(BatchNormConfig),
+    /// A ResNet basic block (torchvision's `BasicBlock`).
     Residual(ResidualConfig),
 }
 
@@ -131,13 +152,16 @@ impl LayerKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
+    /// Name of the model, shown in summaries and reports; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Per-sample input shape, e.g. `[1, 28, 28]`; when absent the data decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<usize>>,
+    /// How weights are initialised; default [`Init::Torch`], PyTorch's.
     #[serde(default)]
     pub init: Init,
+    /// The layers, input to output.
     pub layers: Vec<LayerSpec>,
 }
 
@@ -168,16 +192,19 @@ impl ModelSpec {
         }
     }
 
+    /// Sets the model's name.
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
+    /// Sets the weight initialisation scheme.
     pub fn with_init(mut self, init: Init) -> Self {
         self.init = init;
         self
     }
 
+    /// Sets the per-sample input shape (e.g. `[1, 28, 28]`).
     pub fn with_input(mut self, input: impl Into<Vec<usize>>) -> Self {
         self.input = Some(input.into());
         self
@@ -197,10 +224,12 @@ impl ModelSpec {
         self
     }
 
+    /// Appends a 2-D convolution.
     pub fn conv2d(self, c: Conv2dConfig) -> Self {
         self.layer(LayerKind::Conv2d(c))
     }
 
+    /// Appends a 1-D convolution.
     pub fn conv1d(self, c: Conv1dConfig) -> Self {
         self.layer(LayerKind::Conv1d(c))
     }
@@ -210,22 +239,27 @@ impl ModelSpec {
         self.layer(LayerKind::MaxPool2d(Pool2dConfig::new(kernel)))
     }
 
+    /// Appends a 2-D max pooling with explicit settings.
     pub fn max_pool2d_with(self, c: Pool2dConfig) -> Self {
         self.layer(LayerKind::MaxPool2d(c))
     }
 
+    /// `AvgPool2d(kernel)` with stride = kernel.
     pub fn avg_pool2d(self, kernel: usize) -> Self {
         self.layer(LayerKind::AvgPool2d(Pool2dConfig::new(kernel)))
     }
 
+    /// Appends a 2-D average pooling with explicit settings.
     pub fn avg_pool2d_with(self, c: Pool2dConfig) -> Self {
         self.layer(LayerKind::AvgPool2d(c))
     }
 
+    /// `MaxPool1d(kernel)` with stride = kernel.
     pub fn max_pool1d(self, kernel: usize) -> Self {
         self.layer(LayerKind::MaxPool1d(Pool1dConfig::new(kernel)))
     }
 
+    /// `AvgPool1d(kernel)` with stride = kernel.
     pub fn avg_pool1d(self, kernel: usize) -> Self {
         self.layer(LayerKind::AvgPool1d(Pool1dConfig::new(kernel)))
     }
@@ -235,26 +269,32 @@ impl ModelSpec {
         self.layer(LayerKind::Dense(DenseConfig::new(units)))
     }
 
+    /// `LeakyReLU` with `slope` for negative inputs (PyTorch's default 0.01).
     pub fn leaky_relu(self, slope: f64) -> Self {
         self.layer(LayerKind::LeakyRelu(LeakyReluConfig { slope }))
     }
 
+    /// `ELU` with scale `alpha` of the negative branch (PyTorch's default 1).
     pub fn elu(self, alpha: f64) -> Self {
         self.layer(LayerKind::Elu(EluConfig { alpha }))
     }
 
+    /// `Dropout(p)`: zeroes elements with probability `p` in training.
     pub fn dropout(self, p: f64) -> Self {
         self.layer(LayerKind::Dropout(DropoutConfig::new(p)))
     }
 
+    /// `BatchNorm1d` with PyTorch's defaults (`eps = 1e-5`, `momentum = 0.1`).
     pub fn batch_norm1d(self) -> Self {
         self.layer(LayerKind::BatchNorm1d(BatchNormConfig::default()))
     }
 
+    /// `BatchNorm2d` with PyTorch's defaults (`eps = 1e-5`, `momentum = 0.1`).
     pub fn batch_norm2d(self) -> Self {
         self.layer(LayerKind::BatchNorm2d(BatchNormConfig::default()))
     }
 
+    /// Appends a residual block.
     pub fn residual(self, c: ResidualConfig) -> Self {
         self.layer(LayerKind::Residual(c))
     }
@@ -262,12 +302,17 @@ impl ModelSpec {
     unit_layers! {
         /// Flattens each sample to a vector.
         flatten => Flatten,
+        /// Appends a `ReLU`.
         relu => Relu,
+        /// Appends a logistic `Sigmoid`.
         sigmoid => Sigmoid,
+        /// Appends a `Tanh`.
         tanh => Tanh,
         /// Softmax over features; as the last layer, training uses the logits before it.
         softmax => Softmax,
+        /// Appends a global average pooling, `[c, …]` → `[c]`.
         global_avg_pool => GlobalAvgPool,
+        /// Appends a global max pooling, `[c, …]` → `[c]`.
         global_max_pool => GlobalMaxPool,
     }
 
@@ -286,18 +331,22 @@ impl ModelSpec {
         }
     }
 
+    /// Parses a model from TOML text (the layout in the module docs).
     pub fn from_toml(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| Error::Model(e.to_string().trim().to_string()))
     }
 
+    /// Parses a model from JSON text (the same fields as TOML).
     pub fn from_json(text: &str) -> Result<Self> {
         serde_json::from_str(text).map_err(|e| Error::Model(e.to_string()))
     }
 
+    /// The model as TOML text, as [`ModelSpec::from_toml`] reads it.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot serialise model: {e}\n"))
     }
 
+    /// The model as pretty-printed JSON text, as [`ModelSpec::from_json`] reads it.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }

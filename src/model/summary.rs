@@ -27,19 +27,28 @@ use crate::scalar::Scalar;
 /// One row of the summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SummaryRow {
+    /// The layer's name (e.g. `conv1`).
     pub name: String,
+    /// The layer's display name (e.g. `Conv2d`, `ReLU`).
     pub kind: String,
+    /// Per-sample output shape (without the batch axis).
     pub output_shape: Vec<usize>,
+    /// Parameter values of the layer, trainable and frozen (buffers not counted).
     pub params: usize,
 }
 
 /// A model's layers, shapes and parameter counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// The model's name (`sequential` when it has none).
     pub name: String,
+    /// Per-sample input shape.
     pub input_shape: Vec<usize>,
+    /// One row per layer, input to output.
     pub rows: Vec<SummaryRow>,
+    /// Parameter values optimizers update.
     pub trainable: usize,
+    /// Frozen parameter values.
     pub non_trainable: usize,
     /// Elements of buffers (batch-norm running statistics).
     pub buffers: usize,

@@ -33,60 +33,90 @@ pub use schedule::LrSchedule;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
+    /// Stochastic gradient descent (`torch.optim.SGD`), optionally with momentum.
     Sgd {
+        /// Learning rate (Keras's default 0.01; PyTorch has none).
         lr: f64,
+        /// Momentum factor (PyTorch's `momentum`); 0 turns it off; default 0.
         #[serde(default)]
         momentum: f64,
+        /// Dampening of the gradient added to the momentum buffer, `(1 − dampening)·g`; default 0.
         #[serde(default)]
         dampening: f64,
+        /// Nesterov momentum (PyTorch's `nesterov`); needs a positive momentum and zero dampening; default off.
         #[serde(default)]
         nesterov: bool,
+        /// L2 penalty added to the gradient, `g + wd·w`; default 0.
         #[serde(default)]
         weight_decay: f64,
     },
+    /// Adam (`torch.optim.Adam`), weight decay as an L2 penalty on the gradient.
     Adam {
+        /// Learning rate (default 1e-3).
         lr: f64,
+        /// Decay rates `(β1, β2)` of the first- and second-moment averages; default `(0.9, 0.999)`.
         #[serde(default = "default_betas")]
         betas: (f64, f64),
+        /// Added to the denominator for numerical stability; default 1e-8.
         #[serde(default = "default_eps")]
         eps: f64,
+        /// L2 penalty added to the gradient, `g + wd·w` (coupled, as PyTorch's Adam); default 0.
         #[serde(default)]
         weight_decay: f64,
+        /// Use AMSGrad's running maximum of the second moment; default off.
         #[serde(default)]
         amsgrad: bool,
     },
+    /// AdamW (`torch.optim.AdamW`): Adam with decoupled weight decay.
     #[serde(rename = "adamw")]
     AdamW {
+        /// Learning rate (default 1e-3).
         lr: f64,
+        /// Decay rates `(β1, β2)` of the first- and second-moment averages; default `(0.9, 0.999)`.
         #[serde(default = "default_betas")]
         betas: (f64, f64),
+        /// Added to the denominator for numerical stability; default 1e-8.
         #[serde(default = "default_eps")]
         eps: f64,
+        /// Decoupled weight decay, `w -= lr·wd·w` before the step; default 0.01.
         #[serde(default = "default_adamw_wd")]
         weight_decay: f64,
+        /// Use AMSGrad's running maximum of the second moment; default off.
         #[serde(default)]
         amsgrad: bool,
     },
+    /// RMSprop (`torch.optim.RMSprop`).
     #[serde(rename = "rmsprop")]
     RmsProp {
+        /// Learning rate (default 0.01).
         lr: f64,
+        /// Smoothing constant of the squared-gradient average; default 0.99.
         #[serde(default = "default_alpha")]
         alpha: f64,
+        /// Added to the denominator for numerical stability; default 1e-8.
         #[serde(default = "default_eps")]
         eps: f64,
+        /// L2 penalty added to the gradient, `g + wd·w`; default 0.
         #[serde(default)]
         weight_decay: f64,
+        /// Momentum factor; 0 turns it off; default 0.
         #[serde(default)]
         momentum: f64,
+        /// Centred RMSprop: normalise by the variance estimate rather than the raw second moment; default off.
         #[serde(default)]
         centered: bool,
     },
+    /// Nadam with Keras's rule (`keras.optimizers.Nadam`): Adam with Nesterov momentum.
     Nadam {
+        /// Learning rate (default 1e-3).
         lr: f64,
+        /// Decay rate of the first-moment average; default 0.9.
         #[serde(default = "default_beta1")]
         beta1: f64,
+        /// Decay rate of the second-moment average; default 0.999.
         #[serde(default = "default_beta2")]
         beta2: f64,
+        /// Added to the denominator for numerical stability; default 1e-7 (Keras's).
         #[serde(default = "default_nadam_eps")]
         eps: f64,
         /// Keras's decoupled `weight_decay` (`w -= lr·wd·w` before the step).
@@ -140,6 +170,7 @@ impl OptimizerConfig {
         }
     }
 
+    /// Adam with learning rate `lr` and PyTorch's other defaults.
     pub fn adam(lr: f64) -> Self {
         OptimizerConfig::Adam {
             lr,
@@ -150,6 +181,7 @@ impl OptimizerConfig {
         }
     }
 
+    /// AdamW with learning rate `lr` and PyTorch's other defaults (weight decay 0.01).
     pub fn adamw(lr: f64) -> Self {
         OptimizerConfig::AdamW {
             lr,
@@ -160,6 +192,7 @@ impl OptimizerConfig {
         }
     }
 
+    /// RMSprop with learning rate `lr` and PyTorch's other defaults.
     pub fn rmsprop(lr: f64) -> Self {
         OptimizerConfig::RmsProp {
             lr,
@@ -171,6 +204,7 @@ impl OptimizerConfig {
         }
     }
 
+    /// Nadam with learning rate `lr` and Keras's other defaults.
     pub fn nadam(lr: f64) -> Self {
         OptimizerConfig::Nadam {
             lr,
@@ -199,6 +233,7 @@ impl OptimizerConfig {
         })
     }
 
+    /// The optimizer's name as in configs and on the command line (`sgd`, `adam`, `adamw`, `rmsprop`, `nadam`).
     pub fn name(&self) -> &'static str {
         match self {
             OptimizerConfig::Sgd { .. } => "sgd",
@@ -220,6 +255,7 @@ impl OptimizerConfig {
         }
     }
 
+    /// The same optimizer with base learning rate `new`.
     pub fn with_lr(mut self, new: f64) -> Self {
         match &mut self {
             OptimizerConfig::Sgd { lr, .. }
@@ -300,11 +336,13 @@ impl OptimizerConfig {
 /// `prefix` use these instead of the optimizer's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ParamGroup {
+    /// Parameter-name prefix the group applies to (e.g. `fc` or `layer4.`).
     pub prefix: String,
     /// Learning rate of the group (at the base learning rate; a schedule
     /// scales it with the base).
     #[serde(default)]
     pub lr: Option<f64>,
+    /// Weight decay of the group; `None` keeps the optimizer's.
     #[serde(default)]
     pub weight_decay: Option<f64>,
 }
@@ -323,6 +361,7 @@ pub struct Optimizer<T: Scalar> {
 }
 
 impl<T: Scalar> Optimizer<T> {
+    /// An optimizer with no state yet; fails when a hyper-parameter is out of range.
     pub fn new(config: OptimizerConfig) -> Result<Self> {
         config.validate()?;
         Ok(Optimizer {
@@ -342,10 +381,12 @@ impl<T: Scalar> Optimizer<T> {
         self
     }
 
+    /// The optimizer's hyper-parameters.
     pub fn config(&self) -> &OptimizerConfig {
         &self.config
     }
 
+    /// The parameter groups, in matching order.
     pub fn groups(&self) -> &[ParamGroup] {
         &self.groups
     }
@@ -447,10 +488,15 @@ impl<T: Scalar> Optimizer<T> {
 /// The non-tensor part of an optimizer's state, as saved in checkpoints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerState {
+    /// The optimizer and its hyper-parameters.
     pub config: OptimizerConfig,
+    /// Parameter groups, in matching order.
     #[serde(default)]
     pub groups: Vec<ParamGroup>,
+    /// Base learning rate at the time of saving (a schedule may have moved it).
     pub lr: f64,
+    /// Steps taken, per parameter in `Sequential::for_each_param` order.
     pub steps: Vec<u64>,
+    /// Nadam's product of momentum schedule terms, per parameter (1 for other optimizers).
     pub u_products: Vec<f64>,
 }

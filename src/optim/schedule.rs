@@ -13,7 +13,9 @@ pub enum Direction {
     /// Lower is better for names containing `loss`, higher otherwise.
     #[default]
     Auto,
+    /// Lower is better (losses).
     Min,
+    /// Higher is better (accuracies, AUC).
     Max,
 }
 
@@ -39,8 +41,11 @@ impl Direction {
 /// Early stopping's and the plateau schedule's memory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Watch {
+    /// Best value seen so far; `None` before the first observation.
     pub best: Option<f64>,
+    /// Epoch (1-based) at which `best` was seen.
     pub best_epoch: usize,
+    /// Observations since the last improvement.
     pub wait: usize,
 }
 
@@ -65,17 +70,34 @@ impl Watch {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LrSchedule {
     /// `StepLR`: multiply by `gamma` every `step_size` epochs.
-    Step { step_size: usize, gamma: f64 },
+    Step {
+        /// Epochs between decays.
+        step_size: usize,
+        /// Factor the rate is multiplied by (e.g. 0.1).
+        gamma: f64,
+    },
     /// `ExponentialLR`: multiply by `gamma` every epoch.
-    Exponential { gamma: f64 },
+    Exponential {
+        /// Factor the rate is multiplied by each epoch (e.g. 0.95).
+        gamma: f64,
+    },
     /// `CosineAnnealingLR` from the base rate to `eta_min` over `t_max` epochs.
-    Cosine { t_max: usize, eta_min: f64 },
+    Cosine {
+        /// Epochs of the half cosine; the rate stays at `eta_min` after.
+        t_max: usize,
+        /// Smallest learning rate, reached at epoch `t_max`.
+        eta_min: f64,
+    },
     /// `ReduceLROnPlateau`: multiply by `factor` when `monitor` has not
     /// improved for `patience` epochs, never below `min_lr`.
     Plateau {
+        /// Logged quantity to watch (`val_loss`, `val_accuracy`, `loss`, …); lower is better for losses.
         monitor: String,
+        /// Factor the rate is multiplied by on a plateau (e.g. 0.1).
         factor: f64,
+        /// Epochs without improvement tolerated before reducing.
         patience: usize,
+        /// Floor of the learning rate; default 0.
         #[serde(default)]
         min_lr: f64,
     },

@@ -11,17 +11,24 @@ pub const COLORS: [&str; 10] = [
 /// One line of a chart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
+    /// Legend entry (e.g. `training`, `validation`).
     pub name: String,
+    /// Points `(x, y)` in data units, in drawing order.
     pub points: Vec<(f64, f64)>,
+    /// Draw the line dashed (validation curves).
     pub dashed: bool,
 }
 
 /// A line chart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LineChart {
+    /// Title above the plot.
     pub title: String,
+    /// Label of the x axis (e.g. `epoch`).
     pub x_label: String,
+    /// Label of the y axis.
     pub y_label: String,
+    /// The lines, coloured by [`COLORS`] in order.
     pub series: Vec<Series>,
     /// Logarithmic y axis (non-positive values are dropped).
     pub log_y: bool,
@@ -60,6 +67,7 @@ fn fmt_tick(v: f64) -> String {
 }
 
 impl LineChart {
+    /// The chart as a 640 × 420 px SVG document.
     pub fn to_svg(&self) -> String {
         let (w, h) = (640.0, 420.0);
         let (ml, mr, mt, mb) = (72.0, 24.0, 40.0, 56.0);
@@ -246,8 +254,11 @@ pub fn confusion_svg(matrix: &[Vec<u64>], names: &[String], title: &str) -> Stri
 
 /// One image for a grid: `[c, h, w]` values, shown min–max normalised.
 pub struct Tile<'a> {
+    /// Pixel values, `c · h · w` of them, channels first.
     pub pixels: &'a [f32],
+    /// `[c, h, w]` of the image.
     pub shape: [usize; 3],
+    /// Text under the image (e.g. true and predicted class).
     pub caption: String,
     /// Captions of wrong predictions are drawn in red.
     pub highlight: bool,

@@ -19,8 +19,11 @@ use svg::escape;
 
 /// A chart ready to write: file stem, title and SVG text.
 pub struct Chart {
+    /// Short name the chart's files are named after (`loss` → `loss.svg`, `loss.png`).
     pub stem: String,
+    /// Heading shown above the chart in the report.
     pub title: String,
+    /// The chart as an SVG document.
     pub svg: String,
 }
 
@@ -72,13 +75,17 @@ pub fn learning_curves(history: &History) -> Vec<Chart> {
 
 /// What the HTML report shows.
 pub struct ReportPage<'a> {
+    /// Page title (the run's name).
     pub title: String,
     /// Key facts: data, command, timing (label, value).
     pub facts: Vec<(String, String)>,
+    /// The model's layers and parameter counts.
     pub summary: &'a Summary,
+    /// Per-epoch logs, shown as a table.
     pub history: &'a History,
     /// Metrics of the final evaluation, and on which set.
     pub metrics: Option<(&'a str, &'a EvalReport)>,
+    /// Charts shown on the page, in order.
     pub charts: &'a [Chart],
 }
 

@@ -13,8 +13,11 @@ pub fn escape(s: &str) -> String {
 /// Horizontal text anchor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Anchor {
+    /// Text starts at the given x.
     Start,
+    /// Text is centred on the given x.
     Middle,
+    /// Text ends at the given x.
     End,
 }
 
@@ -30,7 +33,9 @@ impl Anchor {
 
 /// An SVG document being drawn, in pixel units with y down.
 pub struct Svg {
+    /// Width of the document in pixels.
     pub width: f64,
+    /// Height of the document in pixels.
     pub height: f64,
     body: String,
 }
@@ -39,6 +44,7 @@ pub struct Svg {
 pub const FONT: &str = "DejaVu Sans";
 
 impl Svg {
+    /// A blank `width × height` document with a white background.
     pub fn new(width: f64, height: f64) -> Self {
         let mut s = Svg {
             width,
@@ -49,6 +55,7 @@ impl Svg {
         s
     }
 
+    /// A straight line from `(x1, y1)` to `(x2, y2)`, `width` px wide.
     pub fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64) {
         let _ = writeln!(
             self.body,
@@ -56,6 +63,7 @@ impl Svg {
         );
     }
 
+    /// A line through `points`, `width` px wide, optionally dashed; nothing for no points.
     pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dashed: bool) {
         if points.is_empty() {
             return;
@@ -69,10 +77,12 @@ impl Svg {
         );
     }
 
+    /// A filled circle of radius `r` centred at `(x, y)`.
     pub fn circle(&mut self, x: f64, y: f64, r: f64, fill: &str) {
         let _ = writeln!(self.body, r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r}" fill="{fill}"/>"#);
     }
 
+    /// A `w × h` rectangle with its top-left corner at `(x, y)`, filled, with an optional 1 px outline.
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, stroke: Option<&str>) {
         let stroke = stroke.map_or(String::new(), |s| format!(r#" stroke="{s}" stroke-width="1""#));
         let _ = writeln!(

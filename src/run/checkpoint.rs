@@ -42,10 +42,15 @@ fn to_json<V: Serialize>(v: &V) -> Result<String> {
 
 /// A checkpoint read back.
 pub struct Checkpoint {
+    /// Model weights and buffers by parameter name (`conv1.weight`, …).
     pub model_state: BTreeMap<String, Stored>,
+    /// The optimizer's hyper-parameters, groups, learning rate and step counts.
     pub optimizer: OptimizerState,
+    /// The optimizer's per-parameter buffers (moments, momentum), by name.
     pub optimizer_tensors: Vec<(String, Tensor<f32>)>,
+    /// Where training stood: epochs and batches done, history, early-stopping memory.
     pub progress: Progress,
+    /// State of the model's dropout generator.
     pub rng: SeededRng,
 }
 

@@ -18,20 +18,27 @@ use super::dir::RunDir;
 /// Where the data of a run came from, so that it can be read again.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataRecord {
+    /// Spec of the training data (a path or `builtin:NAME`, see [`crate::sources`]).
     pub train: String,
+    /// Spec of a separate validation set, if one was given.
     #[serde(default)]
     pub valid: Option<String>,
+    /// Spec of a separate test set, if one was given.
     #[serde(default)]
     pub test: Option<String>,
+    /// Fraction of the training data held out for validation, if split off (instead of `valid`).
     #[serde(default)]
     pub valid_split: Option<f64>,
+    /// Fraction of the training data held out for testing, if split off (instead of `test`).
     #[serde(default)]
     pub test_split: Option<f64>,
+    /// Use only the first `limit` training samples, if set.
     #[serde(default)]
     pub limit: Option<usize>,
     /// Seed of the splits.
     #[serde(default)]
     pub split_seed: u64,
+    /// How samples and labels were found in the sources.
     #[serde(default)]
     pub read: ReadOptions,
     /// Samples in the training split (checked on resume).
@@ -42,13 +49,21 @@ pub struct DataRecord {
 /// Everything about a trained model except its weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Version of striate that trained the model.
     pub striate_version: String,
+    /// Class names, in label order.
     pub classes: Vec<String>,
+    /// Seed the model's weights were drawn with.
     pub model_seed: u64,
+    /// How stored samples become model inputs (with the fitted statistics).
     pub preprocess: Preprocess,
+    /// Epochs, batch size, loss, early stopping and schedule of the run.
     pub training: TrainConfig,
+    /// The optimizer and its hyper-parameters.
     pub optimizer: OptimizerConfig,
+    /// Where the data came from.
     pub data: DataRecord,
+    /// The architecture.
     pub model: ModelSpec,
 }
 

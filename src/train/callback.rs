@@ -11,6 +11,7 @@ use super::trainer::Trainer;
 /// What a callback tells the trainer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
+    /// Keep training.
     Continue,
     /// Stop after this batch or epoch, keeping a resumable state.
     Stop,
@@ -18,8 +19,11 @@ pub enum Control {
 
 /// Hooks into a training run (progress bars, loggers, checkpoints).
 pub trait Callback<T: Scalar> {
+    /// Called once before the first epoch (also when resuming).
     fn on_train_begin(&mut self, _trainer: &Trainer, _model: &Sequential<T>) {}
+    /// Called at the start of each epoch with its 1-based number and the batches it will have.
     fn on_epoch_begin(&mut self, _epoch: usize, _batches: usize) {}
+    /// Called after each training batch with the epoch's running numbers; [`Control::Stop`] interrupts the run.
     fn on_batch_end(&mut self, _log: &BatchLog) -> Control {
         Control::Continue
     }
@@ -36,6 +40,7 @@ pub trait Callback<T: Scalar> {
     }
     /// Called when a callback stopped the run in the middle of an epoch.
     fn on_interrupt(&mut self, _trainer: &Trainer, _model: &Sequential<T>, _opt: &Optimizer<T>) {}
+    /// Called once after the run, with every epoch's logs.
     fn on_train_end(&mut self, _history: &History) {}
 }
 
@@ -45,7 +50,15 @@ pub enum Outcome {
     /// All epochs ran.
     Completed,
     /// Early stopping ended the run after this (1-based) epoch.
-    EarlyStopped { epoch: usize },
+    EarlyStopped {
+        /// The last epoch trained, 1-based.
+        epoch: usize,
+    },
     /// A callback asked to stop; the state is resumable.
-    Interrupted { epoch: usize, batch: usize },
+    Interrupted {
+        /// The epoch that was running, 1-based.
+        epoch: usize,
+        /// Batches of that epoch completed (0: stopped at the epoch's end).
+        batch: usize,
+    },
 }

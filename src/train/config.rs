@@ -13,16 +13,21 @@ use crate::optim::schedule::{Direction, LrSchedule};
 pub struct EarlyStopping {
     /// `val_loss`, `val_accuracy`, `loss` or `accuracy`.
     pub monitor: String,
+    /// Epochs without improvement before stopping (Keras's `patience`; 0 acts as 1).
     pub patience: usize,
+    /// Smallest change that counts as an improvement (Keras's `min_delta`); default 0.
     #[serde(default)]
     pub min_delta: f64,
+    /// Whether the monitored quantity should go down or up; default [`Direction::Auto`] (down for losses).
     #[serde(default)]
     pub mode: Direction,
+    /// Put back the weights of the best epoch when stopping (Keras's `restore_best_weights`); default false.
     #[serde(default)]
     pub restore_best_weights: bool,
 }
 
 impl EarlyStopping {
+    /// Stop after `patience` epochs without improvement in `monitor`; `min_delta` 0, direction from the name.
     pub fn new(monitor: impl Into<String>, patience: usize) -> Self {
         EarlyStopping {
             monitor: monitor.into(),
@@ -33,6 +38,7 @@ impl EarlyStopping {
         }
     }
 
+    /// Restores the best epoch's weights when stopping.
     pub fn restore_best(mut self) -> Self {
         self.restore_best_weights = true;
         self
@@ -42,15 +48,21 @@ impl EarlyStopping {
 /// Settings of a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// Number of passes over the training data (Keras's `epochs`).
     pub epochs: usize,
+    /// Samples per training batch (Keras's `batch_size`, PyTorch's `DataLoader(batch_size=…)`); the last batch may be smaller.
     pub batch_size: usize,
+    /// Reshuffle the training samples every epoch (seeded by `seed`); default true.
     #[serde(default = "yes")]
     pub shuffle: bool,
     /// Seed of the epoch permutations.
     pub seed: u64,
+    /// The loss to minimise; default cross-entropy.
     pub loss: LossConfig,
+    /// Stop early when a monitored quantity stops improving; default off.
     #[serde(default)]
     pub early_stopping: Option<EarlyStopping>,
+    /// How the learning rate changes from epoch to epoch; default constant.
     #[serde(default)]
     pub schedule: Option<LrSchedule>,
     /// Batch size for validation and evaluation passes.
@@ -68,12 +80,16 @@ fn default_eval_batch() -> usize {
 /// Serialisable form of [`Loss`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct LossConfig {
+    /// Which loss: `cross_entropy` (`ce`, the default), `binary_cross_entropy` (`bce`) or `mse`.
     #[serde(default = "ce_name")]
     pub name: String,
+    /// Cross-entropy: one weight per class (PyTorch's `weight`); `None` weighs every class 1.
     #[serde(default)]
     pub class_weights: Option<Vec<f64>>,
+    /// Cross-entropy: label smoothing in `[0, 1]` (PyTorch's `label_smoothing`); default 0.
     #[serde(default)]
     pub label_smoothing: f64,
+    /// Binary cross-entropy: weight of positive examples per output (PyTorch's `pos_weight`); `None` means 1.
     #[serde(default)]
     pub pos_weight: Option<Vec<f64>>,
 }
@@ -83,6 +99,7 @@ fn ce_name() -> String {
 }
 
 impl LossConfig {
+    /// Plain cross-entropy (`nn.CrossEntropyLoss()`), no class weights, no smoothing.
     pub fn cross_entropy() -> Self {
         LossConfig {
             name: ce_name(),
@@ -90,6 +107,7 @@ impl LossConfig {
         }
     }
 
+    /// The loss this config names; fails for an unknown name or smoothing outside `[0, 1]`.
     pub fn to_loss(&self) -> Result<Loss> {
         Ok(match self.name.as_str() {
             "cross_entropy" | "ce" => {
@@ -119,6 +137,7 @@ impl LossConfig {
 }
 
 impl TrainConfig {
+    /// `epochs` of shuffled `batch_size` batches seeded by `seed`, cross-entropy, no early stopping or schedule, evaluation in batches of 1000.
     pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
         TrainConfig {
             epochs,
@@ -132,6 +151,7 @@ impl TrainConfig {
         }
     }
 
+    /// Checks that the batch sizes are positive, the schedule can work and the loss is known.
     pub fn validate(&self) -> Result<()> {
         if self.batch_size == 0 {
             return Err(Error::invalid("batch size", "must be positive"));

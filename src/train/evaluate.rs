@@ -13,6 +13,7 @@ use crate::tensor::Tensor;
 /// Loss and accuracy of a model on a data set, with its outputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {
+    /// Mean loss per sample, as in training (class weights and smoothing included).
     pub loss: f64,
     /// `None` for real-valued targets.
     pub accuracy: Option<f64>,

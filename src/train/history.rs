@@ -8,12 +8,17 @@ use serde::{Deserialize, Serialize};
 pub struct EpochLog {
     /// 1-based epoch number.
     pub epoch: usize,
+    /// Mean training loss per sample over the epoch.
     pub loss: f64,
+    /// Training accuracy over the epoch, in `[0, 1]`; `None` for real-valued targets.
     pub accuracy: Option<f64>,
+    /// Loss on the validation set after the epoch; `None` without one.
     pub val_loss: Option<f64>,
+    /// Accuracy on the validation set after the epoch; `None` without one or for real-valued targets.
     pub val_accuracy: Option<f64>,
     /// Learning rate used during the epoch.
     pub lr: f64,
+    /// Wall-clock seconds the epoch's training batches took.
     pub seconds: f64,
 }
 
@@ -34,6 +39,7 @@ impl EpochLog {
 /// Per-epoch logs of a run (Keras's `History`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
+    /// One entry per completed epoch, in order.
     pub epochs: Vec<EpochLog>,
 }
 
@@ -66,13 +72,16 @@ impl History {
 /// Running numbers of the current epoch, as seen after a batch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchLog {
+    /// 1-based epoch number.
     pub epoch: usize,
     /// 1-based batch number and batches per epoch.
     pub batch: usize,
+    /// Batches in the epoch.
     pub batches: usize,
     /// Samples seen this epoch.
     pub samples: usize,
     /// Mean loss and accuracy over the epoch so far.
     pub loss: f64,
+    /// Mean accuracy over the epoch so far; `None` for real-valued targets.
     pub accuracy: Option<f64>,
 }

@@ -24,9 +24,13 @@ use super::history::{BatchLog, EpochLog, History};
 /// Sums over the batches of the current epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpochSums {
+    /// Sum of batch losses, each weighted by its number of samples.
     pub loss_sum: f64,
+    /// Correctly classified samples.
     pub correct: u64,
+    /// Samples seen.
     pub seen: u64,
+    /// Seconds spent on the epoch's batches so far.
     pub seconds: f64,
 }
 
@@ -38,9 +42,13 @@ pub struct Progress {
     pub epoch: usize,
     /// Completed batches of the current epoch.
     pub batch: usize,
+    /// Sums over the batches of the current, unfinished epoch.
     pub sums: EpochSums,
+    /// Logs of the completed epochs.
     pub history: History,
+    /// Early stopping's memory of the monitored quantity.
     pub early: Watch,
+    /// The plateau schedule's memory of its monitored quantity.
     pub plateau: Watch,
     /// Set when early stopping ended the run.
     pub finished: bool,
@@ -49,7 +57,9 @@ pub struct Progress {
 /// The training loop. Construct with a config, call [`Trainer::fit`];
 /// [`Trainer::progress`] and the model/optimizer are what to checkpoint.
 pub struct Trainer {
+    /// Settings of the run.
     pub config: TrainConfig,
+    /// Where the run stands (what a checkpoint saves).
     pub progress: Progress,
     loss: Loss,
     best_weights: Option<Vec<(String, Vec<f64>)>>,
@@ -73,6 +83,7 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize, shuffle: bool) -> Vec<usiz
 }
 
 impl Trainer {
+    /// A trainer at epoch 0; fails when the config cannot work or names an unknown loss.
     pub fn new(config: TrainConfig) -> Result<Self> {
         config.validate()?;
         let loss = config.loss.to_loss()?;
@@ -91,6 +102,7 @@ impl Trainer {
         Ok(t)
     }
 
+    /// The loss being minimised.
     pub fn loss(&self) -> &Loss {
         &self.loss
     }

@@ -25,7 +25,9 @@ use crate::io::array::Array;
 /// Which part of a source to read, where the source holds both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// The training part (`train` files, `x_train`/`y_train` members).
     Train,
+    /// The test part (`t10k`/`test` files, `x_test`/`y_test` members).
     Test,
 }
 
@@ -33,14 +35,19 @@ pub enum Role {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReadOptions {
+    /// Name of the HDF5 dataset or NPZ member holding the samples; guessed (`images`, `x`, `X`, …) when `None`.
     pub x_key: Option<String>,
+    /// Name of the HDF5 dataset or NPZ member holding the labels; guessed (`labels`, `y`, `Y`, …) when `None`.
     pub y_key: Option<String>,
     /// One dataset per class, in label order (HDF5/NPZ).
     pub class_keys: Vec<String>,
     /// Labels of an `.npy` sample file.
     pub labels_file: Option<PathBuf>,
+    /// Which column of a CSV table holds the labels (default: the last).
     pub label_column: LabelColumn,
+    /// Pixel channels to decode image folders to (default [`Channels::Auto`]).
     pub channels: Channels,
+    /// Size `[h, w]` to resize every image of a folder to; `None`: images must share one size.
     pub resize: Option<[usize; 2]>,
     /// Zero-pad time series of unequal lengths at the end.
     pub pad_series: bool,
@@ -68,8 +75,11 @@ impl Default for ReadOptions {
 /// Samples as stored (`[n, …]`, not yet scaled or arranged) with labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawData {
+    /// Samples as stored, `[n, …]`, with their stored element type.
     pub x: Array,
+    /// Class index of each sample, into `class_names` when that is not empty.
     pub labels: Vec<u32>,
+    /// Names of the classes in label order; empty when the source has none.
     pub class_names: Vec<String>,
     /// Where the data came from, for messages and reports.
     pub origin: String,
@@ -85,10 +95,12 @@ impl RawData {
         from_labels.max(self.class_names.len())
     }
 
+    /// Number of samples (the first axis of `x`).
     pub fn len(&self) -> usize {
         self.x.shape.first().copied().unwrap_or(0)
     }
 
+    /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -18,8 +18,11 @@ use crate::error::{Error, Result};
 /// A dataset in a file: its path, shape and type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatasetInfo {
+    /// `/`-separated path of the dataset inside the file (e.g. `train/images`).
     pub name: String,
+    /// Dimensions, outermost first.
     pub shape: Vec<usize>,
+    /// NumPy's name of the stored type (`float32`, `uint8`, …).
     pub dtype: String,
 }
 

@@ -8,26 +8,30 @@
 //! Models train in `f32`; the same code runs in `f64` for gradient checks
 //! (see [`Scalar`]).
 //!
-//! ## Modules
+//! ## Modules, lowest layer first
+//! Each module uses only the ones listed before it (`tests/it/architecture.rs`
+//! checks this).
+//! - [`error`], [`scalar`], [`rng`], [`atomic`]: the error enum, `f32`/`f64`
+//!   genericity, the seeded generator, crash-safe file writes
 //! - [`tensor`]: the tensor type and shape arithmetic
-//! - [`ops`]: convolution, pooling, dense, activations, batch norm, losses
-//! - [`kernels`]: GEMM and scalar reference kernels (the only `unsafe` code)
+//! - [`metrics`]: accuracy, confusion matrix, classification report, ROC, 1/εB
+//! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, f16)
+//! - [`kernels`]: every bulk loop — GEMM, im2col, the conv driver, pooling,
+//!   the scalar reference oracle (the only `unsafe` code)
+//! - [`ops`]: hyper-parameters, validation and forward/backward wrappers
+//! - [`filter`]: fixed-kernel convolution with SciPy/NumPy semantics, named kernels, images
+//! - [`init`]: PyTorch and Glorot initialisation
 //! - [`layers`]: layers with parameters and forward/backward passes
 //! - [`model`]: `Sequential`, model specs and the summary table
-//! - [`init`]: PyTorch and Glorot initialisation
-//! - [`optim`]: SGD, Adam, AdamW, RMSprop, Nadam
-//! - [`train`]: the training loop, history, early stopping, callbacks
-//! - [`metrics`]: accuracy, confusion matrix, classification report
-//! - [`weights`]: safetensors with PyTorch parameter names
-//! - [`filter`]: fixed-kernel convolution with SciPy/NumPy semantics, named kernels, images
-//! - [`jets`]: four-vectors to jet images (EnergyFlow's recipe), the built-in jet generator
-//! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
-//! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, f16)
+//! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN) and their recipes
+//! - [`weights`]: a model's state with PyTorch parameter names, in safetensors
+//! - [`optim`]: SGD, Adam, AdamW, RMSprop, Nadam and learning-rate schedules
 //! - [`data`]: data sets, preprocessing and one loader per source format
+//! - [`train`]: the training loop, history, early stopping, callbacks, evaluation
+//! - [`jets`]: four-vectors to jet images (EnergyFlow's recipe), the built-in jet generator
 //! - [`sources`]: every data spec striate accepts (data's formats plus jets'), detected and read
-//! - [`atomic`]: crash-safe file writes
-//! - [`run`]: run directories: manifest, checkpoints, metrics
-//! - [`report`]: charts (SVG and PNG) and the HTML report
+//! - [`report`]: charts (SVG and PNG) and the HTML page, from plain numbers
+//! - [`run`]: run directories from plan to report: manifest, checkpoints, metrics, charts
 
 pub mod atomic;
 pub mod data;

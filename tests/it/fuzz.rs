@@ -156,8 +156,11 @@ fn mutate_number(rng: &mut Rng, v: &mut Vec<u8>) {
     v.splice(a..b, rng.pick(&HUGE_TEXT).bytes());
 }
 
+/// A generator of crafted inputs (headers with breaking sizes and types).
+type Craft<'a> = &'a dyn Fn(&mut Rng) -> Vec<u8>;
+
 /// A mutated copy of one of `seeds`, or a crafted input from `craft`.
-fn mutant(rng: &mut Rng, seeds: &[Vec<u8>], craft: Option<&dyn Fn(&mut Rng) -> Vec<u8>>, text: bool) -> Vec<u8> {
+fn mutant(rng: &mut Rng, seeds: &[Vec<u8>], craft: Option<Craft<'_>>, text: bool) -> Vec<u8> {
     if let Some(craft) = craft
         && rng.below(3) == 0
     {
@@ -180,7 +183,7 @@ fn mutant(rng: &mut Rng, seeds: &[Vec<u8>], craft: Option<&dyn Fn(&mut Rng) -> V
 struct Target<'a> {
     name: &'static str,
     seeds: Vec<Vec<u8>>,
-    craft: Option<&'a dyn Fn(&mut Rng) -> Vec<u8>>,
+    craft: Option<Craft<'a>>,
     text: bool,
     per_byte: usize,
     cases: usize,
@@ -429,8 +432,8 @@ fn ucr_series() {
         .to_vec();
     let txt = b"1 1.0 2.0 3.0\n2 4.0 5.0 6.0\n".to_vec();
     let read = |b: &[u8]| {
-        let as_ts = read_ts(ts_file.put(b), b.len() % 2 == 0);
-        let as_txt = read_ucr_text(txt_file.put(b), b.len() % 2 == 1);
+        let as_ts = read_ts(ts_file.put(b), b.len().is_multiple_of(2));
+        let as_txt = read_ucr_text(txt_file.put(b), !b.len().is_multiple_of(2));
         let _ = (as_ts, as_txt);
         Ok(())
     };

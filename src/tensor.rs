@@ -34,9 +34,31 @@ impl<T: Scalar> Default for Tensor<T> {
     }
 }
 
-/// Number of elements of a shape.
+/// Number of elements of a shape, saturating at `usize::MAX`: a product
+/// that overflows never wraps to a small number, so comparing it with a
+/// real length fails. Shapes that come from files, flags or model files go
+/// through [`checked_numel`] (or [`checked_size`]) first.
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    checked_numel(shape).unwrap_or(usize::MAX)
+}
+
+/// Number of elements of a shape, `None` when the product overflows.
+pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+/// Bytes of a shape of `item_size`-byte values, or an error naming `what`
+/// (the file, the op) when the product overflows: the one helper for sizes
+/// taken from files, flags and model files.
+pub fn checked_size(shape: &[usize], item_size: usize, what: &str) -> Result<usize> {
+    checked_numel(shape)
+        .and_then(|n| n.checked_mul(item_size))
+        .ok_or_else(|| {
+            Error::invalid(
+                what,
+                format!("shape {} is too large (its size overflows)", fmt_shape(shape)),
+            )
+        })
 }
 
 /// Formats a batch of items of `item_shape`: `[n, 1, 28, 28]`.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::Dataset;
 use crate::error::{Error, Result};
 use crate::io::array::{Array, Elements};
-use crate::io::idx::read as read_idx;
+use crate::io::idx::{read as read_idx, read_shape};
 use crate::tensor::Tensor;
 
 /// Which half of an MNIST-layout folder.
@@ -79,7 +79,7 @@ pub fn read_mnist_dir(dir: &Path, split: Split) -> Result<(Array, Vec<u32>)> {
 /// Reads an images file (`[n, h, w]`) and a labels file (`[n]`).
 pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
     let (img, ys) = read_idx_pair(images, labels)?;
-    let n_classes = ys.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let n_classes = crate::io::array::n_classes(&ys);
     let x = Tensor::from_vec(&img.shape, img.to_f32())?;
     Dataset::classification(x, ys, n_classes)
 }
@@ -87,32 +87,32 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
 /// An images file (`[n, h, w]`) as `[n, 1, h, w]` in its stored type, and
 /// a labels file (`[n]`) as class indices.
 fn read_idx_pair(images: &Path, labels: &Path) -> Result<(Array, Vec<u32>)> {
+    // The headers first: a mismatch is reported before any data is inflated.
+    check_pair_shapes(images, &read_shape(images)?, labels, &read_shape(labels)?)?;
     let img = read_idx(images)?;
     let lab = read_idx(labels)?;
-    if img.shape.len() != 3 {
-        return Err(Error::format(
-            images,
-            format!("expected [n, height, width] images, got shape {:?}", img.shape),
-        ));
-    }
-    if lab.shape.len() != 1 {
-        return Err(Error::format(
-            labels,
-            format!("expected [n] labels, got shape {:?}", lab.shape),
-        ));
-    }
-    if lab.shape[0] != img.shape[0] {
-        return Err(Error::format(
-            labels,
-            format!(
-                "{} labels for {} images in {}",
-                lab.shape[0],
-                img.shape[0],
-                images.display()
-            ),
-        ));
-    }
+    check_pair_shapes(images, &img.shape, labels, &lab.shape)?;
     let ys = lab.to_labels(labels, "label")?;
     let [n, h, w] = [img.shape[0], img.shape[1], img.shape[2]];
     Ok((Array::new(vec![n, 1, h, w], img.dtype, img.elems), ys))
+}
+
+/// Images `[n, h, w]` and labels `[n]`.
+fn check_pair_shapes(images: &Path, img: &[usize], labels: &Path, lab: &[usize]) -> Result<()> {
+    if img.len() != 3 {
+        return Err(Error::format(
+            images,
+            format!("expected [n, height, width] images, got shape {img:?}"),
+        ));
+    }
+    if lab.len() != 1 {
+        return Err(Error::format(labels, format!("expected [n] labels, got shape {lab:?}")));
+    }
+    if lab[0] != img[0] {
+        return Err(Error::format(
+            labels,
+            format!("{} labels for {} images in {}", lab[0], img[0], images.display()),
+        ));
+    }
+    Ok(())
 }

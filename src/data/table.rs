@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::array::{Array, Elements};
+use crate::io::array::{Array, Elements, MAX_CLASSES};
 
 /// Which column holds the label.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -150,6 +150,12 @@ fn class_labels(path: &Path, lines: &[u64], raw_labels: Vec<String>) -> Result<(
             for (i, &l) in v.iter().enumerate() {
                 if l < 0 {
                     return Err(Error::format(path, format!("line {}: label {l} is negative", lines[i])));
+                }
+                if l >= MAX_CLASSES as i64 {
+                    return Err(Error::format(
+                        path,
+                        format!("line {}: label {l} is not a class index below {MAX_CLASSES}", lines[i]),
+                    ));
                 }
                 out.push(l as u32);
             }

@@ -5,7 +5,17 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::tensor::numel;
+use crate::tensor::checked_numel;
+
+/// The most classes a label file may name: a label sizes per-class tables
+/// (counts, confusion matrices, a model's head), so one stray label of
+/// 4294967295 must be an error rather than a request for 100 GB.
+pub const MAX_CLASSES: usize = 100_000;
+
+/// Number of classes the labels imply: one more than the largest.
+pub fn n_classes(labels: &[u32]) -> usize {
+    labels.iter().copied().max().map_or(0, |m| m as usize + 1)
+}
 
 /// The values of an [`Array`].
 #[derive(Clone, Debug, PartialEq)]
@@ -97,10 +107,16 @@ impl Array {
         let mut out = Vec::with_capacity(self.len());
         for i in 0..self.len() {
             let v = self.get(i);
-            if !(v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
+            if !(v >= 0.0 && v.fract() == 0.0) {
                 return Err(Error::format(
                     path,
                     format!("{what} {i} is {v}: labels must be non-negative integers (class indices)"),
+                ));
+            }
+            if v >= MAX_CLASSES as f64 {
+                return Err(Error::format(
+                    path,
+                    format!("{what} {i} is {v}: class indices must be below {MAX_CLASSES}"),
                 ));
             }
             out.push(v as u32);
@@ -110,18 +126,14 @@ impl Array {
 
     /// Checks that the shape accounts for every value.
     pub fn check(&self, path: &Path) -> Result<()> {
-        if numel(&self.shape) != self.len() {
-            return Err(Error::format(
+        match checked_numel(&self.shape) {
+            Some(n) if n == self.len() => Ok(()),
+            Some(n) => Err(Error::format(
                 path,
-                format!(
-                    "shape {:?} needs {} values, found {}",
-                    self.shape,
-                    numel(&self.shape),
-                    self.len()
-                ),
-            ));
+                format!("shape {:?} needs {n} values, found {}", self.shape, self.len()),
+            )),
+            None => Err(Error::format(path, format!("shape {:?} overflows", self.shape))),
         }
-        Ok(())
     }
 
     /// Minimum, maximum, mean and standard deviation of the values (f64

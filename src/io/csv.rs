@@ -17,7 +17,11 @@ pub fn open(path: &Path, delimiter: u8, has_headers: bool) -> Result<csv::Reader
         .map_err(|e| Error::io(path, e))?
         .starts_with(&[0x1f, 0x8b]);
     let inner: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(buf))
+        let len = buf.get_ref().metadata().map_err(|e| Error::io(path, e))?.len();
+        Box::new(super::Bounded::new(
+            flate2::read::MultiGzDecoder::new(buf),
+            len.saturating_mul(super::MAX_INFLATE_RATIO),
+        ))
     } else {
         Box::new(buf)
     };

@@ -8,9 +8,19 @@ use std::path::Path;
 
 use super::array::{Array, Elements};
 use crate::error::{Error, Result};
+use crate::tensor::checked_size;
 
-/// Parses IDX bytes; `path` is only used in error messages.
-pub fn parse(bytes: &[u8], path: &Path) -> Result<Array> {
+/// The element size and shape declared by an IDX header, with the header's
+/// length and the bytes of data it declares (checked for overflow).
+struct Layout {
+    type_code: u8,
+    shape: Vec<usize>,
+    header: usize,
+    need: usize,
+}
+
+/// Parses the header at the start of `bytes` (which may hold only the header).
+fn layout(bytes: &[u8], path: &Path) -> Result<Layout> {
     let bad = |detail: String| Error::format(path, detail);
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
         return Err(bad("not an IDX file (the first two bytes must be zero)".into()));
@@ -34,10 +44,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Array> {
     let shape: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap_or([0; 4])) as usize)
         .collect();
-    let need = shape
-        .iter()
-        .try_fold(size, |acc: usize, &d| acc.checked_mul(d))
-        .ok_or_else(|| bad(format!("IDX sizes {shape:?} overflow")))?;
+    let need = checked_size(&shape, size, "IDX").map_err(|_| bad(format!("IDX sizes {shape:?} overflow")))?;
+    Ok(Layout {
+        type_code,
+        shape,
+        header,
+        need,
+    })
+}
+
+/// Parses IDX bytes; `path` is only used in error messages.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Array> {
+    let bad = |detail: String| Error::format(path, detail);
+    let Layout {
+        type_code,
+        shape,
+        header,
+        need,
+    } = layout(bytes, path)?;
     let body = &bytes[header..];
     if body.len() < need {
         return Err(bad(format!(
@@ -85,9 +109,52 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Array> {
     Ok(Array::new(shape, dtype, elems))
 }
 
-/// Reads an IDX file (raw or gzip).
+/// Reads an IDX file (raw or gzip). A gzip file is inflated as a stream:
+/// the header first, then exactly the bytes it declares, after checking that
+/// the compressed file could hold them.
 pub fn read(path: &Path) -> Result<Array> {
-    parse(&super::read_maybe_gzip(path)?, path)
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if !super::is_gzip(&raw) {
+        return parse(&raw, path);
+    }
+    let mut stream = flate2::read::MultiGzDecoder::new(&raw[..]);
+    let (mut bytes, l) = read_header(&mut stream, path)?;
+    let limit = (raw.len() as u64).saturating_mul(super::MAX_INFLATE_RATIO);
+    if l.need as u64 > limit {
+        return Err(Error::format(
+            path,
+            format!(
+                "shape {:?} needs {} bytes, more than a {}-byte gzip file can hold",
+                l.shape,
+                l.need,
+                raw.len()
+            ),
+        ));
+    }
+    bytes.extend(super::read_exact_bounded(&mut stream, l.need, path, "the IDX data")?);
+    parse(&bytes, path)
+}
+
+/// The shape an IDX file (raw or gzip) declares, read from its header only.
+pub fn read_shape(path: &Path) -> Result<Vec<usize>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = std::io::BufReader::new(file);
+    let gzip = super::is_gzip(std::io::BufRead::fill_buf(&mut head).map_err(|e| Error::io(path, e))?);
+    let mut r: Box<dyn std::io::Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(head))
+    } else {
+        Box::new(head)
+    };
+    Ok(read_header(&mut r, path)?.1.shape)
+}
+
+/// Reads and parses the header at the start of a stream.
+fn read_header(r: &mut impl std::io::Read, path: &Path) -> Result<(Vec<u8>, Layout)> {
+    let mut bytes = super::read_exact_bounded(r, 4, path, "the IDX magic")?;
+    let ndim = bytes[3] as usize;
+    bytes.extend(super::read_exact_bounded(r, 4 * ndim, path, "the IDX header")?);
+    let l = layout(&bytes, path)?;
+    Ok((bytes, l))
 }
 
 /// Serialises a `u8` array as IDX (for tests and exports).

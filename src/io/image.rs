@@ -21,6 +21,16 @@ pub fn decode(path: &Path) -> Result<Decoded> {
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))?;
     let is_png = reader.format() == Some(image::ImageFormat::Png);
+    // A header may declare any size: decoded pixels are allowed what the
+    // file could hold compressed, and never more than the crate's default.
+    let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let mut limits = image::Limits::default();
+    let plausible = file_len
+        .saturating_mul(super::MAX_INFLATE_RATIO)
+        .saturating_add(1 << 20);
+    limits.max_alloc = Some(limits.max_alloc.map_or(plausible, |m| m.min(plausible)));
+    let mut reader = reader;
+    reader.limits(limits);
     let image = reader
         .decode()
         .map_err(|e| Error::format(path, format!("cannot decode image: {e}")))?;

@@ -34,17 +34,103 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Reads a whole file, decompressing it when it starts with the gzip magic.
+/// Deflate cannot expand data by more than about 1032 to 1: a gzip stream
+/// that claims to inflate further is corrupt or hostile.
+pub const MAX_INFLATE_RATIO: u64 = 1032;
+
+/// The gzip magic bytes.
+pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Reads a whole file, decompressing it when it starts with the gzip magic;
+/// the inflated data may not exceed [`MAX_INFLATE_RATIO`] times the file.
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::format(path, format!("corrupt or truncated gzip data: {e}")))?;
-        Ok(out)
+    if is_gzip(&raw) {
+        let limit = (raw.len() as u64).saturating_mul(MAX_INFLATE_RATIO);
+        inflate_bounded(&raw, limit, path)
     } else {
         Ok(raw)
+    }
+}
+
+/// Inflates the gzip stream `data` as a stream, failing as soon as it
+/// produces more than `limit` bytes; `path` names the file in errors. The
+/// output buffer is sized from the gzip trailer when that is within the limit,
+/// so a valid file is inflated without reallocation.
+pub fn inflate_bounded(data: &[u8], limit: u64, path: &Path) -> Result<Vec<u8>> {
+    let declared = data
+        .len()
+        .checked_sub(4)
+        .map(|at| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]) as u64)
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(declared.min(limit) as usize);
+    let mut stream = flate2::read::MultiGzDecoder::new(data).take(limit.saturating_add(1));
+    stream
+        .read_to_end(&mut out)
+        .map_err(|e| Error::format(path, format!("corrupt or truncated gzip data: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(Error::format(
+            path,
+            format!(
+                "gzip data inflates past {limit} bytes, more than a {}-byte file can hold",
+                data.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// Reads exactly `len` bytes from `r` (a decompressing stream) into a new
+/// buffer; the caller has bounded `len` by what the input can hold.
+/// `path` names the file in errors.
+pub(crate) fn read_exact_bounded(r: &mut impl Read, len: usize, path: &Path, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(len);
+    r.take(len as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::format(path, format!("{what}: {e}")))?;
+    if out.len() < len {
+        return Err(Error::format(
+            path,
+            format!("truncated: {what} needs {len} bytes, found {}", out.len()),
+        ));
+    }
+    Ok(out)
+}
+
+/// A reader (a decompressing stream) that fails once it has produced more
+/// than a limit, instead of silently stopping as `Read::take` would.
+pub(crate) struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Bounded<R> {
+    /// Wraps `inner`, allowing at most `limit` bytes.
+    pub(crate) fn new(inner: R, limit: u64) -> Self {
+        Bounded {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "compressed data inflates past {} bytes, more than the file can hold",
+                    self.limit
+                ),
+            )
+        })?;
+        Ok(n)
     }
 }
 

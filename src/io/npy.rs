@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use super::array::{Array, Elements};
 use crate::atomic;
 use crate::error::{Error, Result};
-use crate::tensor::numel;
+use crate::tensor::{checked_numel, numel};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -44,7 +44,11 @@ fn parse_header(text: &str) -> std::result::Result<Header, String> {
             return Err("structured dtypes are not supported".into());
         }
         let end = r[1..].find(q).ok_or("unterminated descr")?;
-        r[1..1 + end].to_string()
+        let descr = &r[1..1 + end];
+        if descr.len() < 2 || !descr.is_ascii() {
+            return Err(format!("dtype {descr:?} is not a NumPy type string like '<f4'"));
+        }
+        descr.to_string()
     };
     let fortran = field("fortran_order")?.starts_with("True");
     let shape = {
@@ -102,7 +106,10 @@ pub fn decode_values(h: &Header, body: &[u8], count: usize, path: &Path) -> Resu
 
 /// Decodes values of a NumPy type string (`<f4`, `|u1`, `>i8`, …).
 fn decode(descr: &str, body: &[u8], count: usize) -> std::result::Result<(String, Elements), String> {
-    let (order, kind) = descr.split_at(1);
+    let (order, kind) = match descr.get(..1).zip(descr.get(1..)) {
+        Some(parts) => parts,
+        None => return Err(format!("unsupported dtype {descr:?}")),
+    };
     let big = match order {
         "<" | "|" | "=" => false,
         ">" => true,
@@ -110,7 +117,9 @@ fn decode(descr: &str, body: &[u8], count: usize) -> std::result::Result<(String
     };
     macro_rules! read {
         ($t:ty, $n:expr) => {{
-            let need = count * $n;
+            let need = count
+                .checked_mul($n)
+                .ok_or_else(|| format!("{count} values of {descr} overflow"))?;
             if body.len() < need {
                 return Err(format!(
                     "truncated: {count} values of {descr} need {need} bytes, found {}",
@@ -206,8 +215,9 @@ fn fortran_to_c<T: Copy>(v: &[T], shape: &[usize]) -> Vec<T> {
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Array> {
     let bad = |d: String| Error::format(path, d);
     let h = header(bytes, path)?;
-    let count = numel(&h.shape);
-    let (dtype, mut elems) = decode(&h.descr, &bytes[h.data_offset..], count).map_err(bad)?;
+    let count = checked_numel(&h.shape).ok_or_else(|| bad(format!("shape {:?} overflows", h.shape)))?;
+    let body = bytes.get(h.data_offset..).unwrap_or_default();
+    let (dtype, mut elems) = decode(&h.descr, body, count).map_err(bad)?;
     if h.fortran && h.shape.len() > 1 {
         elems = match elems {
             Elements::U8(v) => Elements::U8(fortran_to_c(&v, &h.shape)),
@@ -392,10 +402,23 @@ impl RowReader {
         let Some(rows) = super::rows_left(self.next, self.rows(), max) else {
             return Ok(None);
         };
-        let count = rows * self.row_len;
         let size = item_size(&self.header.descr)
             .ok_or_else(|| Error::format(&self.path, format!("unsupported dtype {:?}", self.header.descr)))?;
-        let mut bytes = vec![0u8; count * size];
+        let count = rows.saturating_mul(self.row_len);
+        let need = count.saturating_mul(size);
+        let io = |e| Error::io(&self.path, e);
+        let left = (self.file.metadata().map_err(io)?.len()).saturating_sub(self.file.stream_position().map_err(io)?);
+        if need as u64 > left {
+            return Err(Error::format(
+                &self.path,
+                format!(
+                    "truncated: rows {} to {} need {need} bytes, the file has {left} left",
+                    self.next,
+                    self.next + rows
+                ),
+            ));
+        }
+        let mut bytes = vec![0u8; need];
         self.file.read_exact(&mut bytes).map_err(|e| Error::io(&self.path, e))?;
         let values = decode_values(&self.header, &bytes, count, &self.path)?;
         self.next += rows;

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 /// Reads every member of a `.npz` archive, in archive order.
 pub fn read(path: &Path) -> Result<Vec<(String, Array)>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let archive_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut zip =
         zip::ZipArchive::new(file).map_err(|e| Error::format(path, format!("not a .npz (zip) archive: {e}")))?;
     let mut out = Vec::new();
@@ -23,10 +24,34 @@ pub fn read(path: &Path) -> Result<Vec<(String, Array)>> {
             .map_err(|e| Error::format(path, format!("bad .npz member name: {e}")))?
             .trim_end_matches(".npy")
             .to_string();
-        let mut bytes = Vec::with_capacity(member.size() as usize);
-        member
+        // The declared size is believed only as far as the compressed member
+        // and the archive could hold it; inflating stops one byte past it.
+        let declared = member.size();
+        let bound = member
+            .compressed_size()
+            .min(archive_len)
+            .saturating_mul(super::MAX_INFLATE_RATIO)
+            .max(archive_len);
+        if declared > bound {
+            return Err(Error::format(
+                path,
+                format!("member {name:?} declares {declared} bytes, more than the {archive_len}-byte archive can hold"),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(declared as usize);
+        (&mut member)
+            .take(declared.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|e| Error::format(path, format!("corrupt .npz member {name:?}: {e}")))?;
+        if bytes.len() as u64 != declared {
+            return Err(Error::format(
+                path,
+                format!(
+                    "member {name:?} holds {} bytes, its header says {declared}",
+                    bytes.len()
+                ),
+            ));
+        }
         let arr = parse(&bytes, &path.join(&name))?;
         out.push((name, arr));
     }

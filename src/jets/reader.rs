@@ -223,6 +223,10 @@ impl JetSource for PandasHdf {
 
 // ---------------------------------------------------------------- NPY
 
+/// The most values one jet's row may hold (4 or 5 per particle): column
+/// tables are sized by a row, so a declared width is checked before them.
+const MAX_ROW_VALUES: usize = 1 << 20;
+
 /// `.npy` arrays read row by row from disk.
 struct NpyJets {
     path: PathBuf,
@@ -233,8 +237,15 @@ struct NpyJets {
 impl NpyJets {
     fn open(path: &Path) -> Result<Self> {
         let rows = RowReader::open(path)?;
+        rows.check_length("jets")?;
+        if rows.row_len() > MAX_ROW_VALUES {
+            return Err(Error::format(
+                path,
+                format!("rows of {} values: a jet has at most {MAX_ROW_VALUES}", rows.row_len()),
+            ));
+        }
         let header = rows.header();
-        match &header.descr[1..] {
+        match header.descr.get(1..).unwrap_or_default() {
             "f4" | "f8" => {}
             other => {
                 return Err(Error::format(
@@ -244,7 +255,7 @@ impl NpyJets {
             }
         }
         let (row_len, per_particle) = match header.shape.as_slice() {
-            &[_, m, k] if k == 4 || k == 5 => (m * k, k),
+            &[_, _, k] if k == 4 || k == 5 => (rows.row_len(), k),
             &[_, _, k] => {
                 return Err(Error::format(
                     path,
@@ -270,7 +281,6 @@ impl NpyJets {
         } else {
             Columns::interleaved(row_len, path, 0)?
         };
-        rows.check_length("jets")?;
         Ok(NpyJets {
             path: path.to_path_buf(),
             rows,

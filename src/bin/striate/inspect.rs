@@ -180,7 +180,16 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         &[Role::Train]
     };
     for &role in roles {
-        let raw = source::read(&src, role, &args.read.options()).with_context(|| format!("reading {}", args.data))?;
+        // Name the file once: errors about a file already start with its path.
+        let raw = source::read(&src, role, &args.read.options()).map_err(|e| {
+            let named = e.to_string().contains(args.data.as_str());
+            let e = anyhow::Error::from(e);
+            if named {
+                e
+            } else {
+                e.context(format!("reading {}", args.data))
+            }
+        })?;
         print_raw(&raw);
     }
     Ok(())

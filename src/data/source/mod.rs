@@ -91,7 +91,7 @@ impl RawData {
     /// Number of classes: one more than the largest label, or the number of
     /// class names if larger.
     pub fn n_classes(&self) -> usize {
-        let from_labels = self.labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let from_labels = crate::io::array::n_classes(&self.labels);
         from_labels.max(self.class_names.len())
     }
 

@@ -14,6 +14,7 @@ use hdf5_pure::{DType, File};
 
 use super::array::{Array, Elements};
 use crate::error::{Error, Result};
+use crate::tensor::checked_size;
 
 /// A dataset in a file: its path, shape and type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,32 +104,77 @@ pub fn list(path: &Path) -> Result<Vec<DatasetInfo>> {
     Ok(out)
 }
 
+/// The error for a dataset that cannot be opened: the names the file has
+/// when it lists cleanly and lacks `key`, or else the real cause (a
+/// truncated or corrupt file).
+fn missing_dataset(path: &Path, key: &str, cause: hdf5_pure::Error) -> Error {
+    match list(path) {
+        Ok(l) if !l.iter().any(|d| d.name == key) => {
+            let names: Vec<String> = l.into_iter().map(|d| d.name).collect();
+            let names = if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            };
+            Error::format(path, format!("no dataset {key:?}; the file has {names}"))
+        }
+        Ok(_) => Error::format(path, format!("HDF5 dataset {key:?}: {cause}")),
+        Err(e) => e,
+    }
+}
+
+/// Bytes of one value of the number types [`read`] accepts (1 for others).
+fn item_size(d: &DType) -> usize {
+    match d {
+        DType::I16 | DType::U16 => 2,
+        DType::F32 | DType::I32 | DType::U32 => 4,
+        DType::F64 | DType::I64 | DType::U64 => 8,
+        _ => 1,
+    }
+}
+
+/// Refuses a dataset whose declared size overflows or is more than the file
+/// could hold even compressed ([`crate::io::MAX_INFLATE_RATIO`]), before
+/// anything is allocated for it.
+fn check_plausible(path: &Path, key: &str, shape: &[usize], dtype: &DType) -> Result<()> {
+    let mut full = shape.to_vec();
+    if let DType::Array(_, dims) = dtype {
+        full.extend(dims.iter().map(|&d| usize::try_from(d).unwrap_or(usize::MAX)));
+    }
+    let item = match dtype {
+        DType::Array(base, _) => item_size(base),
+        d => item_size(d),
+    };
+    let bytes = checked_size(&full, item, "HDF5").map_err(|_| {
+        Error::format(
+            path,
+            format!("dataset {key:?} has shape {full:?}, whose size overflows"),
+        )
+    })?;
+    let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if bytes as u64 > file_len.saturating_mul(crate::io::MAX_INFLATE_RATIO) {
+        return Err(Error::format(
+            path,
+            format!(
+                "dataset {key:?} declares {bytes} bytes (shape {full:?}), more than a {file_len}-byte file can hold"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads dataset `key` whole.
 pub fn read(path: &Path, key: &str) -> Result<Array> {
     let f = open(path)?;
-    let ds = f.dataset(key).map_err(|_| {
-        let names: Vec<String> = list(path)
-            .map(|l| l.into_iter().map(|d| d.name).collect())
-            .unwrap_or_default();
-        Error::format(
-            path,
-            format!(
-                "no dataset {key:?}; the file has {}",
-                if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
-                }
-            ),
-        )
-    })?;
+    let ds = f.dataset(key).map_err(|e| missing_dataset(path, key, e))?;
     let shape: Vec<usize> = ds
         .shape()
         .map_err(|e| h5err(path, e))?
         .into_iter()
-        .map(|d| d as usize)
+        .map(|d| usize::try_from(d).unwrap_or(usize::MAX))
         .collect();
     let dtype = ds.dtype().map_err(|e| h5err(path, e))?;
+    check_plausible(path, key, &shape, &dtype)?;
     let ctx = |e: hdf5_pure::Error| Error::format(path, format!("HDF5 dataset {key:?}: {e}"));
     let elems = match dtype {
         DType::U8 => Elements::U8(ds.read_u8().map_err(ctx)?),

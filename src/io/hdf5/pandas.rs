@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::tensor::checked_numel;
 
 /// The stored type of a numeric pandas column.
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +94,20 @@ fn h5err(path: &Path) -> impl Fn(hdf5_pure::Error) -> Error + '_ {
     move |e| Error::format(path, format!("HDF5: {e}"))
 }
 
+/// Refuses `n` rows of `row_bytes` each that could not be in the file, even
+/// compressed, or rows of no bytes.
+fn check_rows(path: &Path, what: &str, n: usize, row_bytes: usize) -> Result<()> {
+    let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let total = (n as u64).checked_mul(row_bytes as u64);
+    if row_bytes == 0 || total.is_none_or(|t| t > file_len.saturating_mul(crate::io::MAX_INFLATE_RATIO)) {
+        return Err(Error::format(
+            path,
+            format!("{what} declares {n} rows of {row_bytes} bytes, which a {file_len}-byte file cannot hold"),
+        ));
+    }
+    Ok(())
+}
+
 /// The `table` format: column names and offsets inside each record.
 fn table_layout(path: &Path, ds: &hdf5_pure::Dataset) -> Result<(Layout, Vec<String>, usize)> {
     let h5 = h5err(path);
@@ -105,11 +120,21 @@ fn table_layout(path: &Path, ds: &hdf5_pure::Dataset) -> Result<(Layout, Vec<Str
     for m in &members {
         let (base, count) = match &m.datatype {
             hdf5_pure::Datatype::Array { base_type, dimensions } => {
-                (base_type.as_ref(), dimensions.iter().product::<u32>() as usize)
+                let dims: Vec<usize> = dimensions.iter().map(|&d| d as usize).collect();
+                (base_type.as_ref(), checked_numel(&dims).unwrap_or(usize::MAX))
             }
             other => (other, 1),
         };
         let Some(t) = ColumnType::of(base) else { continue };
+        let end = count
+            .checked_mul(t.width())
+            .and_then(|b| b.checked_add(m.byte_offset as usize));
+        if end.is_none_or(|end| end > size as usize) {
+            return Err(Error::format(
+                path,
+                format!("column block {} does not fit its {size}-byte records", m.name),
+            ));
+        }
         let block_names = attrs
             .get(&format!("{}_kind", m.name))
             .and_then(attr_text)
@@ -126,6 +151,7 @@ fn table_layout(path: &Path, ds: &hdf5_pure::Dataset) -> Result<(Layout, Vec<Str
         }
     }
     let n = ds.shape().map_err(&h5)?.first().copied().unwrap_or(0) as usize;
+    check_rows(path, "/table/table", n, size as usize)?;
     let layout = Layout::Table {
         size: size as usize,
         offsets,
@@ -155,16 +181,30 @@ fn fixed_layout(path: &Path, file: &hdf5_pure::File) -> Result<(Layout, Vec<Stri
             .as_ref()
             .and_then(ColumnType::of)
             .ok_or_else(|| Error::format(path, format!("block{k}_values has a type striate cannot read")))?;
-        n = shape.first().copied().unwrap_or(0) as usize;
+        let rows = shape.first().copied().unwrap_or(0) as usize;
+        let width = shape.get(1).copied().unwrap_or(1) as usize;
+        if k > 0 && rows != n {
+            return Err(Error::format(
+                path,
+                format!("block{k}_values has {rows} rows, block0 {n}"),
+            ));
+        }
+        n = rows;
+        if item_names.len() > width {
+            return Err(Error::format(
+                path,
+                format!(
+                    "block{k}_items names {} columns, block{k}_values has {width}",
+                    item_names.len()
+                ),
+            ));
+        }
+        check_rows(path, &format!("block{k}_values"), n, width.saturating_mul(t.width()))?;
         for (i, name) in item_names.into_iter().enumerate() {
             names.push(name);
             at.push((blocks.len(), i));
         }
-        blocks.push((
-            format!("table/block{k}_values"),
-            shape.get(1).copied().unwrap_or(1) as usize,
-            t,
-        ));
+        blocks.push((format!("table/block{k}_values"), width, t));
     }
     if blocks.is_empty() {
         return Err(Error::format(
@@ -173,6 +213,17 @@ fn fixed_layout(path: &Path, file: &hdf5_pure::File) -> Result<(Layout, Vec<Stri
         ));
     }
     Ok((Layout::Fixed { blocks, at }, names, n))
+}
+
+/// An error when a window of rows read back shorter than its rows need.
+fn short_read(path: &Path, what: &str, got: usize, need: usize) -> Result<()> {
+    if got < need {
+        return Err(Error::format(
+            path,
+            format!("{what}: read {got} bytes where the rows need {need}"),
+        ));
+    }
+    Ok(())
 }
 
 impl PandasTable {
@@ -225,6 +276,7 @@ impl PandasTable {
             Layout::Table { size, offsets } => {
                 let ds = self.file.dataset("table/table").map_err(&h5)?;
                 let raw = ds.read_raw_rows(self.next as u64, rows as u64).map_err(&h5)?;
+                short_read(&self.path, "/table/table", raw.len(), rows * size)?;
                 for (r, rec) in raw.chunks_exact(*size).enumerate() {
                     row(self.next + r, &|c: usize| offsets[c].1.read(rec, offsets[c].0))?;
                 }
@@ -234,6 +286,7 @@ impl PandasTable {
                 for (name, width, t) in blocks {
                     let ds = self.file.dataset(name).map_err(&h5)?;
                     let raw = ds.read_raw_rows(self.next as u64, rows as u64).map_err(&h5)?;
+                    short_read(&self.path, name, raw.len(), rows * width * t.width())?;
                     data.push((raw, *width, *t));
                 }
                 for r in 0..rows {

@@ -31,8 +31,11 @@ pub enum Source {
     IdxDir(PathBuf),
     /// A folder of class subfolders of images.
     ImageFolder(PathBuf),
+    /// An HDF5 file.
     Hdf5(PathBuf),
+    /// A NumPy `.npz` archive.
     Npz(PathBuf),
+    /// A NumPy `.npy` file (labels beside it or from `--labels`).
     Npy(PathBuf),
     /// A delimited table with a label column.
     Table(PathBuf),

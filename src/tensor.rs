@@ -113,18 +113,22 @@ impl<T: Scalar> Tensor<T> {
         }
     }
 
+    /// The shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
+    /// The values, row-major.
     pub fn data(&self) -> &[T] {
         &self.data
     }
 
+    /// The values, row-major, mutable.
     pub fn data_mut(&mut self) -> &mut [T] {
         &mut self.data
     }
 
+    /// The values, giving up the shape.
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
@@ -134,6 +138,7 @@ impl<T: Scalar> Tensor<T> {
         self.data.len()
     }
 
+    /// True when the tensor holds no values.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
@@ -159,6 +164,7 @@ impl<T: Scalar> Tensor<T> {
         &self.data[i * k..(i + 1) * k]
     }
 
+    /// Item `i` along the first axis, mutable.
     pub fn item_mut(&mut self, i: usize) -> &mut [T] {
         let k = self.item_len();
         &mut self.data[i * k..(i + 1) * k]
@@ -170,6 +176,7 @@ impl<T: Scalar> Tensor<T> {
         Ok(self)
     }
 
+    /// Changes the shape to one with the same number of values; fails otherwise.
     pub fn reshape_in_place(&mut self, shape: &[usize]) -> Result<()> {
         if numel(shape) != self.data.len() {
             return Err(Error::shape(

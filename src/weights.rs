@@ -48,6 +48,7 @@ pub fn save_weights<T: Scalar>(model: &Sequential<T>, path: &Path) -> Result<()>
 /// What loading a state dict did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadReport {
+    /// Names of the tensors that were loaded.
     pub loaded: Vec<String>,
     /// In the model, not in the file.
     pub missing: Vec<String>,

@@ -51,14 +51,19 @@ pub enum Channels {
     /// Gray when every image is gray, RGB otherwise.
     #[default]
     Auto,
+    /// One grey channel.
     Gray,
+    /// Red, green and blue channels.
     Rgb,
 }
 
 /// Images as `[n, c, h, w]` bytes with their class labels and names.
 pub struct ImageSet {
+    /// The pixels, `[n, c, h, w]` bytes.
     pub images: Array,
+    /// One class index per image.
     pub labels: Vec<u32>,
+    /// Class names (the folder names), in label order.
     pub class_names: Vec<String>,
 }
 

@@ -19,7 +19,12 @@ use crate::tensor::{Tensor, fmt_shape};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets {
     /// One class index per sample, each below `n_classes`.
-    Classes { labels: Vec<u32>, n_classes: usize },
+    Classes {
+        /// One class index per sample.
+        labels: Vec<u32>,
+        /// Number of classes (at least one more than the largest label).
+        n_classes: usize,
+    },
     /// Real-valued targets, one row per sample.
     Values(Tensor<f32>),
 }
@@ -27,7 +32,9 @@ pub enum Targets {
 /// Samples `x` (`[n, …]`) with their targets and optional class names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
+    /// The samples, `[n, …]`.
     pub x: Tensor<f32>,
+    /// Class labels or real-valued targets.
     pub targets: Targets,
     /// Names of the classes, in label order (empty when unknown).
     pub class_names: Vec<String>,
@@ -80,6 +87,7 @@ impl Dataset {
         Ok(ds)
     }
 
+    /// Names the classes (in label order) for reports.
     pub fn with_class_names(mut self, names: Vec<String>) -> Self {
         self.class_names = names;
         self
@@ -108,6 +116,7 @@ impl Dataset {
         self.x.batch()
     }
 
+    /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

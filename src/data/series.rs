@@ -22,8 +22,11 @@ use crate::io::array::{Array, Elements};
 /// Series with labels and class names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesSet {
+    /// The series, `[n, channels, length]`.
     pub x: Array,
+    /// One class index per series.
     pub labels: Vec<u32>,
+    /// Class names, in label order.
     pub class_names: Vec<String>,
 }
 

@@ -31,6 +31,7 @@ impl Default for LabelColumn {
 pub struct Table {
     /// `[n, features]`.
     pub features: Array,
+    /// One class index per row.
     pub labels: Vec<u32>,
     /// Class names when the labels were text; empty for integer labels.
     pub class_names: Vec<String>,

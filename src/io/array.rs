@@ -20,23 +20,29 @@ pub fn n_classes(labels: &[u32]) -> usize {
 /// The values of an [`Array`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Elements {
+    /// Bytes (`uint8`, `bool`).
     U8(Vec<u8>),
     /// Any other integer type, widened.
     Int(Vec<i64>),
+    /// 32-bit floats (half precision is widened to these).
     F32(Vec<f32>),
+    /// 64-bit floats.
     F64(Vec<f64>),
 }
 
 /// An array read from a file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {
+    /// The array's shape.
     pub shape: Vec<usize>,
     /// NumPy's name of the stored type: `uint8`, `int64`, `float32`, …
     pub dtype: String,
+    /// The values, in C order.
     pub elems: Elements,
 }
 
 impl Array {
+    /// An array of `shape` with values `elems` of NumPy type `dtype`.
     pub fn new(shape: Vec<usize>, dtype: impl Into<String>, elems: Elements) -> Self {
         Array {
             shape,
@@ -45,10 +51,12 @@ impl Array {
         }
     }
 
+    /// An `f32` array of `shape`.
     pub fn from_f32(shape: &[usize], data: Vec<f32>) -> Self {
         Array::new(shape.to_vec(), "float32", Elements::F32(data))
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         match &self.elems {
             Elements::U8(v) => v.len(),
@@ -58,6 +66,7 @@ impl Array {
         }
     }
 
+    /// True when there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

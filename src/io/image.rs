@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 
 /// A decoded image file.
 pub struct Decoded {
+    /// The decoded pixels.
     pub image: image::DynamicImage,
     /// True when the file was a PNG (whose samples matplotlib scales to `[0, 1]`).
     pub is_png: bool,

@@ -16,16 +16,22 @@ use crate::tensor::Tensor;
 /// Element types striate writes and reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DType {
+    /// 32-bit floats (also what F16/BF16 tensors are read as).
     F32,
+    /// 64-bit floats.
     F64,
+    /// Integers.
     I64,
 }
 
 /// A tensor as stored in a file: its type, shape and values (widened to `f64`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stored {
+    /// The stored type.
     pub dtype: DType,
+    /// The tensor's shape.
     pub shape: Vec<usize>,
+    /// The values, widened to `f64`, in C order.
     pub values: Vec<f64>,
 }
 
@@ -107,7 +113,9 @@ pub fn write_safetensors(
 /// The tensors and metadata of a safetensors file, in name order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TensorFile {
+    /// The tensors by name.
     pub tensors: BTreeMap<String, Stored>,
+    /// The file's string metadata.
     pub metadata: HashMap<String, String>,
 }
 

@@ -25,7 +25,9 @@ use crate::io::array::Array;
 /// Which part of a source to read, where the source holds both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// The training half (or the only one).
     Train,
+    /// The test half.
     Test,
 }
 
@@ -33,14 +35,19 @@ pub enum Role {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReadOptions {
+    /// The dataset or member holding the samples (guessed when absent).
     pub x_key: Option<String>,
+    /// The dataset or member holding the labels (guessed when absent).
     pub y_key: Option<String>,
     /// One dataset per class, in label order (HDF5/NPZ).
     pub class_keys: Vec<String>,
     /// Labels of an `.npy` sample file.
     pub labels_file: Option<PathBuf>,
+    /// Which column of a table holds the label.
     pub label_column: LabelColumn,
+    /// The channels images are decoded to (automatic, grey or RGB).
     pub channels: Channels,
+    /// Resize images to `[h, w]` while reading.
     pub resize: Option<[usize; 2]>,
     /// Zero-pad time series of unequal lengths at the end.
     pub pad_series: bool,
@@ -68,8 +75,11 @@ impl Default for ReadOptions {
 /// Samples as stored (`[n, …]`, not yet scaled or arranged) with labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawData {
+    /// The samples as stored, `[n, …]`.
     pub x: Array,
+    /// One class index per sample.
     pub labels: Vec<u32>,
+    /// Class names, in label order; empty when the labels are plain indices.
     pub class_names: Vec<String>,
     /// Where the data came from, for messages and reports.
     pub origin: String,
@@ -85,10 +95,12 @@ impl RawData {
         from_labels.max(self.class_names.len())
     }
 
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.x.shape.first().copied().unwrap_or(0)
     }
 
+    /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

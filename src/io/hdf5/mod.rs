@@ -19,8 +19,11 @@ use crate::tensor::checked_size;
 /// A dataset in a file: its path, shape and type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatasetInfo {
+    /// The dataset's path in the file, `/`-separated.
     pub name: String,
+    /// The dataset's shape as declared.
     pub shape: Vec<usize>,
+    /// NumPy's name of its type (`float32`, …).
     pub dtype: String,
 }
 

@@ -18,6 +18,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::array::{Array, Elements};
+use crate::tensor::checked_numel;
 
 /// Series with labels and class names.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +51,9 @@ fn parse_value(path: &Path, line: usize, tok: &str, missing_ok: bool) -> Result<
         .map_err(|_| bad(path, line, format!("{t:?} is not a number")))
 }
 
+/// How many times the values in a file padding may make them.
+const MAX_PADDING: usize = 64;
+
 /// Stacks cases (each a list of dimensions) into `[n, dims, length]`.
 fn stack(path: &Path, cases: Vec<(usize, Vec<Vec<f64>>)>, pad: bool) -> Result<Array> {
     let dims = cases[0].1.len();
@@ -58,8 +62,21 @@ fn stack(path: &Path, cases: Vec<(usize, Vec<Vec<f64>>)>, pad: bool) -> Result<A
         .flat_map(|(_, d)| d.iter().map(Vec::len))
         .max()
         .unwrap_or(0);
-    let first_len = cases[0].1[0].len();
-    let mut data = Vec::with_capacity(cases.len() * dims * longest);
+    let first_len = cases[0].1.first().map_or(0, Vec::len);
+    // Padding multiplies the data: a stray long series must not turn a small
+    // file into terabytes. Allow what plausible unequal lengths need.
+    let present: usize = cases.iter().flat_map(|(_, d)| d.iter().map(Vec::len)).sum();
+    let padded = checked_numel(&[cases.len(), dims, longest]).unwrap_or(usize::MAX);
+    if padded > present.saturating_mul(MAX_PADDING).max(1 << 20) {
+        return Err(Error::format(
+            path,
+            format!(
+                "padding {} cases to length {longest} needs {padded} values, more than {MAX_PADDING} times the {present} in the file",
+                cases.len()
+            ),
+        ));
+    }
+    let mut data = Vec::with_capacity(padded);
     for (line, case) in &cases {
         if case.len() != dims {
             return Err(bad(

@@ -126,6 +126,25 @@ fn idx_pair_mismatch_is_found_from_the_headers_alone() {
 }
 
 #[test]
+fn pandas_names_wider_than_block_is_an_error_not_a_panic() {
+    let path = regression("pandas_names_wider_than_block.h5");
+    let msg = error_of(striate::io::hdf5::pandas::PandasTable::open(&path).map(|_| ()));
+    assert!(msg.contains("names 804 columns") && msg.contains("has 700"), "{msg}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = striate(&["pixelate", "-i", path.to_str().unwrap(), "-o", "p.npy"], dir.path());
+    user_error(&out, &["block0_items"]);
+}
+
+#[test]
+fn ucr_padding_cannot_amplify_a_small_file_into_gigabytes() {
+    let path = regression("ucr_padding_amplifies.ts");
+    let (r, bytes) = peak(|| striate::data::series::read_ts(&path, true).map(|_| ()));
+    let msg = error_of(r);
+    assert!(msg.contains("padding 8001 cases to length 16000"), "{msg}");
+    assert!(bytes < 16 << 20, "{bytes} bytes allocated");
+}
+
+#[test]
 fn truncated_hdf5_reports_the_real_cause() {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toptag_fixed.h5");
     let names: Vec<String> = hdf5::list(&full).unwrap().into_iter().map(|d| d.name).collect();

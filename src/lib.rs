@@ -26,10 +26,12 @@
 //! - [`data`]: data sets, preprocessing and one loader per source format
 //! - [`sources`]: every data spec striate accepts (data's formats plus jets'), detected and read
 //! - [`atomic`]: crash-safe file writes
+//! - [`budget`]: checked sizes and the memory limit
 //! - [`run`]: run directories: manifest, checkpoints, metrics
 //! - [`report`]: charts (SVG and PNG) and the HTML report
 
 pub mod atomic;
+pub mod budget;
 pub mod data;
 pub mod error;
 pub mod filter;

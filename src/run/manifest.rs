@@ -45,6 +45,13 @@ pub struct Manifest {
     pub striate_version: String,
     pub classes: Vec<String>,
     pub model_seed: u64,
+    /// Parameter-name prefixes frozen during training (`--freeze`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frozen: Vec<String>,
+    /// The weights the run started from (`--weights`), read again when a
+    /// run killed before its first checkpoint is resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_weights: Option<std::path::PathBuf>,
     pub preprocess: Preprocess,
     pub training: TrainConfig,
     pub optimizer: OptimizerConfig,

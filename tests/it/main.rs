@@ -14,6 +14,7 @@ mod metrics;
 mod model_build;
 mod real_data;
 mod regression;
+mod reports;
 mod series;
 mod torch_ref;
 mod train_smoke;

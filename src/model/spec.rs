@@ -287,7 +287,7 @@ impl ModelSpec {
     }
 
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::Model(e.to_string().trim().to_string()))
+        toml::from_str(text).map_err(|e| Error::Model(Error::toml_message(text, &e)))
     }
 
     pub fn from_json(text: &str) -> Result<Self> {

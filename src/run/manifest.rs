@@ -70,6 +70,6 @@ impl Manifest {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = RunDir::new(dir).manifest();
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        toml::from_str(&text).map_err(|e| Error::format(&path, e.to_string().trim().to_string()))
+        toml::from_str(&text).map_err(|e| Error::format(&path, Error::toml_message(&text, &e)))
     }
 }

@@ -7,6 +7,7 @@ mod common;
 mod crash_resume;
 mod filters;
 mod gradcheck;
+mod hostile;
 mod jets;
 mod kernel_paths;
 mod limits;

@@ -1,26 +1,75 @@
-//! Atomic file writes: a temporary file in the same folder, flushed to disk,
-//! then renamed over the target. A crash leaves the old file or the new one,
-//! never half of either.
+//! Atomic file writes: a temporary file in the same folder, created
+//! exclusively, flushed to disk, then renamed over the target. A crash
+//! leaves the old file or the new one, never half of either; the next run
+//! removes the temporary file it left ([`remove_stale`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 
 /// The temporary name used while `path` is written.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
+    path.with_file_name(format!(".{}.tmp-{}", file_name(path), std::process::id()))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+        .unwrap_or_default()
+}
+
+/// Removes the temporary files that interrupted writes of `targets` left
+/// behind (`.NAME.tmp-PID`, whatever the process), without following links.
+/// Returns how many it removed.
+pub fn remove_stale(targets: &[PathBuf]) -> Result<usize> {
+    let mut removed = 0;
+    let mut dirs: Vec<&Path> = targets.iter().filter_map(|t| t.parent()).collect();
+    dirs.dedup();
+    for dir in dirs {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let stale = targets
+                .iter()
+                .any(|t| name.starts_with(&format!(".{}.tmp-", file_name(t))));
+            if stale {
+                std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Creates `tmp` exclusively: a file or link already there (a stale file of
+/// an earlier process with the same id, or a planted symlink) is removed,
+/// never followed.
+fn create_exclusive(tmp: &Path) -> std::io::Result<std::fs::File> {
+    let open = || std::fs::OpenOptions::new().write(true).create_new(true).open(tmp);
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(tmp)?;
+            open()
+        }
+        r => r,
+    }
 }
 
 /// Writes `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(path);
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = create_exclusive(&tmp)?;
+        crash_point(&mut f, bytes);
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -43,4 +92,28 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes a string atomically.
 pub fn write_str(path: &Path, text: &str) -> Result<()> {
     write(path, text.as_bytes())
+}
+
+/// Writes left before [`crash_point`] aborts the process; 0: never.
+static CRASH_COUNTDOWN: AtomicUsize = AtomicUsize::new(0);
+
+/// Testing crash safety: the `n`th atomic write from now (1 = the next one)
+/// writes half of its temporary file and aborts the process, as a power cut
+/// or `kill -9` in the middle of a write would. 0 turns it off.
+#[doc(hidden)]
+pub fn crash_during_write(n: usize) {
+    CRASH_COUNTDOWN.store(n, Ordering::SeqCst);
+}
+
+fn crash_point(f: &mut std::fs::File, bytes: &[u8]) {
+    let left = CRASH_COUNTDOWN.load(Ordering::SeqCst);
+    if left == 0 {
+        return;
+    }
+    CRASH_COUNTDOWN.store(left - 1, Ordering::SeqCst);
+    if left == 1 {
+        let _ = f.write_all(&bytes[..bytes.len() / 2]);
+        let _ = f.sync_all();
+        std::process::abort();
+    }
 }

@@ -136,6 +136,26 @@ impl Error {
         )
     }
 
+    /// A TOML error of the text `text` on one line, `line L, column C:
+    /// message`, without the source excerpt the `toml` crate adds (which for
+    /// a long or deeply nested line would repeat it whole).
+    pub(crate) fn toml_message(text: &str, e: &toml::de::Error) -> String {
+        let message = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let Some(at) = e.span().map(|s| s.start.min(text.len())) else {
+            return message;
+        };
+        let before = text.get(..at).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("line {line}, column {column}: {message}")
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

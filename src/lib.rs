@@ -14,6 +14,7 @@
 //! - [`error`], [`scalar`], [`rng`], [`atomic`]: the error enum, `f32`/`f64`
 //!   genericity, the seeded generator, crash-safe file writes
 //! - [`tensor`]: the tensor type and shape arithmetic
+//! - [`budget`]: checked size arithmetic and the memory limit (`--max-memory`)
 //! - [`metrics`]: accuracy, confusion matrix, classification report, ROC, 1/εB
 //! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, f16)
 //! - [`kernels`]: every bulk loop — GEMM, im2col, the conv driver, pooling,
@@ -34,6 +35,7 @@
 //! - [`run`]: run directories from plan to report: manifest, checkpoints, metrics, charts
 
 pub mod atomic;
+pub mod budget;
 pub mod data;
 pub mod error;
 pub mod filter;

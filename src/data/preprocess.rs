@@ -98,8 +98,9 @@ impl Preprocess {
     pub fn plan(raw: &RawData, opts: &PrepOptions, target_rank: Option<usize>) -> Result<Self> {
         let stored: Vec<usize> = raw.x.shape[1..].to_vec();
         let mut channels_last = false;
+        let stored_len = crate::budget::product("samples", &stored)?;
         let arranged = if let Some(shape) = &opts.reshape {
-            if numel(shape) != numel(&stored) {
+            if crate::budget::product("--reshape", shape)? != stored_len {
                 return Err(Error::Data(format!(
                     "cannot reshape samples of shape {} ({} values) to {}",
                     fmt_shape(&stored),
@@ -154,7 +155,7 @@ impl Preprocess {
         if !(scale.is_finite() && scale != 0.0) {
             return Err(Error::invalid("scale", format!("{scale} must be a non-zero number")));
         }
-        Ok(Preprocess {
+        let prep = Preprocess {
             stored_shape: stored,
             channels_last,
             arranged_shape: arranged,
@@ -164,13 +165,67 @@ impl Preprocess {
             mean: Vec::new(),
             std: Vec::new(),
             znorm: opts.znorm,
-        })
+        };
+        prep.check_memory(raw.len())?;
+        Ok(prep)
+    }
+
+    /// An error unless this plan is consistent: what a hand-edited or
+    /// corrupt `model.toml` could break (shapes, padding smaller than the
+    /// data, fewer means than inputs).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Data(format!("preprocessing: {m}")));
+        let stored = crate::budget::product("the stored shape", &self.stored_shape)?;
+        let arranged = crate::budget::product("the arranged shape", &self.arranged_shape)?;
+        if stored != arranged {
+            return bad(format!(
+                "the stored shape {} and the arranged shape {} hold different numbers of values",
+                fmt_shape(&self.stored_shape),
+                fmt_shape(&self.arranged_shape)
+            ));
+        }
+        if self.channels_last && !matches!(self.stored_shape.len(), 2 | 3) {
+            return bad(format!(
+                "channels-last samples of shape {}",
+                fmt_shape(&self.stored_shape)
+            ));
+        }
+        if let Some([ph, pw]) = self.pad_to {
+            let a = &self.arranged_shape;
+            if a.len() != 3 || a[1] > ph || a[2] > pw {
+                return bad(format!("cannot pad samples of shape {} to {ph}×{pw}", fmt_shape(a)));
+            }
+        }
+        let item = crate::budget::product("the input shape", &self.input_shape())?;
+        let stats_fit = |v: &[f32]| v.is_empty() || v.len() == 1 || v.len() == item;
+        if self.mean.len() != self.std.len() || !stats_fit(&self.mean) {
+            return bad(format!(
+                "{} means and {} standard deviations for inputs of {item} values",
+                self.mean.len(),
+                self.std.len()
+            ));
+        }
+        if self.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) || self.mean.iter().any(|m| !m.is_finite()) {
+            return bad("a standard deviation is not a positive number or a mean is not finite".into());
+        }
+        if !(self.scale.is_finite() && self.scale != 0.0) {
+            return bad(format!("scale {} must be a non-zero number", self.scale));
+        }
+        Ok(())
+    }
+
+    /// An error unless `n` arranged samples fit in the memory budget.
+    fn check_memory(&self, n: usize) -> Result<()> {
+        let item = crate::budget::product("the input shape", &self.input_shape())?;
+        let what = format!("{n} samples of shape {}", fmt_shape(&self.input_shape()));
+        crate::budget::check_elements(&what, crate::budget::mul(&what, n, item)?, 4)
     }
 
     /// Per-sample shape of the model inputs this produces.
     pub fn input_shape(&self) -> Vec<usize> {
         match self.pad_to {
-            Some([h, w]) => vec![self.arranged_shape[0], h, w],
+            // [`Preprocess::validate`] rejects padding of non-images.
+            Some([h, w]) => vec![self.arranged_shape.first().copied().unwrap_or(1), h, w],
             None => self.arranged_shape.clone(),
         }
     }
@@ -178,6 +233,8 @@ impl Preprocess {
     /// Arranges, scales and pads `raw` (no standardisation: see
     /// [`Preprocess::fit`] and [`Preprocess::standardize`]).
     pub fn arrange(&self, raw: &RawData) -> Result<Dataset> {
+        self.validate()?;
+        self.check_memory(raw.len())?;
         let stored: &[usize] = &raw.x.shape[1..];
         if stored != self.stored_shape.as_slice() {
             return Err(Error::Data(format!(

@@ -46,6 +46,7 @@ pub fn edge(size: usize) -> Result<Plane> {
             format!("size {size} must be odd and at least 3"),
         ));
     }
+    check_side("edge kernel", size, MAX_SIDE_2D)?;
     let c = (size / 2) as i64;
     let data = (0..size * size)
         .map(|i| {
@@ -58,6 +59,24 @@ pub fn edge(size: usize) -> Result<Plane> {
         })
         .collect();
     Plane::new(size, size, data)
+}
+
+/// The largest side of a 2-D kernel: a 1025×1025 kernel already costs a
+/// million multiplications per pixel.
+pub const MAX_SIDE_2D: usize = 1025;
+
+/// The largest 1-D kernel (for signals).
+pub const MAX_SIDE_1D: usize = 100_001;
+
+/// An error unless a kernel of side `n` (of `what`) is within `max`.
+fn check_side(what: &str, n: usize, max: usize) -> Result<()> {
+    if n > max {
+        return Err(Error::invalid(
+            what,
+            format!("a kernel of {n} values per side is larger than the largest, {max}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Normalised Gaussian weights of `scipy.ndimage.gaussian_filter1d` with
@@ -82,13 +101,23 @@ fn gaussian_radius(sigma: f64, size: Option<usize>) -> Result<usize> {
     match size {
         Some(s) if s % 2 == 1 => Ok(s / 2),
         Some(s) => Err(Error::invalid("gaussian kernel", format!("size {s} must be odd"))),
+        // Saturating: a huge sigma gives a huge radius, which the callers'
+        // size checks refuse.
         None => Ok((4.0 * sigma + 0.5).floor() as usize),
     }
 }
 
+/// The radius of a Gaussian whose kernel side may be at most `max`.
+fn gaussian_radius_within(sigma: f64, size: Option<usize>, max: usize) -> Result<usize> {
+    let r = gaussian_radius(sigma, size)?;
+    let side = r.saturating_mul(2).saturating_add(1);
+    check_side(&format!("gaussian kernel of sigma {sigma}"), side, max)?;
+    Ok(r)
+}
+
 /// A 2-D Gaussian (outer product of [`gaussian_weights`]).
 pub fn gaussian(sigma: f64, size: Option<usize>) -> Result<Plane> {
-    let w = gaussian_weights(sigma, gaussian_radius(sigma, size)?);
+    let w = gaussian_weights(sigma, gaussian_radius_within(sigma, size, MAX_SIDE_2D)?);
     let n = w.len();
     Plane::new(n, n, (0..n * n).map(|i| w[i / n] * w[i % n]).collect())
 }
@@ -117,6 +146,7 @@ pub fn named(name: &str, size: Option<usize>, sigma: Option<f64>) -> Result<Plan
             if n == 0 {
                 return Err(Error::invalid("box kernel", "size must be positive"));
             }
+            check_side("box kernel", n, MAX_SIDE_2D)?;
             Plane::new(n, n, vec![1.0 / (n * n) as f64; n * n])?
         }
         "laplacian" => fixed(&[[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
@@ -138,11 +168,15 @@ pub fn named_1d(name: &str, size: Option<usize>, sigma: Option<f64>) -> Result<V
             if n == 0 {
                 return Err(Error::invalid("box kernel", "size must be positive"));
             }
+            check_side("box kernel", n, MAX_SIDE_1D)?;
             Ok(vec![1.0 / n as f64; n])
         }
         "gaussian" => {
             let sigma = sigma.unwrap_or(1.0);
-            Ok(gaussian_weights(sigma, gaussian_radius(sigma, size)?))
+            Ok(gaussian_weights(
+                sigma,
+                gaussian_radius_within(sigma, size, MAX_SIDE_1D)?,
+            ))
         }
         other => Err(Error::invalid(
             "kernel",

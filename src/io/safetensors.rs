@@ -96,8 +96,31 @@ pub fn to_safetensors_bytes(
     metadata: Option<HashMap<String, String>>,
 ) -> Result<Vec<u8>> {
     let bytes: Vec<(String, Bytes)> = tensors.iter().map(|(n, s)| (n.clone(), to_bytes(s))).collect();
-    safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), metadata)
-        .map_err(|e| Error::Weights(format!("cannot serialise tensors: {e}")))
+    let file = safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), metadata)
+        .map_err(|e| Error::Weights(format!("cannot serialise tensors: {e}")))?;
+    with_sorted_header(file)
+}
+
+/// The same file with its JSON header's keys (and the metadata's) in sorted
+/// order: the `safetensors` crate writes its metadata map in hash order, so
+/// two identical runs would otherwise give different files.
+fn with_sorted_header(file: Vec<u8>) -> Result<Vec<u8>> {
+    let bad = || Error::internal("sorting the safetensors header", "malformed header");
+    let len_bytes: [u8; 8] = file.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+    let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad())?;
+    let end = len.checked_add(8).filter(|&e| e <= file.len()).ok_or_else(bad)?;
+    // serde_json's maps are BTreeMaps (no preserve_order feature): sorted keys.
+    let header: serde_json::Value =
+        serde_json::from_slice(&file[8..end]).map_err(|e| Error::internal("sorting the safetensors header", e))?;
+    let mut text = serde_json::to_string(&header).map_err(|e| Error::internal("sorting the safetensors header", e))?;
+    while text.len() % 8 != 0 {
+        text.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + file.len() - end);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&file[end..]);
+    Ok(out)
 }
 
 /// Writes named tensors to a safetensors file, atomically.

@@ -59,7 +59,11 @@ impl PixelParams {
                 format!("{} must be positive", self.width),
             ));
         }
-        Ok(())
+        let what = format!("--npix {}", self.npix);
+        let len = crate::budget::product(&what, &[self.npix, self.npix, self.channels.count()])?;
+        // An image in f64 while it is drawn, and its f32 copy per thread.
+        let copies = 2 * rayon::current_num_threads().max(1);
+        crate::budget::check_elements(&what, len, 12 * copies)
     }
 
     /// Values per image.

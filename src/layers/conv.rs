@@ -275,6 +275,8 @@ impl ConvSpec {
         } else {
             vec![filters, cig, k_h, k_w]
         };
+        ctx.check_param::<T>(&wshape)?;
+        ctx.check_param::<T>(&[filters, geom.out_h, geom.out_w])?;
         let weight = Param::new(ctx.init.weight(&wshape, fan_in, fan_out, ctx.rng));
         let bias = bias.then(|| Param::new(ctx.init.bias(filters, fan_in, ctx.rng)));
         let out_shape = if one_d {

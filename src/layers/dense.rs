@@ -52,6 +52,7 @@ impl DenseConfig {
         if self.units == 0 {
             return Err(Error::invalid(Kind::Dense.display_name(), "units must be positive"));
         }
+        ctx.check_param::<T>(&[self.units, d_in])?;
         let weight = Param::new(ctx.init.weight(&[self.units, d_in], d_in, self.units, ctx.rng));
         let bias = self.bias.then(|| Param::new(ctx.init.bias(self.units, d_in, ctx.rng)));
         Ok(Dense {

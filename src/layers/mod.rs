@@ -9,6 +9,7 @@
 //! Per-sample shapes: `[c, h, w]` for images, `[c, l]` for signals, `[f]`
 //! for feature vectors. Batches add a leading `n`.
 
+use crate::error::Result;
 use crate::init::Init;
 use crate::kernels::grads::{BackwardIn, GradsOut};
 use crate::ops::conv::ConvAlgo;
@@ -106,6 +107,15 @@ pub struct BuildCtx<'a> {
 }
 
 impl BuildCtx<'_> {
+    /// An error unless a parameter of `shape` can be counted and fits the
+    /// memory budget ([`crate::budget`]) with what training keeps beside it
+    /// (its gradient and two optimizer moments).
+    pub fn check_param<T: Scalar>(&self, shape: &[usize]) -> Result<()> {
+        let what = format!("a parameter of shape {shape:?}");
+        let n = crate::budget::product(&what, shape)?;
+        crate::budget::check_elements(&what, n, 4 * std::mem::size_of::<T>())
+    }
+
     /// The metadata of a layer of `kind` built in this context, with the
     /// per-sample output shape it inferred.
     pub fn meta(&self, kind: Kind, output_shape: Vec<usize>) -> LayerMeta {

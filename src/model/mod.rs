@@ -8,7 +8,7 @@
 mod spec;
 mod summary;
 
-pub use spec::{LayerKind, LayerSpec, ModelSpec, toml_message};
+pub use spec::{LayerKind, LayerSpec, ModelSpec};
 pub use summary::{Summary, SummaryRow};
 
 use crate::error::{Error, Result};

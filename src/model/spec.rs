@@ -327,14 +327,14 @@ impl ModelSpec {
             .to_ascii_lowercase();
         match ext.as_str() {
             "json" => Self::from_json(&text).map_err(|e| Error::format(path, e.to_string())),
-            "toml" => toml::from_str(&text).map_err(|e| Error::format(path, toml_message(&text, &e))),
+            "toml" => toml::from_str(&text).map_err(|e| Error::format(path, Error::toml_message(&text, &e))),
             _ => Err(Error::format(path, "model files must end in .toml or .json")),
         }
     }
 
     /// Parses a model from TOML text (the layout in the module docs).
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::Model(toml_message(text, &e)))
+        toml::from_str(text).map_err(|e| Error::Model(Error::toml_message(text, &e)))
     }
 
     /// Parses a model from JSON text (the same fields as TOML).
@@ -384,17 +384,3 @@ impl ModelSpec {
     }
 }
 
-/// A TOML error on one line: `line L, column C: message` (the `toml`
-/// crate's own text spans several lines with a quoted snippet).
-pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-    match e.span() {
-        Some(span) => {
-            let before = text.get(..span.start).unwrap_or(text);
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!("line {line}, column {column}: {message}")
-        }
-        None => message,
-    }
-}

@@ -79,9 +79,15 @@ impl Padding {
         match *self {
             Padding::Valid => [0, 0],
             Padding::Same => {
+                // Saturating: `geometry` has checked that the kernel extent
+                // fits, and a saturated total fails its padded-size check.
                 let out = size.div_ceil(stride);
-                let eff = dilation * (k - 1) + 1;
-                let total = ((out.saturating_sub(1)) * stride + eff).saturating_sub(size);
+                let eff = dilation.saturating_mul(k - 1).saturating_add(1);
+                let total = out
+                    .saturating_sub(1)
+                    .saturating_mul(stride)
+                    .saturating_add(eff)
+                    .saturating_sub(size);
                 [total / 2, total - total / 2]
             }
             Padding::Explicit {
@@ -186,8 +192,18 @@ impl Conv2dParams {
             .padding
             .resolve_axis(1, w, self.kernel[1], self.stride[1], self.dilation[1]);
         let out = |size: usize, before: usize, after: usize, axis: usize| -> Result<usize> {
-            let eff = self.dilation[axis] * (self.kernel[axis] - 1) + 1;
-            let padded = size + before + after;
+            let eff = self.dilation[axis]
+                .checked_mul(self.kernel[axis] - 1)
+                .and_then(|e| e.checked_add(1))
+                .filter(|&e| e < usize::MAX)
+                .ok_or_else(|| Error::invalid(what, "the dilated kernel's extent overflows"))?;
+            let padded = size
+                .checked_add(before)
+                .and_then(|p| p.checked_add(after))
+                .filter(|&p| p < usize::MAX)
+                .ok_or_else(|| {
+                    Error::invalid(what, format!("padding {before} + {after} of a size {size} overflows"))
+                })?;
             if padded < eff {
                 return Err(Error::invalid(
                     what,
@@ -206,6 +222,10 @@ impl Conv2dParams {
         };
         let out_h = out(h, pt, pb, 0)?;
         let out_w = out(w, pl, pr, 1)?;
+        // Every buffer the kernels size from this geometry must be countable.
+        crate::budget::product(what, &[c_in, h + pt + pb, w + pl + pr])?;
+        crate::budget::product(what, &[c_out.max(c_in), out_h, out_w])?;
+        crate::budget::product(what, &[c_in, self.kernel[0], self.kernel[1], out_h, out_w])?;
         Ok(ConvGeometry {
             c_in,
             h,

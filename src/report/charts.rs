@@ -213,6 +213,9 @@ pub fn confusion_svg(matrix: &[Vec<u64>], names: &[String], title: &str) -> Stri
             let (fill, dark) = blues(frac);
             let (x, y) = (ml + c as f64 * cell, mt + r as f64 * cell);
             svg.rect(x, y, cell, cell, &fill, Some("#fff"));
+            if k > super::bounded::LABELLED_CELLS {
+                continue;
+            }
             let color = if dark { "white" } else { "#222" };
             svg.text(
                 x + cell / 2.0,

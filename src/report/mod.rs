@@ -5,6 +5,7 @@
 //! Charts are written as SVG by [`charts`]; PNGs are the same SVG rendered
 //! by `resvg` ([`png`]) with an embedded font.
 
+pub mod bounded;
 pub mod charts;
 pub mod png;
 pub mod svg;
@@ -87,6 +88,8 @@ pub struct ReportPage<'a> {
     pub metrics: Option<(&'a str, &'a EvalReport)>,
     /// Charts shown on the page, in order.
     pub charts: &'a [Chart],
+    /// What could not be drawn or written, one sentence each.
+    pub warnings: &'a [String],
 }
 
 /// A self-contained HTML page (inline CSS and SVG, no scripts or links).
@@ -118,6 +121,13 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
         );
     }
     h.push_str("</table>\n");
+    if !page.warnings.is_empty() {
+        h.push_str("<h2>Warnings</h2>\n<ul>\n");
+        for w in page.warnings {
+            let _ = writeln!(h, "<li>{}</li>", escape(w));
+        }
+        h.push_str("</ul>\n");
+    }
     if let Some((set, m)) = page.metrics {
         let _ = writeln!(h, "<h2>Metrics on the {}</h2>", escape(set));
         let _ = write!(
@@ -134,7 +144,8 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
         h.push_str(
             "</p>\n<table><tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>\n",
         );
-        for c in m.per_class.iter().chain([&m.macro_avg, &m.weighted_avg]) {
+        let (rows, note) = bounded::per_class_rows(m);
+        for c in rows.into_iter().chain([&m.macro_avg, &m.weighted_avg]) {
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>",
@@ -146,6 +157,9 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
             );
         }
         h.push_str("</table>\n");
+        if let Some(note) = note {
+            let _ = writeln!(h, "<p>{}</p>", escape(&note));
+        }
         if !m.roc.is_empty() {
             let effs: Vec<f64> = m.roc[0].rejection.iter().map(|r| r.signal_efficiency).collect();
             h.push_str("<table><tr><th>signal</th><th>AUC</th>");
@@ -153,7 +167,7 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
                 let _ = write!(h, "<th>1/εB at εS = {e}</th>");
             }
             h.push_str("</tr>\n");
-            for r in &m.roc {
+            for r in m.roc.iter().take(bounded::MAX_TABLE_ROWS) {
                 let _ = write!(h, "<tr><td>{}</td><td>{:.4}</td>", escape(&r.signal), r.auc);
                 for x in &r.rejection {
                     let _ = write!(h, "<td>{}</td>", fmt_rejection(x.background_rejection));
@@ -212,7 +226,12 @@ fn strip_xml_header(svg: &str) -> &str {
 /// Up to `per_class` sample indices of each class, in data order, grouped
 /// by class.
 pub fn pick_samples(labels: &[u32], per_class: usize) -> Vec<usize> {
-    let k = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let k = labels
+        .iter()
+        .map(|&l| l as usize + 1)
+        .max()
+        .unwrap_or(0)
+        .min(bounded::MAX_CHART_CLASSES);
     let mut out = Vec::new();
     for c in 0..k as u32 {
         out.extend(
@@ -294,6 +313,7 @@ pub fn class_means_chart(x: &crate::Tensor<f32>, labels: &[u32], classes: &[Stri
         .zip(classes)
         .zip(&counts)
         .filter(|(_, n)| **n > 0)
+        .take(bounded::MAX_CHART_CLASSES)
         .map(|((m, c), n)| Tile {
             pixels: m,
             shape: [shape[1], shape[2], shape[3]],
@@ -317,6 +337,7 @@ pub fn roc_chart(rocs: &[crate::metrics::RocSummary]) -> Option<Chart> {
     }
     let series = rocs
         .iter()
+        .take(bounded::MAX_CHART_CLASSES)
         .map(|r| Series {
             name: format!("{} (AUC {:.3})", r.signal, r.auc),
             points: r
@@ -345,10 +366,24 @@ pub fn roc_chart(rocs: &[crate::metrics::RocSummary]) -> Option<Chart> {
 }
 
 /// The confusion matrix chart.
+/// The confusion matrix chart; past [`bounded::MAX_CHART_CLASSES`] classes,
+/// the most confused ones only.
 pub fn confusion_chart(m: &EvalReport) -> Chart {
+    let k = m.confusion_matrix.len();
+    let svg = if k <= bounded::MAX_CHART_CLASSES {
+        charts::confusion_svg(&m.confusion_matrix, &m.classes, "Confusion matrix")
+    } else {
+        let shown = bounded::most_confused(&m.confusion_matrix, bounded::MAX_CHART_CLASSES);
+        let names: Vec<String> = shown
+            .iter()
+            .map(|&c| m.classes.get(c).cloned().unwrap_or_else(|| c.to_string()))
+            .collect();
+        let title = format!("Confusion matrix: the {} most confused of {k} classes", shown.len());
+        charts::confusion_svg(&bounded::sub_matrix(&m.confusion_matrix, &shown), &names, &title)
+    };
     Chart {
         stem: "confusion_matrix".into(),
         title: "Confusion matrix".into(),
-        svg: charts::confusion_svg(&m.confusion_matrix, &m.classes, "Confusion matrix"),
+        svg,
     }
 }

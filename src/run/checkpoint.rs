@@ -2,7 +2,7 @@
 //! generator in one safetensors file, written atomically after every epoch
 //! (and on interruption) by [`Checkpointer`], read back to resume.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub fn save_checkpoint(path: &Path, model: &Sequential<f32>, opt: &Optimizer<f32
             .iter()
             .map(|(n, t)| (format!("optim/{n}"), Stored::from_tensor(t))),
     );
-    let mut md = HashMap::new();
+    let mut md = std::collections::HashMap::new();
     md.insert("format".into(), "striate-checkpoint-1".into());
     md.insert("progress".into(), to_json(&trainer.progress)?);
     md.insert("optimizer".into(), to_json(&meta)?);
@@ -82,6 +82,34 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
         progress: serde_json::from_str(get("progress")?).map_err(parse_err)?,
         rng: serde_json::from_str(get("rng")?).map_err(parse_err)?,
     })
+}
+
+/// An error unless the checkpoint's progress fits a run of `n_train`
+/// training samples: a batch counter past the end of an epoch, or a history
+/// that does not have one row per completed epoch, is a corrupt file (the
+/// loop would otherwise skip an epoch and log an empty row).
+pub fn check_progress(path: &Path, p: &Progress, n_train: usize, training: &TrainConfig) -> Result<()> {
+    let batches = n_train.div_ceil(training.batch_size.max(1));
+    if p.batch > batches {
+        return Err(Error::format(
+            path,
+            format!(
+                "the checkpoint is at batch {} of an epoch of {batches} batches",
+                p.batch
+            ),
+        ));
+    }
+    if p.history.epochs.len() != p.epoch {
+        return Err(Error::format(
+            path,
+            format!(
+                "the checkpoint has completed {} epochs but {} history rows",
+                p.epoch,
+                p.history.epochs.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Restores model, optimizer and trainer from a checkpoint.

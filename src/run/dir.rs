@@ -114,7 +114,19 @@ impl RunDir {
             for f in files.iter().filter(|f| f.exists()) {
                 std::fs::remove_file(f).map_err(|e| Error::io(f, e))?;
             }
+            self.remove_stale()?;
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+    }
+
+    /// True when the directory holds a run's manifest.
+    pub fn has_run(&self) -> bool {
+        self.manifest().exists()
+    }
+
+    /// Removes the temporary files (`.NAME.tmp-PID`) that a killed run left
+    /// behind; returns how many.
+    pub fn remove_stale(&self) -> Result<usize> {
+        crate::atomic::remove_stale(&self.files())
     }
 }

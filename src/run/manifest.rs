@@ -55,6 +55,13 @@ pub struct Manifest {
     pub classes: Vec<String>,
     /// Seed the model's weights were drawn with.
     pub model_seed: u64,
+    /// Parameter-name prefixes frozen during training (`--freeze`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frozen: Vec<String>,
+    /// The weights the run started from (`--weights`), read again when a
+    /// run killed before its first checkpoint is resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_weights: Option<std::path::PathBuf>,
     /// How stored samples become model inputs (with the fitted statistics).
     pub preprocess: Preprocess,
     /// Epochs, batch size, loss, early stopping and schedule of the run.
@@ -78,6 +85,6 @@ impl Manifest {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = RunDir::new(dir).manifest();
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        toml::from_str(&text).map_err(|e| Error::format(&path, crate::model::toml_message(&text, &e)))
+        toml::from_str(&text).map_err(|e| Error::format(&path, Error::toml_message(&text, &e)))
     }
 }

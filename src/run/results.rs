@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::metrics::EvalReport;
+use crate::report::bounded::MAX_CHART_CLASSES;
 use crate::report::{self, Chart};
 
 use super::dir::RunDir;
@@ -21,23 +22,77 @@ pub struct Results {
 
 impl Results {
     /// `metrics.json`: the metrics plus where and how long they were measured.
+    /// Past [`MAX_CHART_CLASSES`] classes it stays compact: the confusion
+    /// matrix as its non-zero `[true, predicted, count]` entries
+    /// (`confusion_entries`), ROC curve points only for the classes the
+    /// ROC chart shows (every class keeps its AUC and rejections).
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(&self.metrics).unwrap_or_default();
         if let Some(obj) = v.as_object_mut() {
             obj.insert("evaluated_on".into(), self.evaluated_on.clone().into());
             obj.insert("training_seconds".into(), self.seconds.into());
+            if self.is_large() {
+                compact(obj, &self.metrics.confusion_matrix);
+            }
         }
         v
     }
+
+    /// More classes than a chart shows.
+    fn is_large(&self) -> bool {
+        self.metrics.classes.len() > MAX_CHART_CLASSES
+    }
+
+    /// The text of `metrics.json`: indented, or one line for many classes.
+    pub fn to_json_text(&self) -> Result<String> {
+        let v = self.to_json();
+        let text = if self.is_large() {
+            serde_json::to_string(&v)
+        } else {
+            serde_json::to_string_pretty(&v)
+        };
+        text.map_err(|e| Error::internal("metrics.json", e))
+    }
 }
 
-/// Writes each chart as `STEM.svg` and `STEM.png`.
-pub fn write_charts(dir: &RunDir, charts: &[Chart]) -> Result<()> {
+/// The large parts of `metrics.json` for many classes, made small.
+fn compact(obj: &mut serde_json::Map<String, serde_json::Value>, matrix: &[Vec<u64>]) {
+    obj.remove("confusion_matrix");
+    let entries: Vec<[u64; 3]> = matrix
+        .iter()
+        .enumerate()
+        .flat_map(|(t, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|&(_, &n)| n > 0)
+                .map(move |(p, &n)| [t as u64, p as u64, n])
+        })
+        .collect();
+    obj.insert("confusion_entries".into(), serde_json::json!(entries));
+    if let Some(rocs) = obj.get_mut("roc").and_then(|r| r.as_array_mut()) {
+        for roc in rocs
+            .iter_mut()
+            .skip(MAX_CHART_CLASSES)
+            .filter_map(|r| r.as_object_mut())
+        {
+            roc.remove("fpr");
+            roc.remove("tpr");
+        }
+    }
+}
+
+/// Writes each chart as `STEM.svg` and `STEM.png`. A chart that cannot be
+/// rendered as PNG is a warning (returned), not a failed run.
+pub fn write_charts(dir: &RunDir, charts: &[Chart]) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
     for c in charts {
         crate::atomic::write_str(&dir.chart(&c.stem, "svg"), &c.svg)?;
-        crate::atomic::write(&dir.chart(&c.stem, "png"), &report::png::svg_to_png(&c.svg, 1.5)?)?;
+        match report::png::svg_to_png(&c.svg, 1.5) {
+            Ok(png) => crate::atomic::write(&dir.chart(&c.stem, "png"), &png)?,
+            Err(e) => warnings.push(format!("{}.png was not drawn: {e}", c.stem)),
+        }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 impl Run {
@@ -58,8 +113,7 @@ impl Run {
             metrics,
             seconds: self.seconds,
         };
-        let json = serde_json::to_string_pretty(&results.to_json()).map_err(|e| Error::internal("metrics.json", e))?;
-        crate::atomic::write_str(&self.dir.metrics(), &json)?;
+        crate::atomic::write_str(&self.dir.metrics(), &results.to_json_text()?)?;
 
         let mut charts = report::learning_curves(&self.trainer.progress.history);
         charts.push(report::confusion_chart(&results.metrics));
@@ -81,12 +135,13 @@ impl Run {
             ));
             charts.extend(report::class_means_chart(&eval_set.x, labels, classes));
         }
-        write_charts(&self.dir, &charts)?;
-        self.write_report(&results, &charts)?;
+        let warnings = write_charts(&self.dir, &charts)?;
+        self.notes.extend(warnings.iter().map(|w| format!("warning: {w}")));
+        self.write_report(&results, &charts, &warnings)?;
         Ok(results)
     }
 
-    fn write_report(&self, results: &Results, charts: &[Chart]) -> Result<()> {
+    fn write_report(&self, results: &Results, charts: &[Chart], warnings: &[String]) -> Result<()> {
         let m = &self.manifest;
         let (_, eval_set) = self.sets.evaluation_set();
         let facts = vec![
@@ -122,6 +177,7 @@ impl Run {
             history: &self.trainer.progress.history,
             metrics: Some((&results.evaluated_on, &results.metrics)),
             charts,
+            warnings,
         };
         crate::atomic::write_str(&self.dir.report(), &report::html(&page))
     }

@@ -107,12 +107,17 @@ impl Run {
             training: plan.training.clone(),
             optimizer: plan.optimizer.clone(),
             data: record,
+            frozen: plan.freeze.clone(),
+            start_weights: plan.weights.clone(),
             model: model.spec().clone(),
         };
         let optimizer = Optimizer::new(plan.optimizer.clone())?;
         let trainer = Trainer::new(plan.training.clone())?;
         dir.prepare(overwrite)?;
         manifest.save(&dir)?;
+        // Resumable from the start: a run killed before its first epoch ends
+        // continues from here.
+        checkpoint::save_checkpoint(&dir.checkpoint(), &model, &optimizer, &trainer)?;
         Ok(Run {
             dir,
             manifest,
@@ -125,12 +130,19 @@ impl Run {
         })
     }
 
-    /// Continues the run in `dir` from its checkpoint, with the same data.
-    /// `epochs` extends (or shortens) the run; a cosine schedule keeps its
-    /// original length.
+    /// Continues the run in `dir` from its checkpoint, with the same data
+    /// and settings (frozen parameters included). A run killed before its
+    /// first checkpoint starts again from the beginning. `epochs` extends
+    /// (or shortens) the run; a cosine schedule keeps its original length.
     pub fn resume(dir: RunDir, epochs: Option<usize>) -> Result<Run> {
         let mut manifest = Manifest::load(dir.path())?;
-        let ck = checkpoint::load_checkpoint(&dir.checkpoint())?;
+        dir.remove_stale()?;
+        let ck_path = dir.checkpoint();
+        let ck = if ck_path.exists() {
+            Some(checkpoint::load_checkpoint(&ck_path)?)
+        } else {
+            None
+        };
         let raw_train = sets::read_raw(&manifest.data.train, Role::Train, &manifest.data.read)?;
         let mut prep = manifest.preprocess.clone();
         let sets = Sets::build(&manifest.data, &raw_train, &mut prep, false)?;
@@ -148,7 +160,21 @@ impl Run {
             manifest.save(&dir)?;
         }
         let mut model: Sequential<f32> = manifest.model.build(manifest.model_seed)?;
-        let (optimizer, trainer) = checkpoint::restore(&ck, &mut model, training)?;
+        let (optimizer, trainer) = match &ck {
+            Some(ck) => {
+                checkpoint::check_progress(&ck_path, &ck.progress, sets.train.len(), &training)?;
+                checkpoint::restore(ck, &mut model, training)?
+            }
+            None => {
+                if let Some(w) = &manifest.start_weights {
+                    crate::weights::load_weights(&mut model, w, false)?;
+                }
+                (Optimizer::new(manifest.optimizer.clone())?, Trainer::new(training)?)
+            }
+        };
+        for prefix in &manifest.frozen {
+            model.set_frozen(prefix, true);
+        }
         Ok(Run {
             dir,
             manifest,

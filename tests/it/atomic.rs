@@ -38,3 +38,29 @@ fn a_failed_write_keeps_the_old_file_and_no_temporary() {
         .to_string();
     assert!(err.contains("missing/x.json"), "{err}");
 }
+
+/// A symlink planted at the temporary name is replaced, never followed: the
+/// file it points to keeps its content.
+#[test]
+fn a_planted_symlink_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let target = dir.path().join("model.toml");
+    let tmp = dir.path().join(format!(".model.toml.tmp-{}", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+    atomic::write_str(&target, "written").unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "written");
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn stale_temporaries_of_other_processes_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("checkpoint.safetensors");
+    std::fs::write(dir.path().join(".checkpoint.safetensors.tmp-99999"), b"half").unwrap();
+    std::fs::write(dir.path().join(".other.tmp-99999"), b"not ours").unwrap();
+    assert_eq!(atomic::remove_stale(std::slice::from_ref(&target)).unwrap(), 1);
+    assert_eq!(leftovers(dir.path()), vec![".other.tmp-99999".to_string()]);
+}

@@ -33,7 +33,7 @@ pub fn striate(args: &[&str], cwd: &Path) -> Out {
 }
 
 #[track_caller]
-fn ok(out: &Out) {
+pub fn ok(out: &Out) {
     assert_eq!(out.code, 0, "failed:\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
 }
 

@@ -26,6 +26,10 @@ pub struct Cli {
     /// Worker threads (default: every core).
     #[arg(long, global = true, env = "STRIATE_THREADS")]
     pub threads: Option<usize>,
+    /// Memory a model, its data and its flags may need, e.g. 8G or 512M
+    /// (default: three quarters of physical memory). More is refused up front.
+    #[arg(long, global = true, env = "STRIATE_MAX_MEMORY", value_parser = parse_memory)]
+    pub max_memory: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -90,7 +94,7 @@ pub struct SummaryArgs {
     pub model: String,
     /// Per-sample input shape, e.g. 1,28,28 (default: the model's own).
     #[arg(long, value_parser = parse_shape)]
-    pub input: Option<Vec<usize>>,
+    pub input: Option<Shape>,
     /// Number of classes (default: the model's own).
     #[arg(long)]
     pub classes: Option<usize>,
@@ -171,7 +175,7 @@ pub struct PrepArgs {
     pub standardize: StandardizeArg,
     /// Per-sample shape, e.g. 1,8,8 for flat 64-value rows.
     #[arg(long, value_parser = parse_shape)]
-    pub reshape: Option<Vec<usize>>,
+    pub reshape: Option<Shape>,
     /// Zero-pad images to HxW (centred), e.g. 32x32.
     #[arg(long, value_parser = parse_hw)]
     pub pad_to: Option<[usize; 2]>,
@@ -210,7 +214,7 @@ impl PrepArgs {
                 StandardizeArg::Global => Standardize::Global,
                 StandardizeArg::Pixel => Standardize::PerPixel,
             },
-            reshape: self.reshape.clone(),
+            reshape: self.reshape.as_ref().map(|s| s.0.clone()),
             pad_to: self.pad_to,
             znorm: self.znorm,
         }
@@ -615,18 +619,39 @@ pub struct InfoArgs {
     pub read: ReadArgs,
 }
 
+/// A shape given on the command line. A newtype, not `Vec<usize>`: clap
+/// treats an `Option<Vec<T>>` field as a list of `T` values and panics when
+/// the parser returns the whole vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape(pub Vec<usize>);
+
 /// `1,28,28` → `[1, 28, 28]`.
-pub fn parse_shape(s: &str) -> std::result::Result<Vec<usize>, String> {
+pub fn parse_shape(s: &str) -> std::result::Result<Shape, String> {
+    parse_dims(s).map(Shape)
+}
+
+/// `1,28,28` → `[1, 28, 28]`: positive dimensions whose product fits.
+fn parse_dims(s: &str) -> std::result::Result<Vec<usize>, String> {
     let dims: std::result::Result<Vec<usize>, _> = s.split([',', 'x']).map(|d| d.trim().parse::<usize>()).collect();
     match dims {
-        Ok(d) if !d.is_empty() && !d.contains(&0) => Ok(d),
+        Ok(d) if !d.is_empty() && !d.contains(&0) => {
+            if d.iter().try_fold(1usize, |acc, &x| acc.checked_mul(x)).is_none() {
+                return Err(format!("{s:?} has more elements than a computer can address"));
+            }
+            Ok(d)
+        }
         _ => Err(format!("{s:?} is not a shape like 1,28,28")),
     }
 }
 
+/// `8G`, `512M`, `1.5GiB` or bytes → bytes.
+pub fn parse_memory(s: &str) -> std::result::Result<u64, String> {
+    striate::budget::parse_bytes(s).ok_or_else(|| format!("{s:?} is not a size like 8G or 512M"))
+}
+
 /// `32x32` (or `32`) → `[32, 32]`.
 pub fn parse_hw(s: &str) -> std::result::Result<[usize; 2], String> {
-    let d = parse_shape(s)?;
+    let d = parse_dims(s)?;
     match *d.as_slice() {
         [n] => Ok([n, n]),
         [h, w] => Ok([h, w]),

@@ -16,11 +16,11 @@ use crate::args::{EvaluateArgs, InfoArgs, PredictArgs, SummaryArgs};
 
 pub fn summary(args: &SummaryArgs) -> Result<()> {
     let spec = if zoo::is_builtin(&args.model) {
-        zoo::by_name(&args.model, args.input.as_deref(), args.classes)?
+        zoo::by_name(&args.model, args.input.as_ref().map(|s| s.0.as_slice()), args.classes)?
     } else {
         let mut s = ModelSpec::from_file(Path::new(&args.model))?;
         if let Some(i) = &args.input {
-            s.input = Some(i.clone());
+            s.input = Some(i.0.clone());
         }
         if s.input.is_none() {
             bail!("{} does not fix its input shape; pass --input C,H,W", args.model);

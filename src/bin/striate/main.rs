@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+mod crash;
 mod filter;
 mod inspect;
 mod pixelate;
@@ -31,6 +32,9 @@ fn run(cli: Cli) -> anyhow::Result<train::Finish> {
             .num_threads(n)
             .build_global()
             .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
+    }
+    if let Some(bytes) = cli.max_memory {
+        striate::budget::set_limit(bytes);
     }
     match &cli.command {
         Command::Summary(a) => inspect::summary(a)?,
@@ -90,6 +94,15 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("striate: internal error: {info}. Please report this.");
     }));
+    match std::panic::catch_unwind(parse_and_run) {
+        Ok(code) => code,
+        Err(_) => ExitCode::from(INTERNAL_ERROR),
+    }
+}
+
+/// Parses the arguments and runs the command; called inside the panic guard
+/// so that a panic while parsing is an internal error too.
+fn parse_and_run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
@@ -109,13 +122,12 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     };
-    match std::panic::catch_unwind(|| run(cli)) {
-        Ok(Ok(train::Finish::Done)) => ExitCode::SUCCESS,
-        Ok(Ok(train::Finish::Interrupted)) => ExitCode::from(INTERRUPTED),
-        Ok(Err(e)) => {
+    match run(cli) {
+        Ok(train::Finish::Done) => ExitCode::SUCCESS,
+        Ok(train::Finish::Interrupted) => ExitCode::from(INTERRUPTED),
+        Err(e) => {
             eprintln!("striate: error: {}", one_line(&e));
             ExitCode::from(exit_code(&e))
         }
-        Err(_) => ExitCode::from(INTERNAL_ERROR),
     }
 }

@@ -50,6 +50,7 @@ fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan> {
 
 pub fn train(args: &TrainArgs) -> Result<Finish> {
     let mode = Mode::choose(args.quiet, args.json);
+    let crash = crate::crash::arm();
     let run = match &args.resume {
         Some(dir) => {
             let run = Run::resume(RunDir::new(dir), args.epochs)
@@ -81,7 +82,7 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
             run
         }
     };
-    fit_and_report(mode, run, &args.signal_efficiency)
+    fit_and_report(mode, run, &args.signal_efficiency, crash)
 }
 
 fn print_start(run: &Run) {
@@ -105,11 +106,14 @@ fn print_start(run: &Run) {
     println!("run directory: {}\n", run.dir.path().display());
 }
 
-fn fit_and_report(mode: Mode, mut run: Run, effs: &[f64]) -> Result<Finish> {
+fn fit_and_report(mode: Mode, mut run: Run, effs: &[f64], crash: Option<crate::crash::AfterBatches>) -> Result<Finish> {
     striate::metrics::check_signal_efficiencies(effs)?;
     let interrupt = progress::interrupt_flag();
     let mut reporter = Reporter::new(mode, run.trainer.config.epochs, interrupt);
-    let outcome = run.fit(&mut [&mut reporter])?;
+    let outcome = match crash {
+        Some(mut crash) => run.fit(&mut [&mut reporter, &mut crash])?,
+        None => run.fit(&mut [&mut reporter])?,
+    };
     match outcome {
         Outcome::Interrupted { epoch, batch } => {
             eprintln!(
@@ -132,6 +136,9 @@ fn fit_and_report(mode: Mode, mut run: Run, effs: &[f64]) -> Result<Finish> {
         _ => {}
     }
     let results = run.finish(effs)?;
+    for warning in run.notes.iter().filter(|n| n.starts_with("warning: ")) {
+        eprintln!("striate: {warning}");
+    }
     print_results(mode, &results, &run);
     Ok(Finish::Done)
 }

@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::{
-    ActivationLayer, BatchNormConfig, BuildCtx, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig,
-    Flatten, GlobalPool, Kind, Layer, LeakyReluConfig, Pool1dConfig, Pool2dConfig, ResidualConfig, Softmax,
+    ActivationLayer, AdaptivePool2dConfig, BatchNormConfig, BottleneckConfig, BuildCtx, Conv1dConfig, Conv2dConfig,
+    DenseConfig, DropoutConfig, EluConfig, Flatten, GlobalPool, Kind, Layer, LeakyReluConfig, Pool1dConfig,
+    Pool2dConfig, ResidualConfig, Softmax,
 };
 use crate::ops::activation::Activation;
 use crate::ops::pool::PoolKind;
@@ -57,6 +58,9 @@ pub enum LayerKind {
     AvgPool2d(Pool2dConfig),
     GlobalAvgPool,
     GlobalMaxPool,
+    AdaptiveAvgPool2d(AdaptivePool2dConfig),
+    AdaptiveMaxPool2d(AdaptivePool2dConfig),
+    AdaptiveConcatPool2d(AdaptivePool2dConfig),
     Dense(DenseConfig),
     Flatten,
     Relu,
@@ -69,6 +73,7 @@ pub enum LayerKind {
     BatchNorm1d(BatchNormConfig),
     BatchNorm2d(BatchNormConfig),
     Residual(ResidualConfig),
+    Bottleneck(BottleneckConfig),
 }
 
 impl LayerKind {
@@ -84,6 +89,9 @@ impl LayerKind {
             LayerKind::AvgPool2d(_) => Kind::AvgPool2d,
             LayerKind::GlobalAvgPool => Kind::GlobalAvgPool,
             LayerKind::GlobalMaxPool => Kind::GlobalMaxPool,
+            LayerKind::AdaptiveAvgPool2d(_) => Kind::AdaptiveAvgPool2d,
+            LayerKind::AdaptiveMaxPool2d(_) => Kind::AdaptiveMaxPool2d,
+            LayerKind::AdaptiveConcatPool2d(_) => Kind::AdaptiveConcatPool2d,
             LayerKind::Dense(_) => Kind::Dense,
             LayerKind::Flatten => Kind::Flatten,
             LayerKind::Relu => Kind::Relu,
@@ -96,6 +104,7 @@ impl LayerKind {
             LayerKind::BatchNorm1d(_) => Kind::BatchNorm1d,
             LayerKind::BatchNorm2d(_) => Kind::BatchNorm2d,
             LayerKind::Residual(_) => Kind::Residual,
+            LayerKind::Bottleneck(_) => Kind::Bottleneck,
         }
     }
 
@@ -111,6 +120,9 @@ impl LayerKind {
             LayerKind::AvgPool2d(c) => Box::new(c.init::<T>(PoolKind::Avg, ctx)?),
             LayerKind::GlobalAvgPool => Box::new(GlobalPool::<T>::new(PoolKind::Avg, ctx)?),
             LayerKind::GlobalMaxPool => Box::new(GlobalPool::<T>::new(PoolKind::Max, ctx)?),
+            LayerKind::AdaptiveAvgPool2d(c) | LayerKind::AdaptiveMaxPool2d(c) | LayerKind::AdaptiveConcatPool2d(c) => {
+                Box::new(c.init::<T>(self.kind(), ctx)?)
+            }
             LayerKind::Dense(c) => Box::new(c.init::<T>(ctx)?),
             LayerKind::Flatten => Box::new(Flatten::new(ctx)),
             LayerKind::Relu => act(Activation::Relu, ctx),
@@ -123,6 +135,7 @@ impl LayerKind {
             LayerKind::BatchNorm1d(c) => Box::new(c.init_1d::<T>(ctx)?),
             LayerKind::BatchNorm2d(c) => Box::new(c.init_2d::<T>(ctx)?),
             LayerKind::Residual(c) => Box::new(c.init::<T>(ctx)?),
+            LayerKind::Bottleneck(c) => Box::new(c.init::<T>(ctx)?),
         })
     }
 }
@@ -257,6 +270,27 @@ impl ModelSpec {
 
     pub fn residual(self, c: ResidualConfig) -> Self {
         self.layer(LayerKind::Residual(c))
+    }
+
+    /// A ResNet bottleneck block.
+    pub fn bottleneck(self, c: BottleneckConfig) -> Self {
+        self.layer(LayerKind::Bottleneck(c))
+    }
+
+    /// `AdaptiveAvgPool2d([out_h, out_w])`.
+    pub fn adaptive_avg_pool2d(self, output: [usize; 2]) -> Self {
+        self.layer(LayerKind::AdaptiveAvgPool2d(AdaptivePool2dConfig::new(output)))
+    }
+
+    /// `AdaptiveMaxPool2d([out_h, out_w])`.
+    pub fn adaptive_max_pool2d(self, output: [usize; 2]) -> Self {
+        self.layer(LayerKind::AdaptiveMaxPool2d(AdaptivePool2dConfig::new(output)))
+    }
+
+    /// fastai's `AdaptiveConcatPool2d`: max then average pooling to
+    /// `[out_h, out_w]`, concatenated along channels.
+    pub fn adaptive_concat_pool2d(self, output: [usize; 2]) -> Self {
+        self.layer(LayerKind::AdaptiveConcatPool2d(AdaptivePool2dConfig::new(output)))
     }
 
     unit_layers! {

@@ -18,11 +18,12 @@
 //! - [`optim`]: SGD, Adam, AdamW, RMSprop, Nadam
 //! - [`train`]: the training loop, history, early stopping, callbacks
 //! - [`metrics`]: accuracy, confusion matrix, classification report
-//! - [`weights`]: safetensors with PyTorch parameter names
+//! - [`weights`]: safetensors and `torch.save` checkpoints with PyTorch parameter names
+//! - [`transfer`]: fastai's transfer learning: stem adaptation, body cut, head, layer groups
 //! - [`filter`]: fixed-kernel convolution with SciPy/NumPy semantics, named kernels, images
 //! - [`jets`]: four-vectors to jet images (EnergyFlow's recipe), the built-in jet generator
-//! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN)
-//! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, f16)
+//! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN; torchvision's ResNet-34/50, AlexNet, VGG-16)
+//! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, PyTorch .pth, f16)
 //! - [`data`]: data sets, preprocessing and one loader per source format
 //! - [`sources`]: every data spec striate accepts (data's formats plus jets'), detected and read
 //! - [`atomic`]: crash-safe file writes
@@ -50,6 +51,7 @@ pub mod scalar;
 pub mod sources;
 pub mod tensor;
 pub mod train;
+pub mod transfer;
 pub mod weights;
 pub mod zoo;
 

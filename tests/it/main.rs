@@ -15,4 +15,5 @@ mod regression;
 mod series;
 mod torch_ref;
 mod train_smoke;
+mod transfer;
 mod weights_io;

@@ -284,3 +284,57 @@ fn pickle_opcodes_outside_a_state_dict_are_refused() {
     assert!(parse(b"\x80\x02X\xff\x00\x00\x00ab").to_string().contains("truncated"));
     assert!(parse(b"\x80\x02].").to_string().contains("not a state dict"));
 }
+
+/// A model file of the reduced ResNet (torchvision names) for `classes`.
+fn model_file(dir: &std::path::Path, name: &str) -> PathBuf {
+    let mut spec = reduced(name, &[1, 16, 16], 4);
+    spec.input = None;
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, spec.to_toml()).unwrap();
+    path
+}
+
+#[test]
+fn train_from_a_pth_with_fastais_head() {
+    use crate::cli::{striate, user_error};
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path(), "resnet34");
+    let weights = pth("tv_resnet34");
+    let (model, weights) = (model.to_str().unwrap(), weights.to_str().unwrap());
+    let base = [
+        "train",
+        "--model",
+        model,
+        "--weights",
+        weights,
+        "--data",
+        "builtin:shapes",
+    ];
+    let run = [
+        &base[..],
+        &["--head", "fastai", "--epochs", "1", "--limit", "120", "--out", "r"],
+    ]
+    .concat();
+    let out = striate(&run, dir.path());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("adapted to 1 input channels: conv1.weight"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("2 unused"), "{}", out.stdout);
+    let trained = weights::read_tensors(&striate::run::RunDir::new(dir.path().join("r")).weights()).unwrap();
+    assert_eq!(trained["conv1.weight"].shape, [4, 1, 7, 7]);
+    assert_eq!(trained["head.8.weight"].shape[1], 512);
+    // Weights of another architecture, and a head that does not exist.
+    let other = model_file(dir.path(), "resnet50");
+    let wrong = [
+        &["train", "--model", other.to_str().unwrap()],
+        &base[3..],
+        &["--head", "linear"],
+    ]
+    .concat();
+    user_error(&striate(&wrong, dir.path()), &["cannot be adapted"]);
+    let out = striate(&[&base[..], &["--head", "mlp"]].concat(), dir.path());
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}

@@ -259,7 +259,7 @@ pub fn alexnet(input: &[usize], classes: usize) -> ModelSpec {
 pub fn alexnet_with(input: &[usize], classes: usize, widths: [usize; 5], hidden: usize) -> ModelSpec {
     let mut spec = ModelSpec::new(input).named("alexnet");
     let mut size = min_hw(input);
-    let mut pool = |spec: ModelSpec, index: usize, size: &mut usize| {
+    let pool = |spec: ModelSpec, index: usize, size: &mut usize| {
         if *size < 3 {
             return spec;
         }

@@ -260,7 +260,8 @@ type Dict = Rc<RefCell<Vec<(Value, Value)>>>;
 enum Value {
     Mark,
     None,
-    Bool(bool),
+    /// `True`/`False` (the tensors' `requires_grad`), not needed.
+    Bool,
     Int(i64),
     Str(Rc<str>),
     Tuple(Rc<[Value]>),
@@ -276,7 +277,7 @@ impl Value {
         match self {
             Value::Mark => "a mark",
             Value::None => "None",
-            Value::Bool(_) => "a bool",
+            Value::Bool => "a bool",
             Value::Int(_) => "an int",
             Value::Str(_) => "a string",
             Value::Tuple(_) => "a tuple",
@@ -388,7 +389,7 @@ impl<'a> Unpickler<'a> {
     }
 
     fn set_items(&mut self, items: Vec<Value>) -> Res<()> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err("SETITEMS with an odd number of values".into());
         }
         let Some(Value::Dict(d)) = self.stack.last() else {
@@ -429,8 +430,7 @@ impl<'a> Unpickler<'a> {
                 b'.' => return self.pop(),
                 b'(' => self.push(Value::Mark)?,
                 b'N' => self.push(Value::None)?,
-                0x88 => self.push(Value::Bool(true))?,
-                0x89 => self.push(Value::Bool(false))?,
+                0x88 | 0x89 => self.push(Value::Bool)?,
                 b'K' => {
                     let v = self.u8()?;
                     self.push(Value::Int(v.into()))?

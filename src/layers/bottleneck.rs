@@ -30,12 +30,14 @@ use crate::tensor::Tensor;
 pub struct BottleneckConfig {
     /// torchvision's `planes`: the output has `planes · expansion` channels.
     pub planes: usize,
+    /// Stride of the 3×3 convolution and of the shortcut (1 when absent).
     #[serde(default = "n::<1>", skip_serializing_if = "is_n::<1>")]
     pub stride: usize,
     /// Channels of the 3×3 convolution; `planes` when absent
     /// (torchvision's `planes · width_per_group / 64 · groups`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<usize>,
+    /// Output channels per plane (4 when absent, as torchvision).
     #[serde(default = "n::<4>", skip_serializing_if = "is_n::<4>")]
     pub expansion: usize,
 }

@@ -58,8 +58,11 @@ pub enum LayerKind {
     AvgPool2d(Pool2dConfig),
     GlobalAvgPool,
     GlobalMaxPool,
+    /// `nn.AdaptiveAvgPool2d(output)`.
     AdaptiveAvgPool2d(AdaptivePool2dConfig),
+    /// `nn.AdaptiveMaxPool2d(output)`.
     AdaptiveMaxPool2d(AdaptivePool2dConfig),
+    /// fastai's `AdaptiveConcatPool2d(output)`: max, then average, along channels.
     AdaptiveConcatPool2d(AdaptivePool2dConfig),
     Dense(DenseConfig),
     Flatten,
@@ -73,6 +76,7 @@ pub enum LayerKind {
     BatchNorm1d(BatchNormConfig),
     BatchNorm2d(BatchNormConfig),
     Residual(ResidualConfig),
+    /// torchvision's `Bottleneck` block (ResNet-50 and deeper).
     Bottleneck(BottleneckConfig),
 }
 

@@ -16,7 +16,7 @@
 //! - [`tensor`]: the tensor type and shape arithmetic
 //! - [`budget`]: checked size arithmetic and the memory limit (`--max-memory`)
 //! - [`metrics`]: accuracy, confusion matrix, classification report, ROC, 1/εB
-//! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, f16)
+//! - [`io`]: every file format once (NPY/NPZ, HDF5, IDX, CSV, images/PNG, safetensors, PyTorch .pth, f16)
 //! - [`kernels`]: every bulk loop — GEMM, im2col, the conv driver, pooling,
 //!   the scalar reference oracle (the only `unsafe` code)
 //! - [`ops`]: hyper-parameters, validation and forward/backward wrappers
@@ -24,8 +24,9 @@
 //! - [`init`]: PyTorch and Glorot initialisation
 //! - [`layers`]: layers with parameters and forward/backward passes
 //! - [`model`]: `Sequential`, model specs and the summary table
-//! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN) and their recipes
-//! - [`weights`]: a model's state with PyTorch parameter names, in safetensors
+//! - [`zoo`]: built-in models (course models, LeNet-5, VGG, ResNet, FCN; torchvision's ResNet-34/50, AlexNet, VGG-16) and their recipes
+//! - [`weights`]: a model's state with PyTorch parameter names: safetensors and `torch.save` checkpoints
+//! - [`transfer`]: fastai's transfer learning: stem adaptation, body cut, head, layer groups
 //! - [`optim`]: SGD, Adam, AdamW, RMSprop, Nadam and learning-rate schedules
 //! - [`data`]: data sets, preprocessing and one loader per source format
 //! - [`train`]: the training loop, history, early stopping, callbacks, evaluation
@@ -56,6 +57,7 @@ pub mod scalar;
 pub mod sources;
 pub mod tensor;
 pub mod train;
+pub mod transfer;
 pub mod weights;
 pub mod zoo;
 

@@ -7,6 +7,9 @@
 //! into the striate model with the same layer names, and the other way round.
 //! `num_batches_tracked` is stored as `I64`, like PyTorch's. The file format
 //! itself is [`crate::io::safetensors`]; this file maps its names onto a model.
+//! PyTorch checkpoints written by `torch.save` (`.pth`, `.pt`) load the same
+//! way through [`crate::io::pth`]: [`read_tensors`] tells the two apart by
+//! their first bytes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -48,8 +51,10 @@ pub fn save_weights<T: Scalar>(model: &Sequential<T>, path: &Path) -> Result<()>
 /// What loading a state dict did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadReport {
-    /// Names copied from the file into the model.
+    /// Copied from the file (adapted ones included).
     pub loaded: Vec<String>,
+    /// Loaded after a change of shape (fastai's stem for other channel counts).
+    pub adapted: Vec<String>,
     /// In the model, not in the file.
     pub missing: Vec<String>,
     /// In the file, not in the model.
@@ -113,10 +118,59 @@ pub fn load_state<T: Scalar>(
     Ok(report)
 }
 
-/// Loads weights saved by [`save_weights`] (or PyTorch) into `model`.
+impl LoadReport {
+    /// Model entries left as initialised (missing from the file or of another shape).
+    pub fn reinitialised(&self) -> Vec<String> {
+        let mut v = self.missing.clone();
+        v.extend(self.mismatched.iter().cloned());
+        v
+    }
+
+    /// One line: how many tensors were loaded, adapted, re-initialised and unused.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} loaded ({} adapted), {} re-initialised, {} unused",
+            self.loaded.len(),
+            self.adapted.len(),
+            self.missing.len() + self.mismatched.len(),
+            self.unexpected.len()
+        )
+    }
+
+    /// Every tensor by what happened to it: `loaded NAME`, `adapted NAME`,
+    /// `re-initialised NAME`, `unused NAME`.
+    pub fn lines(&self) -> Vec<String> {
+        let tag = |what: &str, names: &[String]| names.iter().map(|n| format!("{what} {n}")).collect::<Vec<_>>();
+        let plain: Vec<String> = self
+            .loaded
+            .iter()
+            .filter(|n| !self.adapted.contains(n))
+            .cloned()
+            .collect();
+        let mut out = tag("loaded", &plain);
+        out.extend(tag("adapted", &self.adapted));
+        out.extend(tag("re-initialised", &self.reinitialised()));
+        out.extend(tag("unused", &self.unexpected));
+        out
+    }
+}
+
+/// The named tensors of a weights file: safetensors, or a PyTorch
+/// `torch.save` checkpoint (told apart by the first bytes).
+pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, Stored>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if crate::io::pth::looks_like_pth(&bytes) {
+        crate::io::pth::parse_pth(&bytes, path)
+    } else {
+        Ok(parse_safetensors(&bytes, path)?.tensors)
+    }
+}
+
+/// Loads weights saved by [`save_weights`] (or PyTorch, as safetensors or
+/// `torch.save` files) into `model`.
 pub fn load_weights<T: Scalar>(model: &mut Sequential<T>, path: &Path, strict: bool) -> Result<LoadReport> {
-    let file = read_safetensors(path)?;
-    load_state(model, &file.tensors, strict).map_err(|e| match e {
+    let tensors = read_tensors(path)?;
+    load_state(model, &tensors, strict).map_err(|e| match e {
         Error::Weights(msg) => Error::format(path, msg),
         e => e,
     })

@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::init::Init;
-use crate::layers::{Conv1dConfig, Conv2dConfig, Pool2dConfig, ResidualConfig};
+use crate::layers::{BottleneckConfig, Conv1dConfig, Conv2dConfig, Pool2dConfig, ResidualConfig};
 use crate::model::ModelSpec;
 use crate::ops::conv::Padding;
 
@@ -37,6 +37,23 @@ pub const MODELS: &[(&str, &str)] = &[
         "resnet18",
         "ResNet-18 (torchvision layout, stem adapted to the input channels)",
     ),
+    (
+        "resnet34",
+        "ResNet-34 (torchvision layout and names: basic blocks 3-4-6-3)",
+    ),
+    (
+        "resnet50",
+        "ResNet-50 (torchvision v1.5 layout and names: bottleneck blocks 3-4-6-3, stride on the 3x3)",
+    ),
+    (
+        "alexnet",
+        "AlexNet (torchvision layout and names: features, avgpool 6x6, classifier)",
+    ),
+    (
+        "vgg16",
+        "VGG-16 (torchvision layout and names: features, avgpool 7x7, classifier)",
+    ),
+    ("vgg16_bn", "VGG-16 with batch norm (torchvision layout and names)"),
     (
         "fcn1d",
         "Fully Convolutional Network for time series (Wang et al. 2017): 128-256-128, kernels 8-5-3",
@@ -142,11 +159,67 @@ pub fn vgg11(input: &[usize], classes: usize) -> ModelSpec {
 /// norm, ReLU, 3×3/2 max pooling, four stages of two basic blocks (64, 128,
 /// 256, 512 filters), global average pooling and `fc`.
 pub fn resnet18(input: &[usize], classes: usize) -> ModelSpec {
+    resnet_with(
+        "resnet18",
+        input,
+        classes,
+        Block::Basic,
+        [2, 2, 2, 2],
+        [64, 128, 256, 512],
+    )
+}
+
+/// ResNet-34 in torchvision's layout: as [`resnet18`] with 3, 4, 6, 3 basic blocks.
+pub fn resnet34(input: &[usize], classes: usize) -> ModelSpec {
+    resnet_with(
+        "resnet34",
+        input,
+        classes,
+        Block::Basic,
+        [3, 4, 6, 3],
+        [64, 128, 256, 512],
+    )
+}
+
+/// ResNet-50 in torchvision's v1.5 layout: 3, 4, 6, 3 bottleneck blocks
+/// (stride on the 3×3 convolution) of 64…512 planes, 2,048 features.
+pub fn resnet50(input: &[usize], classes: usize) -> ModelSpec {
+    resnet_with(
+        "resnet50",
+        input,
+        classes,
+        Block::Bottleneck,
+        [3, 4, 6, 3],
+        [64, 128, 256, 512],
+    )
+}
+
+/// The residual block of a ResNet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// Two 3×3 convolutions (ResNet-18/34).
+    Basic,
+    /// 1×1, 3×3, 1×1 convolutions with expansion 4 (ResNet-50 and deeper).
+    Bottleneck,
+}
+
+/// A ResNet in torchvision's layout and names with `depths[i]` blocks of
+/// `widths[i]` planes in stage `i`; the stem has `widths[0]` filters, as
+/// torchvision's (64). Smaller widths give the same names with fewer
+/// parameters (the reference fixtures use them).
+pub fn resnet_with(
+    name: &str,
+    input: &[usize],
+    classes: usize,
+    block: Block,
+    depths: [usize; 4],
+    widths: [usize; 4],
+) -> ModelSpec {
     let mut spec = ModelSpec::new(input)
-        .named("resnet18")
+        .named(name)
         .with_init(Init::KaimingNormal)
         .conv2d(
-            Conv2dConfig::new(64, 7)
+            Conv2dConfig::new(widths[0], 7)
                 .with_stride(2)
                 .with_padding(Padding::symmetric(3))
                 .with_bias(false),
@@ -158,18 +231,150 @@ pub fn resnet18(input: &[usize], classes: usize) -> ModelSpec {
         .name_last("relu")
         .max_pool2d_with(Pool2dConfig::new(3).with_stride(2).with_padding(1))
         .name_last("maxpool");
-    for (stage, filters) in [64, 128, 256, 512].into_iter().enumerate() {
-        for block in 0..2 {
-            let stride = if stage > 0 && block == 0 { 2 } else { 1 };
-            spec = spec
-                .residual(ResidualConfig::new(filters).with_stride(stride))
-                .name_last(format!("layer{}.{block}", stage + 1));
+    for (stage, (&planes, &depth)) in widths.iter().zip(&depths).enumerate() {
+        for index in 0..depth {
+            let stride = if stage > 0 && index == 0 { 2 } else { 1 };
+            spec = match block {
+                Block::Basic => spec.residual(ResidualConfig::new(planes).with_stride(stride)),
+                Block::Bottleneck => spec.bottleneck(BottleneckConfig::new(planes).with_stride(stride)),
+            }
+            .name_last(format!("layer{}.{index}", stage + 1));
         }
     }
     spec.global_avg_pool()
         .name_last("avgpool")
         .dense(classes)
         .name_last("fc")
+}
+
+/// AlexNet in torchvision's layout and names (`features.0` … `features.10`,
+/// `avgpool` to 6×6, `classifier.1/4/6` with dropout 0.5).
+pub fn alexnet(input: &[usize], classes: usize) -> ModelSpec {
+    alexnet_with(input, classes, [64, 192, 384, 256, 256], 4096)
+}
+
+/// [`alexnet`] with other convolution widths and hidden units. On small
+/// images (40×40) a 3×3/2 max pooling that finds less than 3×3 pixels is
+/// left out, as it would fail; its index stays unused, so names still match.
+pub fn alexnet_with(input: &[usize], classes: usize, widths: [usize; 5], hidden: usize) -> ModelSpec {
+    let mut spec = ModelSpec::new(input).named("alexnet");
+    let mut size = min_hw(input);
+    let pool = |spec: ModelSpec, index: usize, size: &mut usize| {
+        if *size < 3 {
+            return spec;
+        }
+        *size = (*size - 3) / 2 + 1;
+        spec.max_pool2d_with(Pool2dConfig::new(3).with_stride(2))
+            .name_last(format!("features.{index}"))
+    };
+    // (index, filters, kernel, stride, padding, max pooling after it)
+    let convs = [
+        (0, widths[0], 11, 4, 2, true),
+        (3, widths[1], 5, 1, 2, true),
+        (6, widths[2], 3, 1, 1, false),
+        (8, widths[3], 3, 1, 1, false),
+        (10, widths[4], 3, 1, 1, true),
+    ];
+    for (index, filters, kernel, stride, padding, pooled) in convs {
+        let conv = Conv2dConfig::new(filters, kernel)
+            .with_stride(stride)
+            .with_padding(Padding::symmetric(padding));
+        size = (size + 2 * padding).saturating_sub(kernel) / stride + 1;
+        spec = spec
+            .conv2d(conv)
+            .name_last(format!("features.{index}"))
+            .relu()
+            .name_last(format!("features.{}", index + 1));
+        if pooled {
+            spec = pool(spec, index + 2, &mut size);
+        }
+    }
+    spec.adaptive_avg_pool2d([6, 6])
+        .name_last("avgpool")
+        .flatten()
+        .name_last("flatten")
+        .dropout(0.5)
+        .name_last("classifier.0")
+        .dense(hidden)
+        .name_last("classifier.1")
+        .relu()
+        .name_last("classifier.2")
+        .dropout(0.5)
+        .name_last("classifier.3")
+        .dense(hidden)
+        .name_last("classifier.4")
+        .relu()
+        .name_last("classifier.5")
+        .dense(classes)
+        .name_last("classifier.6")
+}
+
+/// The smaller of an image input's height and width (1 for other shapes).
+fn min_hw(input: &[usize]) -> usize {
+    match input {
+        [_, h, w] => (*h).min(*w),
+        _ => 1,
+    }
+}
+
+/// VGG-16's convolution widths (torchvision's configuration "D"); 0 marks a
+/// 2×2 max pooling.
+pub const VGG16_LAYERS: [usize; 18] = [
+    64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0,
+];
+
+/// VGG-16 in torchvision's layout and names (`features.N`, `avgpool` to 7×7,
+/// `classifier.0/3/6`), with batch norm after each convolution when `bn`.
+pub fn vgg16(input: &[usize], classes: usize, bn: bool) -> ModelSpec {
+    vgg_with(input, classes, &VGG16_LAYERS, 4096, bn)
+}
+
+/// A VGG in torchvision's layout: `layers` lists convolution widths with 0
+/// for max pooling; `hidden` units in the classifier. A pooling layer that
+/// would find a 1-pixel image is left out (names keep their indices).
+pub fn vgg_with(input: &[usize], classes: usize, layers: &[usize], hidden: usize, bn: bool) -> ModelSpec {
+    let mut spec = ModelSpec::new(input)
+        .named(if bn { "vgg16_bn" } else { "vgg16" })
+        .with_init(Init::KaimingNormal);
+    let mut size = min_hw(input);
+    let mut index = 0;
+    for &width in layers {
+        if width == 0 {
+            if size >= 2 {
+                spec = spec.max_pool2d(2).name_last(format!("features.{index}"));
+                size /= 2;
+            }
+            index += 1;
+            continue;
+        }
+        let conv = Conv2dConfig::new(width, 3).with_padding(Padding::symmetric(1));
+        spec = spec.conv2d(conv).name_last(format!("features.{index}"));
+        index += 1;
+        if bn {
+            spec = spec.batch_norm2d().name_last(format!("features.{index}"));
+            index += 1;
+        }
+        spec = spec.relu().name_last(format!("features.{index}"));
+        index += 1;
+    }
+    spec.adaptive_avg_pool2d([7, 7])
+        .name_last("avgpool")
+        .flatten()
+        .name_last("flatten")
+        .dense(hidden)
+        .name_last("classifier.0")
+        .relu()
+        .name_last("classifier.1")
+        .dropout(0.5)
+        .name_last("classifier.2")
+        .dense(hidden)
+        .name_last("classifier.3")
+        .relu()
+        .name_last("classifier.4")
+        .dropout(0.5)
+        .name_last("classifier.5")
+        .dense(classes)
+        .name_last("classifier.6")
 }
 
 /// The Fully Convolutional Network for time-series classification of Wang,
@@ -211,7 +416,7 @@ pub fn default_shape(name: &str) -> Option<(Vec<usize>, usize)> {
         "fashion_convnet" | "keras_small" => (vec![1, 28, 28], 10),
         "lenet5" => (vec![1, 32, 32], 10),
         "vgg11" => (vec![3, 32, 32], 10),
-        "resnet18" => (vec![1, 40, 40], 2),
+        "resnet18" | "resnet34" | "resnet50" | "alexnet" | "vgg16" | "vgg16_bn" => (vec![1, 40, 40], 2),
         "fcn1d" | "lenet1d" => (vec![1, 150], 2),
         _ => return None,
     })
@@ -277,6 +482,11 @@ pub fn by_name(name: &str, input: Option<&[usize]>, classes: Option<usize>) -> R
         "keras_small" => keras_small(input, classes),
         "vgg11" => vgg11(input, classes),
         "resnet18" => resnet18(input, classes),
+        "resnet34" => resnet34(input, classes),
+        "resnet50" => resnet50(input, classes),
+        "alexnet" => alexnet(input, classes),
+        "vgg16" => vgg16(input, classes, false),
+        "vgg16_bn" => vgg16(input, classes, true),
         "fcn1d" => fcn1d(input, classes),
         _ => lenet1d(input, classes),
     })

@@ -239,3 +239,111 @@ pub fn global_pool_backward<T: Scalar>(kind: PoolKind, spatial: usize, dy: &[T],
         }
     }
 }
+
+/// The window `[start, end)` of adaptive-pooling output `i` of `out` over an
+/// axis of `len` (PyTorch: `start = ⌊i·len/out⌋`, `end = ⌈(i+1)·len/out⌉`).
+#[inline]
+pub fn adaptive_window(i: usize, out: usize, len: usize) -> (usize, usize) {
+    (i * len / out, ((i + 1) * len).div_ceil(out))
+}
+
+/// Every adaptive-pooling window of an `h × w` plane pooled to
+/// `out_h × out_w`: (flat output index, rows `y0..y1`, columns `x0..x1`).
+fn adaptive_windows(
+    [h, w]: [usize; 2],
+    [out_h, out_w]: [usize; 2],
+) -> impl Iterator<Item = (usize, std::ops::Range<usize>, std::ops::Range<usize>)> {
+    (0..out_h).flat_map(move |oy| {
+        let (y0, y1) = adaptive_window(oy, out_h, h);
+        (0..out_w).map(move |ox| {
+            let (x0, x1) = adaptive_window(ox, out_w, w);
+            (oy * out_w + ox, y0..y1, x0..x1)
+        })
+    })
+}
+
+/// Adaptive pooling of `planes` planes of `h × w` to `out_h × out_w`
+/// (`nn.AdaptiveAvgPool2d` / `nn.AdaptiveMaxPool2d`); `argmax` (max only)
+/// gets the flat in-plane index of each maximum, the first one on ties and
+/// any NaN winning, as PyTorch.
+///
+/// Shapes: `x` is `(planes, h, w)`, `y` and `argmax` are `(planes, out_h, out_w)`.
+pub fn adaptive_pool2d_forward<T: Scalar>(
+    kind: PoolKind,
+    planes: usize,
+    [h, w]: [usize; 2],
+    [out_h, out_w]: [usize; 2],
+    x: &[T],
+    y: &mut [T],
+    argmax: &mut [u32],
+) {
+    let (il, ol) = (h * w, out_h * out_w);
+    for ((xp, yp), ap) in x[..planes * il]
+        .chunks_exact(il)
+        .zip(y[..planes * ol].chunks_exact_mut(ol))
+        .zip(argmax[..planes * ol].chunks_exact_mut(ol))
+    {
+        for (o, rows, cols) in adaptive_windows([h, w], [out_h, out_w]) {
+            let area = rows.len() * cols.len();
+            match kind {
+                PoolKind::Avg => {
+                    let sum: T = rows
+                        .map(|iy| xp[iy * w + cols.start..iy * w + cols.end].iter().copied().sum::<T>())
+                        .sum();
+                    yp[o] = sum / T::lit(area as f64);
+                }
+                PoolKind::Max => {
+                    let (mut best, mut arg) = (T::neg_infinity(), rows.start * w + cols.start);
+                    'window: for iy in rows {
+                        for ix in cols.clone() {
+                            let v = xp[iy * w + ix];
+                            if v > best || v.is_nan() {
+                                (best, arg) = (v, iy * w + ix);
+                                if v.is_nan() {
+                                    break 'window;
+                                }
+                            }
+                        }
+                    }
+                    yp[o] = best;
+                    ap[o] = arg as u32;
+                }
+            }
+        }
+    }
+}
+
+/// Adaptive pooling backward: average spreads each output gradient evenly
+/// over its window (windows may overlap, so contributions add up); max sends
+/// it to the recorded maximum. Shapes as [`adaptive_pool2d_forward`].
+pub fn adaptive_pool2d_backward<T: Scalar>(
+    kind: PoolKind,
+    planes: usize,
+    [h, w]: [usize; 2],
+    [out_h, out_w]: [usize; 2],
+    dy: &[T],
+    argmax: &[u32],
+    dx: &mut [T],
+) {
+    let (il, ol) = (h * w, out_h * out_w);
+    for ((dxp, dyp), ap) in dx[..planes * il]
+        .chunks_exact_mut(il)
+        .zip(dy[..planes * ol].chunks_exact(ol))
+        .zip(argmax[..planes * ol].chunks_exact(ol))
+    {
+        dxp.fill(T::zero());
+        for (o, rows, cols) in adaptive_windows([h, w], [out_h, out_w]) {
+            match kind {
+                PoolKind::Avg => {
+                    let d = dyp[o] / T::lit((rows.len() * cols.len()) as f64);
+                    for iy in rows {
+                        dxp[iy * w + cols.start..iy * w + cols.end]
+                            .iter_mut()
+                            .for_each(|v| *v += d);
+                    }
+                }
+                PoolKind::Max => dxp[ap[o] as usize] += dyp[o],
+            }
+        }
+    }
+}

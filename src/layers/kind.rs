@@ -25,6 +25,12 @@ pub enum Kind {
     GlobalAvgPool,
     /// Maximum over all spatial positions.
     GlobalMaxPool,
+    /// Average pooling to a fixed output size (`nn.AdaptiveAvgPool2d`).
+    AdaptiveAvgPool2d,
+    /// Max pooling to a fixed output size (`nn.AdaptiveMaxPool2d`).
+    AdaptiveMaxPool2d,
+    /// fastai's `AdaptiveConcatPool2d`: adaptive max and average pooling, concatenated along channels.
+    AdaptiveConcatPool2d,
     /// Fully connected layer.
     Dense,
     /// Reshape of each sample to a vector.
@@ -49,11 +55,13 @@ pub enum Kind {
     BatchNorm2d,
     /// ResNet basic block.
     Residual,
+    /// ResNet bottleneck block (1×1, 3×3, 1×1 convolutions).
+    Bottleneck,
 }
 
 impl Kind {
     /// Every kind, in model-file documentation order.
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Conv1d,
         Kind::Conv2d,
         Kind::MaxPool1d,
@@ -62,6 +70,9 @@ impl Kind {
         Kind::AvgPool2d,
         Kind::GlobalAvgPool,
         Kind::GlobalMaxPool,
+        Kind::AdaptiveAvgPool2d,
+        Kind::AdaptiveMaxPool2d,
+        Kind::AdaptiveConcatPool2d,
         Kind::Dense,
         Kind::Flatten,
         Kind::Relu,
@@ -74,6 +85,7 @@ impl Kind {
         Kind::BatchNorm1d,
         Kind::BatchNorm2d,
         Kind::Residual,
+        Kind::Bottleneck,
     ];
 
     /// The `type` of the layer in model files (the serde tag), e.g. `conv2d`.
@@ -97,6 +109,9 @@ impl Kind {
             Kind::AvgPool2d => ("avg_pool2d", "AvgPool2d"),
             Kind::GlobalAvgPool => ("global_avg_pool", "GlobalAvgPool"),
             Kind::GlobalMaxPool => ("global_max_pool", "GlobalMaxPool"),
+            Kind::AdaptiveAvgPool2d => ("adaptive_avg_pool2d", "AdaptiveAvgPool2d"),
+            Kind::AdaptiveMaxPool2d => ("adaptive_max_pool2d", "AdaptiveMaxPool2d"),
+            Kind::AdaptiveConcatPool2d => ("adaptive_concat_pool2d", "AdaptiveConcatPool2d"),
             Kind::Dense => ("dense", "Dense"),
             Kind::Flatten => ("flatten", "Flatten"),
             Kind::Relu => ("relu", "ReLU"),
@@ -109,6 +124,7 @@ impl Kind {
             Kind::BatchNorm1d => ("batch_norm1d", "BatchNorm1d"),
             Kind::BatchNorm2d => ("batch_norm2d", "BatchNorm2d"),
             Kind::Residual => ("residual", "Residual"),
+            Kind::Bottleneck => ("bottleneck", "Bottleneck"),
         }
     }
 
@@ -121,10 +137,13 @@ impl Kind {
             | Kind::MaxPool2d
             | Kind::AvgPool2d
             | Kind::GlobalAvgPool
-            | Kind::GlobalMaxPool => "pool",
+            | Kind::GlobalMaxPool
+            | Kind::AdaptiveAvgPool2d
+            | Kind::AdaptiveMaxPool2d
+            | Kind::AdaptiveConcatPool2d => "pool",
             Kind::Dense => "fc",
             Kind::BatchNorm1d | Kind::BatchNorm2d => "bn",
-            Kind::Residual => "block",
+            Kind::Residual | Kind::Bottleneck => "block",
             Kind::Flatten
             | Kind::Relu
             | Kind::LeakyRelu
@@ -141,7 +160,15 @@ impl Kind {
     /// rank will do.
     pub fn input_rank(self) -> Option<usize> {
         match self {
-            Kind::Conv2d | Kind::MaxPool2d | Kind::AvgPool2d | Kind::BatchNorm2d | Kind::Residual => Some(3),
+            Kind::Conv2d
+            | Kind::MaxPool2d
+            | Kind::AvgPool2d
+            | Kind::AdaptiveAvgPool2d
+            | Kind::AdaptiveMaxPool2d
+            | Kind::AdaptiveConcatPool2d
+            | Kind::BatchNorm2d
+            | Kind::Residual
+            | Kind::Bottleneck => Some(3),
             Kind::Conv1d | Kind::MaxPool1d | Kind::AvgPool1d => Some(2),
             Kind::Dense => Some(1),
             _ => None,

@@ -18,6 +18,8 @@ use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
 mod activation;
+mod adaptive;
+mod bottleneck;
 mod conv;
 mod dense;
 mod kind;
@@ -28,6 +30,8 @@ mod serde_util;
 mod shape;
 
 pub use activation::{ActivationLayer, Dropout, DropoutConfig, EluConfig, LeakyReluConfig, Softmax};
+pub use adaptive::{AdaptivePool, AdaptivePool2dConfig};
+pub use bottleneck::{Bottleneck, BottleneckConfig};
 pub use conv::{Conv, Conv1dConfig, Conv2dConfig};
 pub use dense::{Dense, DenseConfig};
 pub use kind::Kind;

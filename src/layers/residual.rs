@@ -245,20 +245,13 @@ impl<T: Scalar> Layer<T> for Residual<T> {
             }
             None => x,
         };
-        y.resize_for(b.a5.shape());
-        for ((o, &r), &s) in y.data_mut().iter_mut().zip(b.a5.data()).zip(short.data()) {
-            let v = r + s;
-            *o = if v > T::zero() { v } else { T::zero() };
-        }
+        add_relu(&b.a5, short, y);
     }
 
     fn backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, dx: Option<&mut Tensor<T>>) {
         let b = &mut self.bufs;
         // Through the final ReLU: y > 0 exactly where the sum was positive.
-        b.d_sum.resize_for(y.shape());
-        for ((d, &g), &o) in b.d_sum.data_mut().iter_mut().zip(dy.data()).zip(y.data()) {
-            *d = if o > T::zero() { g } else { T::zero() };
-        }
+        sum_relu_grad(dy, y, &mut b.d_sum);
         // Main branch.
         self.bn2.backward(&b.a4, &b.a5, &b.d_sum, Some(&mut b.d1));
         self.conv2.backward(&b.a3, &b.a4, &b.d1, Some(&mut b.d2));
@@ -266,18 +259,15 @@ impl<T: Scalar> Layer<T> for Residual<T> {
         Activation::Relu.backward(b.a2.data(), b.a3.data(), b.d2.data(), b.d1.data_mut());
         self.bn1.backward(&b.a1, &b.a2, &b.d1, Some(&mut b.d2));
         // Shortcut: its parameter gradients always, its input gradient if wanted.
-        let want_dx = dx.is_some();
-        if let Some((conv, bn)) = &mut self.down {
-            bn.backward(&b.s1, &b.s2, &b.d_sum, Some(&mut b.d1));
-            conv.backward(x, &b.s1, &b.d1, want_dx.then_some(&mut b.d_short));
-        }
-        let Some(dx) = dx else {
-            self.conv1.backward(x, &b.a1, &b.d2, None);
-            return;
+        let short = ShortcutGrad {
+            down: &mut self.down,
+            s1: &b.s1,
+            s2: &b.s2,
+            d_sum: &b.d_sum,
+            scratch: &mut b.d1,
+            d_short: &mut b.d_short,
         };
-        self.conv1.backward(x, &b.a1, &b.d2, Some(&mut *dx));
-        let short = if self.down.is_some() { &b.d_short } else { &b.d_sum };
-        dx.data_mut().iter_mut().zip(short.data()).for_each(|(d, &s)| *d += s);
+        short.backward_into(x, &mut self.conv1, &b.a1, &b.d2, dx);
     }
 
     layer_state! {
@@ -301,5 +291,67 @@ impl<T: Scalar> Layer<T> for Residual<T> {
         self.conv1.macs_per_sample()
             + self.conv2.macs_per_sample()
             + self.down.as_ref().map_or(0, |(c, _)| c.macs_per_sample())
+    }
+}
+
+/// `y = relu(branch + short)`, resizing `y`: the end of a residual block.
+pub(super) fn add_relu<T: Scalar>(branch: &Tensor<T>, short: &Tensor<T>, y: &mut Tensor<T>) {
+    y.resize_for(branch.shape());
+    for ((o, &r), &s) in y.data_mut().iter_mut().zip(branch.data()).zip(short.data()) {
+        let v = r + s;
+        *o = if v > T::zero() { v } else { T::zero() };
+    }
+}
+
+/// The gradient at the sum of a residual block from that at its output
+/// `y = relu(sum)`: `y > 0` exactly where the sum was positive.
+pub(super) fn sum_relu_grad<T: Scalar>(dy: &Tensor<T>, y: &Tensor<T>, d_sum: &mut Tensor<T>) {
+    d_sum.resize_for(y.shape());
+    for ((d, &g), &o) in d_sum.data_mut().iter_mut().zip(dy.data()).zip(y.data()) {
+        *d = if o > T::zero() { g } else { T::zero() };
+    }
+}
+
+/// The last steps of a residual block's backward pass: the shortcut's
+/// gradients, then the first convolution's, adding the shortcut's input
+/// gradient into `dx` when it is wanted.
+pub(super) struct ShortcutGrad<'a, T: Scalar> {
+    /// The projection (`downsample.0`, `downsample.1`), if any.
+    pub down: &'a mut Option<(Conv<T>, BatchNorm<T>)>,
+    /// The projection's convolution and batch-norm outputs.
+    pub s1: &'a Tensor<T>,
+    pub s2: &'a Tensor<T>,
+    /// The gradient at the block's sum.
+    pub d_sum: &'a Tensor<T>,
+    pub scratch: &'a mut Tensor<T>,
+    pub d_short: &'a mut Tensor<T>,
+}
+
+impl<T: Scalar> ShortcutGrad<'_, T> {
+    /// `conv1` saw `x` and produced `c1`; `d_c1` is the gradient at `c1`.
+    pub fn backward_into(
+        self,
+        x: &Tensor<T>,
+        conv1: &mut Conv<T>,
+        c1: &Tensor<T>,
+        d_c1: &Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
+    ) {
+        let want_dx = dx.is_some();
+        if let Some((conv, bn)) = self.down.as_mut() {
+            bn.backward(self.s1, self.s2, self.d_sum, Some(&mut *self.scratch));
+            conv.backward(x, self.s1, self.scratch, want_dx.then_some(&mut *self.d_short));
+        }
+        let Some(dx) = dx else {
+            conv1.backward(x, c1, d_c1, None);
+            return;
+        };
+        conv1.backward(x, c1, d_c1, Some(&mut *dx));
+        let short = if self.down.is_some() {
+            &*self.d_short
+        } else {
+            self.d_sum
+        };
+        dx.data_mut().iter_mut().zip(short.data()).for_each(|(d, &s)| *d += s);
     }
 }

@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::{
-    ActivationLayer, BatchNormConfig, BuildCtx, Conv1dConfig, Conv2dConfig, DenseConfig, DropoutConfig, EluConfig,
-    Flatten, GlobalPool, Kind, Layer, LeakyReluConfig, Pool1dConfig, Pool2dConfig, ResidualConfig, Softmax,
+    ActivationLayer, AdaptivePool2dConfig, BatchNormConfig, BottleneckConfig, BuildCtx, Conv1dConfig, Conv2dConfig,
+    DenseConfig, DropoutConfig, EluConfig, Flatten, GlobalPool, Kind, Layer, LeakyReluConfig, Pool1dConfig,
+    Pool2dConfig, ResidualConfig, Softmax,
 };
 use crate::ops::activation::Activation;
 use crate::ops::pool::PoolKind;
@@ -66,6 +67,12 @@ pub enum LayerKind {
     GlobalAvgPool,
     /// Maximum over every spatial position, `[c, …]` → `[c]` (Keras `GlobalMaxPooling2D`).
     GlobalMaxPool,
+    /// `nn.AdaptiveAvgPool2d(output)`.
+    AdaptiveAvgPool2d(AdaptivePool2dConfig),
+    /// `nn.AdaptiveMaxPool2d(output)`.
+    AdaptiveMaxPool2d(AdaptivePool2dConfig),
+    /// fastai's `AdaptiveConcatPool2d(output)`: max, then average, along channels.
+    AdaptiveConcatPool2d(AdaptivePool2dConfig),
     /// Fully connected layer (`nn.Linear`, Keras `Dense`) over flat `[in]` inputs.
     Dense(DenseConfig),
     /// Flattens each sample to a vector, `[c, h, w]` → `[c·h·w]` (`nn.Flatten`).
@@ -90,6 +97,8 @@ pub enum LayerKind {
     BatchNorm2d(BatchNormConfig),
     /// A ResNet basic block (torchvision's `BasicBlock`).
     Residual(ResidualConfig),
+    /// torchvision's `Bottleneck` block (ResNet-50 and deeper).
+    Bottleneck(BottleneckConfig),
 }
 
 impl LayerKind {
@@ -105,6 +114,9 @@ impl LayerKind {
             LayerKind::AvgPool2d(_) => Kind::AvgPool2d,
             LayerKind::GlobalAvgPool => Kind::GlobalAvgPool,
             LayerKind::GlobalMaxPool => Kind::GlobalMaxPool,
+            LayerKind::AdaptiveAvgPool2d(_) => Kind::AdaptiveAvgPool2d,
+            LayerKind::AdaptiveMaxPool2d(_) => Kind::AdaptiveMaxPool2d,
+            LayerKind::AdaptiveConcatPool2d(_) => Kind::AdaptiveConcatPool2d,
             LayerKind::Dense(_) => Kind::Dense,
             LayerKind::Flatten => Kind::Flatten,
             LayerKind::Relu => Kind::Relu,
@@ -117,6 +129,7 @@ impl LayerKind {
             LayerKind::BatchNorm1d(_) => Kind::BatchNorm1d,
             LayerKind::BatchNorm2d(_) => Kind::BatchNorm2d,
             LayerKind::Residual(_) => Kind::Residual,
+            LayerKind::Bottleneck(_) => Kind::Bottleneck,
         }
     }
 
@@ -132,6 +145,9 @@ impl LayerKind {
             LayerKind::AvgPool2d(c) => Box::new(c.init::<T>(PoolKind::Avg, ctx)?),
             LayerKind::GlobalAvgPool => Box::new(GlobalPool::<T>::new(PoolKind::Avg, ctx)?),
             LayerKind::GlobalMaxPool => Box::new(GlobalPool::<T>::new(PoolKind::Max, ctx)?),
+            LayerKind::AdaptiveAvgPool2d(c) | LayerKind::AdaptiveMaxPool2d(c) | LayerKind::AdaptiveConcatPool2d(c) => {
+                Box::new(c.init::<T>(self.kind(), ctx)?)
+            }
             LayerKind::Dense(c) => Box::new(c.init::<T>(ctx)?),
             LayerKind::Flatten => Box::new(Flatten::new(ctx)),
             LayerKind::Relu => act(Activation::Relu, ctx),
@@ -144,6 +160,7 @@ impl LayerKind {
             LayerKind::BatchNorm1d(c) => Box::new(c.init_1d::<T>(ctx)?),
             LayerKind::BatchNorm2d(c) => Box::new(c.init_2d::<T>(ctx)?),
             LayerKind::Residual(c) => Box::new(c.init::<T>(ctx)?),
+            LayerKind::Bottleneck(c) => Box::new(c.init::<T>(ctx)?),
         })
     }
 }
@@ -297,6 +314,27 @@ impl ModelSpec {
     /// Appends a residual block.
     pub fn residual(self, c: ResidualConfig) -> Self {
         self.layer(LayerKind::Residual(c))
+    }
+
+    /// A ResNet bottleneck block.
+    pub fn bottleneck(self, c: BottleneckConfig) -> Self {
+        self.layer(LayerKind::Bottleneck(c))
+    }
+
+    /// `AdaptiveAvgPool2d([out_h, out_w])`.
+    pub fn adaptive_avg_pool2d(self, output: [usize; 2]) -> Self {
+        self.layer(LayerKind::AdaptiveAvgPool2d(AdaptivePool2dConfig::new(output)))
+    }
+
+    /// `AdaptiveMaxPool2d([out_h, out_w])`.
+    pub fn adaptive_max_pool2d(self, output: [usize; 2]) -> Self {
+        self.layer(LayerKind::AdaptiveMaxPool2d(AdaptivePool2dConfig::new(output)))
+    }
+
+    /// fastai's `AdaptiveConcatPool2d`: max then average pooling to
+    /// `[out_h, out_w]`, concatenated along channels.
+    pub fn adaptive_concat_pool2d(self, output: [usize; 2]) -> Self {
+        self.layer(LayerKind::AdaptiveConcatPool2d(AdaptivePool2dConfig::new(output)))
     }
 
     unit_layers! {

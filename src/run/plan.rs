@@ -9,6 +9,7 @@ use crate::init::Init;
 use crate::model::ModelSpec;
 use crate::optim::OptimizerConfig;
 use crate::train::TrainConfig;
+use crate::transfer::{self, Head};
 use crate::zoo;
 
 use super::manifest::DataRecord;
@@ -71,6 +72,16 @@ impl ModelSource {
         }
     }
 
+    /// The spec for transfer learning with `head` (fastai's cut and head, or
+    /// the model's own classifier) for `input` and `classes`.
+    pub fn transfer_spec(&self, input: &[usize], classes: usize, head: Head) -> Result<ModelSpec> {
+        match (self, head) {
+            (ModelSource::Builtin(n), _) => transfer::transfer_spec(n, input, classes, head),
+            (ModelSource::File(_), Head::Fastai) => transfer::with_fastai_head(self.spec(input, classes)?, classes),
+            (ModelSource::File(_), Head::Linear) => self.spec(input, classes),
+        }
+    }
+
     /// The spec for inputs of `input` shape and `classes` classes.
     pub fn spec(&self, input: &[usize], classes: usize) -> Result<ModelSpec> {
         Ok(match self {
@@ -109,8 +120,12 @@ pub struct RunPlan {
     pub seed: u64,
     /// Weight initialisation instead of the model's own.
     pub init: Option<Init>,
-    /// Start from these weights (safetensors, PyTorch names).
+    /// Start from these weights (safetensors or `torch.save` files, PyTorch names).
     pub weights: Option<PathBuf>,
+    /// Transfer learning as fastai: the body of the model with this head,
+    /// the pretrained stem adapted to the input's channels
+    /// ([`crate::transfer`]); `None` loads `weights` as they are.
+    pub head: Option<Head>,
     /// Parameter-name prefixes to freeze.
     pub freeze: Vec<String>,
 }
@@ -140,6 +155,7 @@ impl RunPlan {
             seed,
             init: None,
             weights: None,
+            head: None,
             freeze: Vec::new(),
         }
     }

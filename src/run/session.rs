@@ -65,12 +65,27 @@ impl Run {
         let mut prep = prep;
         let sets = Sets::build(&record, &raw_train, &mut prep, true)?;
         record.n_train = sets.train.len();
-        let mut spec = plan.model.spec(&prep.input_shape(), sets.class_names.len())?;
+        let (input, classes) = (prep.input_shape(), sets.class_names.len());
+        let mut spec = match plan.head {
+            Some(head) => plan.model.transfer_spec(&input, classes, head)?,
+            None => plan.model.spec(&input, classes)?,
+        };
         if let Some(init) = plan.init {
             spec.init = init;
         }
         let mut model: Sequential<f32> = spec.build(plan.seed)?;
-        if let Some(w) = &plan.weights {
+        if let (Some(w), Some(_)) = (&plan.weights, plan.head) {
+            let tensors = crate::weights::read_tensors(w)?;
+            let rep = crate::transfer::load_pretrained(&mut model, tensors, plan.seed)?;
+            notes.push(format!("{}: {}", w.display(), rep.summary()));
+            if !rep.adapted.is_empty() {
+                notes.push(format!(
+                    "adapted to {} input channels: {}",
+                    input[0],
+                    rep.adapted.join(", ")
+                ));
+            }
+        } else if let Some(w) = &plan.weights {
             let rep = crate::weights::load_weights(&mut model, w, false)?;
             notes.push(format!(
                 "loaded {} tensors from {} ({} left as initialised)",

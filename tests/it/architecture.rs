@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// The library's top-level modules, lowest first.
 const ORDER: &[&str] = &[
     "error", "scalar", "rng", "atomic", "budget", "tensor", "metrics", "io", "kernels", "ops", "filter", "init",
-    "layers", "model", "zoo", "weights", "optim", "data", "train", "jets", "sources", "report", "run",
+    "layers", "model", "zoo", "weights", "transfer", "optim", "data", "train", "jets", "sources", "report", "run",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -199,6 +199,62 @@ fn pooling_gradients() {
 }
 
 #[test]
+fn adaptive_pooling_gradients() {
+    use striate::layers::AdaptivePool2dConfig;
+    // Uneven windows that overlap (7 → 3, 5 → 2), a larger output than input
+    // (repeated pixels), and the fastai concat form.
+    for (label, out, input) in [
+        ("uneven", [3, 2], [2, 7, 5]),
+        ("upsample", [4, 5], [1, 3, 2]),
+        ("one", [1, 1], [3, 4, 4]),
+    ] {
+        let cfg = AdaptivePool2dConfig::new(out);
+        gradcheck(
+            &format!("adaptive avg {label}"),
+            LayerKind::AdaptiveAvgPool2d(cfg.clone()),
+            &input,
+            2,
+            true,
+        );
+        gradcheck(
+            &format!("adaptive max {label}"),
+            LayerKind::AdaptiveMaxPool2d(cfg.clone()),
+            &input,
+            2,
+            true,
+        );
+        gradcheck(
+            &format!("adaptive concat {label}"),
+            LayerKind::AdaptiveConcatPool2d(cfg),
+            &input,
+            2,
+            true,
+        );
+    }
+}
+
+#[test]
+fn bottleneck_gradients() {
+    use striate::layers::BottleneckConfig;
+    let kind = |c: BottleneckConfig| LayerKind::Bottleneck(c);
+    gradcheck(
+        "bottleneck identity",
+        kind(BottleneckConfig::new(2)),
+        &[8, 4, 4],
+        2,
+        true,
+    );
+    gradcheck(
+        "bottleneck projection",
+        kind(BottleneckConfig::new(2).with_stride(2).with_width(3)),
+        &[3, 5, 5],
+        2,
+        true,
+    );
+    gradcheck("bottleneck eval", kind(BottleneckConfig::new(2)), &[8, 3, 3], 2, false);
+}
+
+#[test]
 fn dense_activation_and_shape_gradients() {
     gradcheck("dense", LayerKind::Dense(DenseConfig::new(4)), &[5], 3, true);
     gradcheck(

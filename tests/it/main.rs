@@ -21,6 +21,7 @@ mod reports;
 mod series;
 mod torch_ref;
 mod train_smoke;
+mod transfer;
 mod weights_io;
 
 /// A global allocator that measures, on threads that ask, the largest single

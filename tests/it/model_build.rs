@@ -172,6 +172,7 @@ fn same_seed_same_initial_weights_and_schemes_differ() {
 
 #[test]
 fn layer_kind_names_one_vocabulary_for_files_and_summaries() {
+    use striate::layers::{AdaptivePool2dConfig, BottleneckConfig};
     use striate::layers::{
         BatchNormConfig, Conv1dConfig, DenseConfig, DropoutConfig, EluConfig, Kind, LeakyReluConfig, Pool1dConfig,
         Pool2dConfig, ResidualConfig,
@@ -186,6 +187,9 @@ fn layer_kind_names_one_vocabulary_for_files_and_summaries() {
         LayerKind::AvgPool2d(Pool2dConfig::new(2)),
         LayerKind::GlobalAvgPool,
         LayerKind::GlobalMaxPool,
+        LayerKind::AdaptiveAvgPool2d(AdaptivePool2dConfig::new([2, 3])),
+        LayerKind::AdaptiveMaxPool2d(AdaptivePool2dConfig::default()),
+        LayerKind::AdaptiveConcatPool2d(AdaptivePool2dConfig::default()),
         LayerKind::Dense(DenseConfig::new(2)),
         LayerKind::Flatten,
         LayerKind::Relu,
@@ -198,6 +202,7 @@ fn layer_kind_names_one_vocabulary_for_files_and_summaries() {
         LayerKind::BatchNorm1d(BatchNormConfig::default()),
         LayerKind::BatchNorm2d(BatchNormConfig::default()),
         LayerKind::Residual(ResidualConfig::new(2)),
+        LayerKind::Bottleneck(BottleneckConfig::new(2)),
     ];
     let kinds: Vec<Kind> = every.iter().map(|l| l.kind()).collect();
     assert_eq!(kinds, Kind::ALL, "one LayerKind per Kind, in the same order");
@@ -219,4 +224,49 @@ fn layer_kind_names_one_vocabulary_for_files_and_summaries() {
         assert_eq!(layer.kind(), spec.kind.kind());
     }
     assert!(model.summary().to_string().contains("bn1 (BatchNorm1d)"));
+}
+
+#[test]
+fn torchvision_zoo_has_torchvisions_parameter_counts_at_224() {
+    // torchvision: sum(p.numel() for p in m.parameters()) with 1,000 classes.
+    let count = |name: &str| {
+        let spec = zoo::by_name(name, Some(&[3, 224, 224]), Some(1000)).unwrap();
+        spec.build::<f32>(0).unwrap().param_counts().0
+    };
+    assert_eq!(count("alexnet"), 61_100_840);
+    assert_eq!(count("resnet34"), 21_797_672);
+    assert_eq!(count("resnet50"), 25_557_032);
+    assert_eq!(count("vgg16"), 138_357_544);
+    assert_eq!(count("vgg16_bn"), 138_365_992);
+}
+
+#[test]
+fn torchvision_zoo_runs_on_40x40_jet_images() {
+    // Reduced widths keep this fast; the layouts are those of the full models.
+    let specs = [
+        zoo::resnet_with("r34", &[1, 40, 40], 2, zoo::Block::Basic, [3, 4, 6, 3], [4, 8, 8, 8]),
+        zoo::resnet_with(
+            "r50",
+            &[1, 40, 40],
+            2,
+            zoo::Block::Bottleneck,
+            [3, 4, 6, 3],
+            [4, 4, 4, 4],
+        ),
+        zoo::alexnet_with(&[1, 40, 40], 2, [4, 4, 4, 4, 4], 8),
+        zoo::vgg_with(&[1, 40, 40], 2, &zoo::VGG16_LAYERS.map(|w| w / 64), 8, true),
+    ];
+    for spec in specs {
+        let mut model = spec.build::<f32>(1).unwrap();
+        let x = Tensor::<f32>::from_vec(&[2, 1, 40, 40], (0..3200).map(|i| (i % 7) as f32 * 0.1).collect()).unwrap();
+        let y = model.predict(&x).unwrap();
+        assert_eq!(y.shape(), &[2, 2], "{:?}", model.spec().name);
+        assert!(y.data().iter().all(|v| v.is_finite()));
+    }
+    // The full ResNets build on 1×40×40 too (AlexNet and VGG-16 are checked at
+    // reduced width above: their full classifiers hold 57 M and 120 M parameters).
+    for name in ["resnet34", "resnet50"] {
+        let spec = zoo::by_name(name, None, None).unwrap();
+        assert!(Sequential::<f32>::from_spec(&spec, 0).is_ok(), "{name}");
+    }
 }

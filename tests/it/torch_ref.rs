@@ -312,17 +312,18 @@ fn batch_norm_matches_torch() {
     check_norm::<f32>();
 }
 
-fn check_residual<T: Scalar>() {
-    for c in cases("residual") {
+/// A block's outputs, input gradient, parameter gradients and buffers
+/// against a fixture file of cases with `p.NAME`, `g.NAME` and `buf.NAME` tensors.
+pub(crate) fn check_block<T: Scalar>(file: &str, kind_of: impl Fn(&Case) -> LayerKind) {
+    for c in cases(file) {
         let x: Tensor<T> = c.t("x");
-        let kind = LayerKind::Residual(ResidualConfig::new(c.usize("c_out")).with_stride(c.usize("stride")));
-        let mut layer = build_layer::<T>(&kind, &x.shape()[1..]);
+        let mut layer = build_layer::<T>(&kind_of(&c), &x.shape()[1..]);
         let names = c.keys_under("p.");
         let values: Vec<(String, Tensor<T>)> = names.iter().map(|n| (n.clone(), c.t(&format!("p.{n}")))).collect();
         let refs: Vec<(&str, &Tensor<T>)> = values.iter().map(|(n, t)| (n.as_str(), t)).collect();
         set_state(layer.as_mut(), &refs);
         let (y, dx) = run_layer(layer.as_mut(), &x, &c.t("dy"), true);
-        let what = |t: &str| format!("{} {} {t}", c.name, T::DTYPE);
+        let what = |t: &str| format!("{file} {} {} {t}", c.name, T::DTYPE);
         assert_close(&what("y"), &y, &c.t("y"), tol::<T>());
         assert_close(&what("dx"), &dx, &c.t("dx"), tol::<T>());
         for n in &names {
@@ -334,6 +335,12 @@ fn check_residual<T: Scalar>() {
             assert_close(&what(&format!("buffer {n}")), &b, &c.t(&format!("buf.{n}")), tol::<T>());
         }
     }
+}
+
+fn check_residual<T: Scalar>() {
+    check_block::<T>("residual", |c| {
+        LayerKind::Residual(ResidualConfig::new(c.usize("c_out")).with_stride(c.usize("stride")))
+    });
 }
 
 #[test]

@@ -282,9 +282,13 @@ pub struct TrainArgs {
     /// Weight initialisation (default: the model's own).
     #[arg(long, value_enum)]
     pub init: Option<InitArg>,
-    /// Start from these weights (safetensors with PyTorch names); what does not fit is left as initialised.
+    /// Start from these weights (safetensors or a torch.save .pth, PyTorch names); what does not fit is left as initialised.
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// Transfer learning as fastai's vision_learner: the model's body with this head, the pretrained
+    /// stem adapted to the data's channels (fastai: fastai's default head; linear: a new last layer).
+    #[arg(long, value_enum)]
+    pub head: Option<HeadArg>,
     /// Freeze parameters whose names start with this prefix (repeatable), e.g. conv.
     #[arg(long)]
     pub freeze: Vec<String>,
@@ -328,6 +332,21 @@ pub enum OptimizerArg {
 pub enum LossArg {
     CrossEntropy,
     Bce,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadArg {
+    Fastai,
+    Linear,
+}
+
+impl HeadArg {
+    pub fn head(self) -> striate::transfer::Head {
+        match self {
+            HeadArg::Fastai => striate::transfer::Head::Fastai,
+            HeadArg::Linear => striate::transfer::Head::Linear,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

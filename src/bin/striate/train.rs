@@ -44,6 +44,7 @@ fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan> {
         seed: args.seed,
         init: args.init.map(|i| i.init()),
         weights: args.weights.clone(),
+        head: args.head.map(|h| h.head()),
         freeze: args.freeze.clone(),
     })
 }

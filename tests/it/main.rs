@@ -11,6 +11,7 @@ mod kernel_paths;
 mod metrics;
 mod model_build;
 mod real_data;
+mod recipes;
 mod regression;
 mod series;
 mod torch_ref;

@@ -63,7 +63,8 @@ pub struct TrainConfig {
     pub phases: Vec<Phase>,
     /// Layer groups for discriminative rates and freezing, first to last,
     /// each a list of parameter-name prefixes; parameters in none of them
-    /// form the last group (the head).
+    /// form the last group (the head). Left empty with phases, the body is
+    /// every layer but the last one with parameters.
     #[serde(default)]
     pub layer_groups: Vec<Vec<String>>,
     /// Signal efficiencies at which each epoch logs the validation
@@ -177,12 +178,6 @@ impl TrainConfig {
             }
             for p in &self.phases {
                 p.cycle.validate()?;
-            }
-            if self.phases.iter().any(|p| p.frozen) && self.layer_groups.is_empty() {
-                return Err(Error::invalid(
-                    "fine-tune",
-                    "freezing the body needs a body/head split (layer groups)",
-                ));
             }
         }
         crate::metrics::check_signal_efficiencies(&self.signal_efficiencies)?;

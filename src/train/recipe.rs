@@ -39,6 +39,21 @@ pub(super) fn param_groups<T: Scalar>(
     Ok((groups, layer_of))
 }
 
+/// The default body/head split: one body group with every layer but the
+/// last one that has parameters (the head).
+pub fn default_split<T: Scalar>(model: &Sequential<T>) -> Vec<Vec<String>> {
+    let mut layers: Vec<String> = Vec::new();
+    for name in model.param_names() {
+        let layer = name.rsplit_once('.').map_or(name.as_str(), |(l, _)| l);
+        let prefix = format!("{layer}.");
+        if layers.last() != Some(&prefix) {
+            layers.push(prefix);
+        }
+    }
+    layers.pop();
+    if layers.is_empty() { Vec::new() } else { vec![layers] }
+}
+
 /// Names of the parameters of normalisation layers that keep running
 /// statistics (batch norm): those fastai's `train_bn` keeps trainable.
 pub fn norm_params<T: Scalar>(model: &Sequential<T>) -> HashSet<String> {

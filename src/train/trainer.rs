@@ -113,6 +113,9 @@ impl Trainer {
             self.check_data(model, v, "validation")?;
         }
         if !self.config.phases.is_empty() {
+            if self.config.layer_groups.is_empty() {
+                self.config.layer_groups = recipe::default_split(model);
+            }
             let (groups, layer_of) = recipe::param_groups(model, &self.config.layer_groups)?;
             opt.set_groups(groups);
             self.layer_of = layer_of;

@@ -299,3 +299,72 @@ fn a_split_that_does_not_exist_is_a_user_error() {
         .unwrap_err();
     assert!(err.is_user_error() && err.to_string().contains("body."), "{err}");
 }
+
+#[test]
+fn cli_lr_find_prints_a_suggestion_and_writes_the_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "lr-find",
+        "--model",
+        "jet_cnn",
+        "--data",
+        "builtin:shapes",
+        "--num-it",
+        "30",
+        "--out",
+        "lf",
+    ];
+    let out = crate::cli::striate(&args, dir.path());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("suggested learning rate (valley)"),
+        "{}",
+        out.stdout
+    );
+    for f in ["lr_find.svg", "lr_find.png", "lr_find.csv"] {
+        assert!(dir.path().join("lf").join(f).exists(), "{f} missing");
+    }
+}
+
+#[test]
+fn cli_fine_tune_logs_auc_and_bad_splits_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "train",
+        "--model",
+        "jet_cnn",
+        "--data",
+        "builtin:shapes",
+        "--valid-split",
+        "0.2",
+        "--quiet",
+    ];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        crate::cli::striate(&args, dir.path())
+    };
+    let ok = run(&[
+        "--fine-tune",
+        "1",
+        "--lr",
+        "3e-3",
+        "--monitor",
+        "val_auc",
+        "--early-stopping",
+        "2",
+        "--out",
+        "ft",
+    ]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let history = std::fs::read_to_string(dir.path().join("ft/history.csv")).unwrap();
+    assert!(
+        history.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,val_auc"),
+        "{history}"
+    );
+    assert_eq!(history.lines().count(), 3, "{history}");
+    let bad = run(&["--fine-tune", "1", "--layer-group", "nope", "--out", "bad"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("nope"), "{}", bad.stderr);
+    let range = run(&["--lr", "1e-5:1e-3", "--out", "bad2"]);
+    assert_eq!(range.code, 2, "{}", range.stderr);
+}

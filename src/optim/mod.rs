@@ -15,6 +15,7 @@
 //! parameters are skipped. A learning-rate schedule changes the base rate;
 //! group rates scale with it.
 
+pub mod one_cycle;
 mod rules;
 pub mod schedule;
 
@@ -267,6 +268,38 @@ impl OptimizerConfig {
         self
     }
 
+    /// fastai's default optimizer: Adam with decoupled weight decay 0.01
+    /// (`true_wd`, as AdamW), β = (0.9, 0.99) and eps 1e-5. The one-cycle
+    /// recipes cycle β₁ between 0.95 and 0.85 over it.
+    pub fn fastai_adam(lr: f64) -> Self {
+        OptimizerConfig::AdamW {
+            lr,
+            betas: (0.9, 0.99),
+            eps: 1e-5,
+            weight_decay: 1e-2,
+            amsgrad: false,
+        }
+    }
+
+    /// Momentum (SGD, RMSprop) or β₁ (Adam, AdamW, Nadam).
+    pub fn momentum(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { momentum, .. } | OptimizerConfig::RmsProp { momentum, .. } => momentum,
+            OptimizerConfig::Adam { betas, .. } | OptimizerConfig::AdamW { betas, .. } => betas.0,
+            OptimizerConfig::Nadam { beta1, .. } => beta1,
+        }
+    }
+
+    /// Sets momentum (SGD, RMSprop) or β₁ (Adam, AdamW, Nadam), as fastai's
+    /// `mom` hyper-parameter does.
+    pub fn set_momentum(&mut self, value: f64) {
+        match self {
+            OptimizerConfig::Sgd { momentum, .. } | OptimizerConfig::RmsProp { momentum, .. } => *momentum = value,
+            OptimizerConfig::Adam { betas, .. } | OptimizerConfig::AdamW { betas, .. } => betas.0 = value,
+            OptimizerConfig::Nadam { beta1, .. } => *beta1 = value,
+        }
+    }
+
     fn weight_decay(&self) -> f64 {
         match *self {
             OptimizerConfig::Sgd { weight_decay, .. }
@@ -399,6 +432,33 @@ impl<T: Scalar> Optimizer<T> {
     /// Sets the base learning rate (schedules call this each epoch or step).
     pub fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    /// Replaces the parameter groups (e.g. the layer groups of a recipe).
+    pub fn set_groups(&mut self, groups: Vec<ParamGroup>) {
+        self.groups = groups;
+        self.group_of.clear();
+    }
+
+    /// Sets the rates of a per-batch schedule: `base` for parameters in no
+    /// group, `group_lrs[i]` for group `i`, both as they are (no scaling).
+    pub fn set_rates(&mut self, base: f64, group_lrs: &[f64]) {
+        self.config = self.config.clone().with_lr(base);
+        self.lr = base;
+        for (g, &lr) in self.groups.iter_mut().zip(group_lrs) {
+            g.lr = Some(lr);
+        }
+    }
+
+    /// Sets momentum (SGD, RMSprop) or β₁ (Adam family).
+    pub fn set_momentum(&mut self, value: f64) {
+        self.config.set_momentum(value);
+    }
+
+    /// Forgets every moment buffer and step count (fastai clears the state
+    /// when it freezes or unfreezes).
+    pub fn clear_state(&mut self) {
+        self.states.iter_mut().for_each(|s| *s = ParamState::default());
     }
 
     /// Number of steps the first parameter has taken.

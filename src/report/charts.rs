@@ -32,6 +32,8 @@ pub struct LineChart {
     pub series: Vec<Series>,
     /// Logarithmic y axis (non-positive values are dropped).
     pub log_y: bool,
+    /// Logarithmic x axis (non-positive values are dropped).
+    pub log_x: bool,
     /// Draw a marker at each point (learning curves over few epochs).
     pub markers: bool,
 }
@@ -73,11 +75,14 @@ impl LineChart {
         let (ml, mr, mt, mb) = (72.0, 24.0, 40.0, 56.0);
         let (pw, ph) = (w - ml - mr, h - mt - mb);
         let ty = |y: f64| if self.log_y { y.log10() } else { y };
+        let tx = |x: f64| if self.log_x { x.log10() } else { x };
+        let shown =
+            |x: f64, y: f64| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0) && (!self.log_x || x > 0.0);
         let pts: Vec<(f64, f64)> = self
             .series
             .iter()
             .flat_map(|s| s.points.iter().copied())
-            .filter(|&(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0))
+            .filter(|&(x, y)| shown(x, y))
             .collect();
         let mut svg = Svg::new(w, h);
         svg.text(w / 2.0, 24.0, &self.title, 16.0, Anchor::Middle, "#222", 0.0);
@@ -85,9 +90,9 @@ impl LineChart {
             svg.text(w / 2.0, h / 2.0, "no data", 14.0, Anchor::Middle, "#888", 0.0);
             return svg.finish();
         }
-        let (mut x0, mut x1) = pts
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let (mut x0, mut x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(tx(p.0)), b.max(tx(p.0)))
+        });
         let (mut y0, mut y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
             (a.min(ty(p.1)), b.max(ty(p.1)))
         });
@@ -99,6 +104,9 @@ impl LineChart {
             y0 -= 0.5;
             y1 += 0.5;
         }
+        if self.log_x {
+            (x0, x1) = (x0.floor(), x1.ceil());
+        }
         if self.log_y {
             (y0, y1) = (y0.floor(), y1.ceil());
         } else {
@@ -108,9 +116,15 @@ impl LineChart {
         let sx = |x: f64| ml + (x - x0) / (x1 - x0) * pw;
         let sy = |y: f64| mt + ph - (y - y0) / (y1 - y0) * ph;
         // Grid and ticks.
-        for t in ticks(x0, x1, 8) {
+        let xt: Vec<f64> = if self.log_x {
+            (x0 as i64..=x1 as i64).map(|e| e as f64).collect()
+        } else {
+            ticks(x0, x1, 8)
+        };
+        for t in xt {
+            let label = fmt_tick(if self.log_x { 10f64.powf(t) } else { t });
             svg.line(sx(t), mt, sx(t), mt + ph, "#e6e6e6", 1.0);
-            svg.text(sx(t), mt + ph + 18.0, &fmt_tick(t), 12.0, Anchor::Middle, "#333", 0.0);
+            svg.text(sx(t), mt + ph + 18.0, &label, 12.0, Anchor::Middle, "#333", 0.0);
         }
         let yt: Vec<f64> = if self.log_y {
             (y0 as i64..=y1 as i64).map(|e| e as f64).collect()
@@ -143,11 +157,11 @@ impl LineChart {
             let p: Vec<(f64, f64)> = s
                 .points
                 .iter()
-                .filter(|&&(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0))
-                .map(|&(x, y)| (sx(x), sy(ty(y))))
+                .filter(|&&(x, y)| shown(x, y))
+                .map(|&(x, y)| (sx(tx(x)), sy(ty(y))))
                 .collect();
             svg.polyline(&p, color, 2.0, s.dashed);
-            if self.markers && p.len() <= 60 {
+            if (self.markers && p.len() <= 60) || p.len() == 1 {
                 for &(x, y) in &p {
                     svg.circle(x, y, 3.0, color);
                 }

@@ -34,6 +34,7 @@ pub fn learning_curves(history: &History) -> Vec<Chart> {
     for (stem, title, train_key, val_key) in [
         ("loss", "Loss", "loss", "val_loss"),
         ("accuracy", "Accuracy", "accuracy", "val_accuracy"),
+        ("auc", "Validation AUC", "", "val_auc"),
     ] {
         let series_of = |key: &str, name: &str, dashed: bool| -> Option<Series> {
             let points: Vec<(f64, f64)> = history
@@ -63,6 +64,7 @@ pub fn learning_curves(history: &History) -> Vec<Chart> {
             y_label: title.to_lowercase(),
             series,
             log_y: false,
+            log_x: false,
             markers: true,
         };
         out.push(Chart {
@@ -356,6 +358,7 @@ pub fn roc_chart(rocs: &[crate::metrics::RocSummary]) -> Option<Chart> {
         y_label: "background rejection 1/εB".into(),
         series,
         log_y: true,
+        log_x: false,
         markers: false,
     };
     Some(Chart {
@@ -385,5 +388,44 @@ pub fn confusion_chart(m: &EvalReport) -> Chart {
         stem: "confusion_matrix".into(),
         title: "Confusion matrix".into(),
         svg,
+    }
+}
+
+/// fastai's lr_find plot: smoothed loss against the learning rate on a log
+/// axis, without the last five points, with each suggestion marked.
+pub fn lr_find_chart(finding: &crate::train::lr_find::LrFinding, marks: &[(&str, f64, f64)]) -> Chart {
+    let keep = finding.lrs.len().saturating_sub(5).max(1.min(finding.lrs.len()));
+    let curve = Series {
+        name: "smoothed loss".into(),
+        points: finding
+            .lrs
+            .iter()
+            .copied()
+            .zip(finding.losses.iter().copied())
+            .take(keep)
+            .collect(),
+        dashed: false,
+    };
+    let mut series = vec![curve];
+    for &(name, lr, loss) in marks {
+        series.push(Series {
+            name: format!("{name}: {lr:.2e}"),
+            points: vec![(lr, loss)],
+            dashed: false,
+        });
+    }
+    let chart = LineChart {
+        title: "Learning-rate finder".into(),
+        x_label: "learning rate".into(),
+        y_label: "loss".into(),
+        series,
+        log_y: false,
+        log_x: true,
+        markers: false,
+    };
+    Chart {
+        stem: "lr_find".into(),
+        title: "Learning-rate finder".into(),
+        svg: chart.to_svg(),
     }
 }

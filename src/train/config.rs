@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ops::loss::Loss;
+use crate::optim::one_cycle::Phase;
 use crate::optim::schedule::{Direction, LrSchedule};
 
 /// Keras's `EarlyStopping`: stop when `monitor` has not improved by more than
@@ -68,6 +69,20 @@ pub struct TrainConfig {
     /// Batch size for validation and evaluation passes.
     #[serde(default = "default_eval_batch")]
     pub eval_batch_size: usize,
+    /// Per-batch recipe (fastai's `fit_one_cycle`, `fine_tune`): phases
+    /// that together last `epochs`; excludes `schedule`.
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+    /// Layer groups for discriminative rates and freezing, first to last,
+    /// each a list of parameter-name prefixes; parameters in none of them
+    /// form the last group (the head). Left empty with phases, the body is
+    /// every layer but the last one with parameters.
+    #[serde(default)]
+    pub layer_groups: Vec<Vec<String>>,
+    /// Signal efficiencies at which each epoch logs the validation
+    /// background rejection (`val_rejection@EFF`).
+    #[serde(default)]
+    pub signal_efficiencies: Vec<f64>,
 }
 
 fn yes() -> bool {
@@ -148,7 +163,19 @@ impl TrainConfig {
             early_stopping: None,
             schedule: None,
             eval_batch_size: 1000,
+            phases: Vec::new(),
+            layer_groups: Vec::new(),
+            signal_efficiencies: Vec::new(),
         }
+    }
+
+    /// Trains with per-batch `phases` (e.g. [`crate::optim::one_cycle::fine_tune`])
+    /// for as many epochs as they last, instead of a per-epoch schedule.
+    pub fn with_phases(mut self, phases: Vec<Phase>) -> Self {
+        self.epochs = phases.iter().map(|p| p.epochs).sum();
+        self.phases = phases;
+        self.schedule = None;
+        self
     }
 
     /// Checks that the batch sizes are positive, the schedule can work and the loss is known.
@@ -162,6 +189,18 @@ impl TrainConfig {
         if let Some(s) = &self.schedule {
             s.validate()?;
         }
+        if !self.phases.is_empty() {
+            if self.schedule.is_some() {
+                return Err(Error::invalid(
+                    "schedule",
+                    "a one-cycle recipe sets the rate per batch; drop the per-epoch schedule",
+                ));
+            }
+            for p in &self.phases {
+                p.cycle.validate()?;
+            }
+        }
+        crate::metrics::check_signal_efficiencies(&self.signal_efficiencies)?;
         self.loss.to_loss().map(|_| ())
     }
 }

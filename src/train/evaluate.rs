@@ -203,3 +203,20 @@ impl Evaluation {
         })
     }
 }
+
+/// The validation AUC of an evaluation (signal: class 1 of two classes; the
+/// mean one-vs-rest AUC of more) and, for two classes, the background
+/// rejection at `effs`. `None` without class labels or without both signal
+/// and background.
+pub fn epoch_roc(e: &Evaluation, labels: &[u32], effs: &[f64]) -> Option<(f64, Vec<metrics::Rejection>)> {
+    let k = e.width;
+    if k <= 2 {
+        let positive: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
+        let scores: Vec<f64> = e.outputs.chunks_exact(k.max(1)).map(|r| r[k - 1] as f64).collect();
+        let roc = metrics::roc_summary("1", &positive, &scores, effs).ok()?;
+        return Some((roc.auc, roc.rejection));
+    }
+    let names: Vec<String> = (0..k).map(|c| c.to_string()).collect();
+    let rocs = metrics::one_vs_rest(&e.outputs, k, labels, &names, &[]).ok()?;
+    (!rocs.is_empty()).then(|| (rocs.iter().map(|r| r.auc).sum::<f64>() / rocs.len() as f64, Vec::new()))
+}

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::Rejection;
+
 /// One epoch's numbers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochLog {
@@ -16,7 +18,15 @@ pub struct EpochLog {
     pub val_loss: Option<f64>,
     /// Accuracy on the validation set after the epoch; `None` without one or for real-valued targets.
     pub val_accuracy: Option<f64>,
-    /// Learning rate used during the epoch.
+    /// Validation ROC AUC (signal: class 1 of two; the mean one-vs-rest AUC
+    /// of more classes).
+    #[serde(default)]
+    pub val_auc: Option<f64>,
+    /// Validation background rejection `1/εB` at the run's signal
+    /// efficiencies (two classes only).
+    #[serde(default)]
+    pub val_rejection: Vec<Rejection>,
+    /// Learning rate at the end of the epoch.
     pub lr: f64,
     /// Wall-clock seconds the epoch's training batches took.
     pub seconds: f64,
@@ -30,6 +40,14 @@ impl EpochLog {
             "accuracy" | "acc" => self.accuracy,
             "val_loss" => self.val_loss,
             "val_accuracy" | "val_acc" => self.val_accuracy,
+            "val_auc" => self.val_auc,
+            n if n.starts_with("val_rejection@") => {
+                let eff: f64 = n["val_rejection@".len()..].parse().ok()?;
+                self.val_rejection
+                    .iter()
+                    .find(|r| (r.signal_efficiency - eff).abs() < 1e-9)
+                    .map(|r| r.background_rejection)
+            }
             "lr" => Some(self.lr),
             _ => None,
         }
@@ -49,21 +67,33 @@ impl History {
         self.epochs.iter().filter_map(|e| e.get(name)).collect()
     }
 
-    /// `epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds` rows.
+    /// `epoch,loss,accuracy,val_loss,val_accuracy,val_auc,lr,seconds` rows,
+    /// with a `val_rejection@EFF` column per signal efficiency logged.
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n");
+        let effs: Vec<f64> = self.epochs.first().map_or(Vec::new(), |e| {
+            e.val_rejection.iter().map(|r| r.signal_efficiency).collect()
+        });
+        let mut s = String::from("epoch,loss,accuracy,val_loss,val_accuracy,val_auc");
+        for e in &effs {
+            s.push_str(&format!(",val_rejection@{e}"));
+        }
+        s.push_str(",lr,seconds\n");
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
         for e in &self.epochs {
             s.push_str(&format!(
-                "{},{:.6},{},{},{},{},{:.3}\n",
+                "{},{:.6},{},{},{},{}",
                 e.epoch,
                 e.loss,
                 opt(e.accuracy),
                 opt(e.val_loss),
                 opt(e.val_accuracy),
-                e.lr,
-                e.seconds
+                opt(e.val_auc),
             ));
+            for &eff in &effs {
+                s.push(',');
+                s.push_str(&opt(e.get(&format!("val_rejection@{eff}")).filter(|v| v.is_finite())));
+            }
+            s.push_str(&format!(",{},{:.3}\n", e.lr, e.seconds));
         }
         s
     }
@@ -84,4 +114,8 @@ pub struct BatchLog {
     pub loss: f64,
     /// Mean accuracy over the epoch so far; `None` for real-valued targets.
     pub accuracy: Option<f64>,
+    /// Learning rate of the batch (the last layer group's).
+    pub lr: f64,
+    /// Momentum (SGD, RMSprop) or β₁ (Adam family) of the batch.
+    pub momentum: f64,
 }

@@ -20,10 +20,12 @@ pub mod callback;
 pub mod config;
 pub mod evaluate;
 pub mod history;
+pub mod lr_find;
+pub mod recipe;
 pub mod trainer;
 
 pub use callback::{Callback, Control, Outcome};
 pub use config::{EarlyStopping, LossConfig, TrainConfig};
-pub use evaluate::{Evaluation, classification_summary, evaluate};
+pub use evaluate::{Evaluation, classification_summary, epoch_roc, evaluate};
 pub use history::{BatchLog, EpochLog, History};
 pub use trainer::{EpochSums, Progress, Trainer, epoch_order};

@@ -18,8 +18,9 @@ use crate::scalar::Scalar;
 
 use super::callback::{Callback, Control, Outcome};
 use super::config::TrainConfig;
-use super::evaluate::{Buffers, Evaluation, batch_loss, evaluate};
+use super::evaluate::{Buffers, Evaluation, batch_loss, epoch_roc, evaluate};
 use super::history::{BatchLog, EpochLog, History};
+use super::recipe::{self, PhaseStep};
 
 /// Sums over the batches of the current epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -63,6 +64,8 @@ pub struct Trainer {
     pub progress: Progress,
     loss: Loss,
     best_weights: Option<Vec<(String, Vec<f64>)>>,
+    /// Layer group of each optimizer parameter group (per-batch recipes).
+    layer_of: Vec<usize>,
 }
 
 /// What one training step works on: the model, its optimizer and the
@@ -92,6 +95,7 @@ impl Trainer {
             progress: Progress::default(),
             loss,
             best_weights: None,
+            layer_of: Vec::new(),
         })
     }
 
@@ -119,6 +123,14 @@ impl Trainer {
         self.check_data(model, train, "training")?;
         if let Some(v) = valid {
             self.check_data(model, v, "validation")?;
+        }
+        if !self.config.phases.is_empty() {
+            if self.config.layer_groups.is_empty() {
+                self.config.layer_groups = recipe::default_split(model);
+            }
+            let (groups, layer_of) = recipe::param_groups(model, &self.config.layer_groups)?;
+            opt.set_groups(groups);
+            self.layer_of = layer_of;
         }
         let mut buf = Buffers::<T>::default();
         for cb in callbacks.iter_mut() {
@@ -173,8 +185,20 @@ impl Trainer {
         for cb in step.callbacks.iter_mut() {
             cb.on_epoch_begin(epoch + 1, batches);
         }
+        let phases = PhaseStep {
+            phases: &self.config.phases,
+            layer_groups: &self.config.layer_groups,
+            layer_of: &self.layer_of,
+        };
+        phases.begin_epoch(step.model, step.opt, epoch, self.progress.batch, batches);
         while self.progress.batch < batches {
             let b = self.progress.batch;
+            let phases = PhaseStep {
+                phases: &self.config.phases,
+                layer_groups: &self.config.layer_groups,
+                layer_of: &self.layer_of,
+            };
+            phases.before_batch(step.opt, epoch, b, batches);
             let indices = &order[b * bs..((b + 1) * bs).min(n)];
             let (loss, correct) = self.train_batch(step.model, step.opt, train, indices, buf)?;
             if !loss.is_finite() {
@@ -196,6 +220,8 @@ impl Trainer {
                 samples: s.seen as usize,
                 loss: s.loss_sum / s.seen as f64,
                 accuracy: correct.map(|_| s.correct as f64 / s.seen as f64),
+                lr: step.opt.lr(),
+                momentum: step.opt.config().momentum(),
             };
             let mut stop = false;
             for cb in step.callbacks.iter_mut() {
@@ -227,19 +253,25 @@ impl Trainer {
         let epoch = self.progress.epoch;
         let s = self.progress.sums;
         let wants_classes = train.labels().is_some() && self.loss.wants_classes();
-        let (val_loss, val_accuracy) = match valid {
+        let (val_loss, val_accuracy, roc) = match valid {
             Some(v) => {
                 let e = self.evaluate(step.model, v)?;
-                (Some(e.loss), e.accuracy)
+                let roc = v
+                    .labels()
+                    .and_then(|l| epoch_roc(&e, l, &self.config.signal_efficiencies));
+                (Some(e.loss), e.accuracy, roc)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
+        let (val_auc, val_rejection) = roc.map_or((None, Vec::new()), |(a, r)| (Some(a), r));
         let log = EpochLog {
             epoch: epoch + 1,
             loss: s.loss_sum / s.seen.max(1) as f64,
             accuracy: wants_classes.then(|| s.correct as f64 / s.seen.max(1) as f64),
             val_loss,
             val_accuracy,
+            val_auc,
+            val_rejection,
             lr: step.opt.lr(),
             seconds: s.seconds + started.elapsed().as_secs_f64(),
         };
@@ -272,7 +304,7 @@ impl Trainer {
         Ok(None)
     }
 
-    fn check_data<T: Scalar>(&self, model: &Sequential<T>, data: &Dataset, what: &str) -> Result<()> {
+    pub(super) fn check_data<T: Scalar>(&self, model: &Sequential<T>, data: &Dataset, what: &str) -> Result<()> {
         if data.is_empty() {
             return Err(Error::Data(format!("the {what} set is empty")));
         }
@@ -301,7 +333,7 @@ impl Trainer {
 
     /// One optimisation step; returns the batch's mean loss and, for class
     /// targets, the number of correct predictions.
-    fn train_batch<T: Scalar>(
+    pub(super) fn train_batch<T: Scalar>(
         &self,
         model: &mut Sequential<T>,
         opt: &mut Optimizer<T>,
@@ -374,7 +406,7 @@ impl Trainer {
 }
 
 /// Copies every parameter and buffer (for restoring the best epoch).
-fn snapshot<T: Scalar>(model: &Sequential<T>) -> Vec<(String, Vec<f64>)> {
+pub(super) fn snapshot<T: Scalar>(model: &Sequential<T>) -> Vec<(String, Vec<f64>)> {
     let mut out = Vec::new();
     model.visit_state(&mut |name, s| {
         let t = match s {
@@ -386,7 +418,7 @@ fn snapshot<T: Scalar>(model: &Sequential<T>) -> Vec<(String, Vec<f64>)> {
     out
 }
 
-fn restore<T: Scalar>(model: &mut Sequential<T>, saved: &[(String, Vec<f64>)]) {
+pub(super) fn restore<T: Scalar>(model: &mut Sequential<T>, saved: &[(String, Vec<f64>)]) {
     let map: std::collections::HashMap<&str, &Vec<f64>> = saved.iter().map(|(n, v)| (n.as_str(), v)).collect();
     model.visit_state_mut(&mut |name, s| {
         let t = match s {

@@ -198,7 +198,11 @@ fn cycle(cwd: &Path, model: &Path, data: &str, extra: &[&str], train_extra: &[&s
     }
     assert!(metrics["accuracy"].as_f64().unwrap() > 0.6, "{metrics}");
     let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
-    assert!(history.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds"));
+    let header = history.lines().next().unwrap_or("");
+    assert!(
+        header.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,val_auc,") && header.ends_with(",lr,seconds"),
+        "{header}"
+    );
     assert_eq!(history.lines().count(), 4);
     let png = std::fs::read(run.join("loss.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"));

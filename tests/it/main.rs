@@ -16,6 +16,7 @@ mod limits;
 mod metrics;
 mod model_build;
 mod real_data;
+mod recipes;
 mod regression;
 mod reports;
 mod series;

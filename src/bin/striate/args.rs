@@ -13,6 +13,7 @@ use striate::data::table::LabelColumn;
 use striate::init::Init;
 use striate::optim::LrSchedule;
 use striate::optim::OptimizerConfig;
+use striate::optim::one_cycle::LrSlice;
 use striate::train::{EarlyStopping, LossConfig};
 
 #[derive(Parser, Debug)]
@@ -42,6 +43,9 @@ pub enum Command {
     Models,
     /// Train a model and write a run directory with weights, metrics, plots and a report.
     Train(Box<TrainArgs>),
+    /// fastai's learning-rate finder: sweep the rate from 1e-7 to 10 over 100 batches, plot the
+    /// smoothed loss and print the suggested rate (weights are left as they were).
+    LrFind(Box<LrFindArgs>),
     /// Metrics of a trained model on a data set.
     Evaluate(EvaluateArgs),
     /// Class probabilities of a trained model for each sample.
@@ -250,11 +254,28 @@ pub struct TrainArgs {
     /// Batch size (default: the model's recipe, 64 for image models, 8 for time-series models).
     #[arg(long, short)]
     pub batch: Option<usize>,
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
-    pub optimizer: OptimizerArg,
-    /// Learning rate (default: 1e-3 for adam, adamw and nadam, 0.01 for sgd and rmsprop).
+    /// Optimizer (default: adam; fastai's AdamW settings with --one-cycle or --fine-tune).
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Learning rate (default: 1e-3 for adam, adamw, nadam and fastai, 0.01 for sgd and rmsprop);
+    /// START:STOP spreads rates geometrically over the layer groups (with --one-cycle or --fine-tune).
     #[arg(long)]
-    pub lr: Option<f64>,
+    pub lr: Option<String>,
+    /// Train with fastai's fit_one_cycle: per-batch cosine warm-up to --lr over 25% of the steps,
+    /// annealing to lr/1e5, momentum cycled 0.95→0.85→0.95.
+    #[arg(long, conflicts_with_all = ["schedule", "fine_tune"])]
+    pub one_cycle: bool,
+    /// fastai's fine_tune(N, --lr): --freeze-epochs of one cycle with the body frozen (batch norm
+    /// trained), then N epochs unfrozen at half the rate over slice(lr/200, lr/2).
+    #[arg(long, value_name = "N", conflicts_with_all = ["schedule", "epochs"])]
+    pub fine_tune: Option<usize>,
+    /// Epochs with the body frozen before fine-tuning (fastai's freeze_epochs).
+    #[arg(long, default_value_t = 1)]
+    pub freeze_epochs: usize,
+    /// A layer group of the body: comma-separated parameter-name prefixes (repeat, first group
+    /// first); the parameters in none form the head (default: every layer but the last).
+    #[arg(long = "layer-group", value_name = "PREFIXES")]
+    pub layer_groups: Vec<String>,
     /// Momentum of sgd and rmsprop.
     #[arg(long)]
     pub momentum: Option<f64>,
@@ -319,8 +340,29 @@ pub struct TrainArgs {
     pub prep: PrepArgs,
 }
 
+/// `striate lr-find`: the model, data and optimizer flags of `train`, and the sweep's.
+#[derive(Args, Debug)]
+pub struct LrFindArgs {
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Rate of the first batch.
+    #[arg(long, default_value_t = 1e-7)]
+    pub start_lr: f64,
+    /// Rate reached after --num-it batches.
+    #[arg(long, default_value_t = 10.0)]
+    pub end_lr: f64,
+    /// Batches of the sweep.
+    #[arg(long, default_value_t = 100)]
+    pub num_it: usize,
+    /// Suggestion to print: valley (fastai's default), minimum or steep.
+    #[arg(long, default_value = "valley")]
+    pub suggest: String,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptimizerArg {
+    /// fastai's default: AdamW with β (0.9, 0.99), eps 1e-5, weight decay 0.01.
+    Fastai,
     Sgd,
     Adam,
     Adamw,
@@ -367,11 +409,34 @@ impl InitArg {
 }
 
 impl TrainArgs {
+    /// The optimizer asked for: adam, or fastai's with a one-cycle recipe.
+    pub fn optimizer_arg(&self) -> OptimizerArg {
+        let recipe = self.one_cycle || self.fine_tune.is_some();
+        self.optimizer.unwrap_or(if recipe {
+            OptimizerArg::Fastai
+        } else {
+            OptimizerArg::Adam
+        })
+    }
+
+    /// The learning rates of `--lr`, when given.
+    pub fn lr_slice(&self) -> Result<Option<LrSlice>> {
+        let Some(s) = &self.lr else { return Ok(None) };
+        let slice = LrSlice::parse(s).with_context(|| format!("--lr {s}"))?;
+        if matches!(slice, LrSlice::Range { .. }) && !self.one_cycle && self.fine_tune.is_none() {
+            bail!("--lr {s}: a range of rates needs --one-cycle or --fine-tune");
+        }
+        Ok(Some(slice))
+    }
+
     pub fn optimizer(&self) -> Result<OptimizerConfig> {
-        let name = format!("{:?}", self.optimizer).to_ascii_lowercase();
-        let mut cfg = OptimizerConfig::by_name(&name)?;
-        if let Some(lr) = self.lr {
-            cfg = cfg.with_lr(lr);
+        let arg = self.optimizer_arg();
+        let mut cfg = match arg {
+            OptimizerArg::Fastai => OptimizerConfig::fastai_adam(1e-3),
+            other => OptimizerConfig::by_name(&format!("{other:?}").to_ascii_lowercase())?,
+        };
+        if let Some(lr) = self.lr_slice()? {
+            cfg = cfg.with_lr(lr.stop());
         }
         match &mut cfg {
             OptimizerConfig::Sgd {
@@ -399,10 +464,10 @@ impl TrainArgs {
                 }
             }
         }
-        if self.momentum.is_some() && !matches!(self.optimizer, OptimizerArg::Sgd | OptimizerArg::Rmsprop) {
+        if self.momentum.is_some() && !matches!(arg, OptimizerArg::Sgd | OptimizerArg::Rmsprop) {
             bail!("--momentum applies to sgd and rmsprop only");
         }
-        if self.nesterov && self.optimizer != OptimizerArg::Sgd {
+        if self.nesterov && arg != OptimizerArg::Sgd {
             bail!("--nesterov applies to sgd only");
         }
         cfg.validate()?;

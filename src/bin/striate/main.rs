@@ -8,6 +8,7 @@ mod filter;
 mod inspect;
 mod pixelate;
 mod progress;
+mod recipe;
 mod train;
 
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<train::Finish> {
         Command::Summary(a) => inspect::summary(a)?,
         Command::Models => inspect::models(),
         Command::Train(a) => return train::train(a),
+        Command::LrFind(a) => recipe::lr_find(a)?,
         Command::Evaluate(a) => inspect::evaluate_cmd(a)?,
         Command::Predict(a) => inspect::predict(a)?,
         Command::Filter(a) => filter::filter(a)?,

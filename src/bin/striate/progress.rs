@@ -97,6 +97,16 @@ pub fn epoch_line(log: &EpochLog, epochs: usize) -> String {
     if let Some(v) = log.val_accuracy {
         s += &format!("  val_acc {v:.4}");
     }
+    if let Some(v) = log.val_auc {
+        s += &format!("  val_auc {v:.4}");
+    }
+    for r in &log.val_rejection {
+        s += &format!(
+            "  1/εB@{} {}",
+            r.signal_efficiency,
+            striate::report::fmt_rejection(r.background_rejection)
+        );
+    }
     s + &format!("  lr {:.2e}  {:.1} s", log.lr, log.seconds)
 }
 

@@ -18,13 +18,19 @@ pub enum Finish {
 }
 
 /// The plan the flags describe, with the model's recipe for flags left out.
-fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan> {
+pub fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan> {
     let recipe = model.recipe();
     let epochs = args.epochs.unwrap_or(recipe.epochs);
     let mut training = TrainConfig::new(epochs, args.batch.unwrap_or(recipe.batch), args.seed);
     training.loss = args.loss();
     training.schedule = args.schedule(recipe, epochs)?;
     training.early_stopping = args.early_stopping();
+    training.signal_efficiencies = args.signal_efficiency.clone();
+    let optimizer = args.optimizer()?;
+    if args.one_cycle || args.fine_tune.is_some() {
+        training.schedule = None;
+    }
+    crate::recipe::apply(args, &mut training, optimizer.lr())?;
     Ok(RunPlan {
         model,
         data: DataRecord {
@@ -40,7 +46,7 @@ fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan> {
         },
         prep: args.prep.options(),
         training,
-        optimizer: args.optimizer()?,
+        optimizer,
         seed: args.seed,
         init: args.init.map(|i| i.init()),
         weights: args.weights.clone(),

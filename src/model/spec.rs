@@ -421,4 +421,3 @@ impl ModelSpec {
         Ok(names)
     }
 }
-

@@ -65,42 +65,18 @@ impl Run {
         let mut prep = prep;
         let sets = Sets::build(&record, &raw_train, &mut prep, true)?;
         record.n_train = sets.train.len();
-        let (input, classes) = (prep.input_shape(), sets.class_names.len());
-        let mut spec = match plan.head {
-            Some(head) => plan.model.transfer_spec(&input, classes, head)?,
-            None => plan.model.spec(&input, classes)?,
-        };
-        if let Some(init) = plan.init {
-            spec.init = init;
-        }
-        let mut model: Sequential<f32> = spec.build(plan.seed)?;
-        if let (Some(w), Some(_)) = (&plan.weights, plan.head) {
-            let tensors = crate::weights::read_tensors(w)?;
-            let rep = crate::transfer::load_pretrained(&mut model, tensors, plan.seed)?;
-            notes.push(format!("{}: {}", w.display(), rep.summary()));
-            if !rep.adapted.is_empty() {
-                notes.push(format!(
-                    "adapted to {} input channels: {}",
-                    input[0],
-                    rep.adapted.join(", ")
-                ));
+        let model = build_model(plan, &prep.input_shape(), sets.class_names.len(), &mut notes)?;
+        let mut training = plan.training.clone();
+        if plan.head.is_some() && !training.phases.is_empty() && training.layer_groups.is_empty() {
+            // fastai's split of a transferred model: its body groups, then the new head.
+            // Layers without parameters (ReLU, pooling) name nothing to train.
+            let names = model.param_names();
+            let mut groups = crate::transfer::layer_groups(&model)?;
+            groups.pop();
+            for g in &mut groups {
+                g.retain(|p| names.iter().any(|n| n.starts_with(p.as_str())));
             }
-        } else if let Some(w) = &plan.weights {
-            let rep = crate::weights::load_weights(&mut model, w, false)?;
-            notes.push(format!(
-                "loaded {} tensors from {} ({} left as initialised)",
-                rep.loaded.len(),
-                w.display(),
-                rep.missing.len() + rep.mismatched.len()
-            ));
-        }
-        for prefix in &plan.freeze {
-            if model.set_frozen(prefix, true) == 0 {
-                return Err(Error::invalid(
-                    format!("--freeze {prefix}"),
-                    "no parameter name starts with it",
-                ));
-            }
+            training.layer_groups = groups;
         }
         if let Some(es) = &plan.training.early_stopping
             && sets.valid.is_none()
@@ -119,7 +95,7 @@ impl Run {
             classes: sets.class_names.clone(),
             model_seed: plan.seed,
             preprocess: prep,
-            training: plan.training.clone(),
+            training: training.clone(),
             optimizer: plan.optimizer.clone(),
             data: record,
             frozen: plan.freeze.clone(),
@@ -127,7 +103,7 @@ impl Run {
             model: model.spec().clone(),
         };
         let optimizer = Optimizer::new(plan.optimizer.clone())?;
-        let trainer = Trainer::new(plan.training.clone())?;
+        let trainer = Trainer::new(training)?;
         dir.prepare(overwrite)?;
         manifest.save(&dir)?;
         // Resumable from the start: a run killed before its first epoch ends
@@ -226,6 +202,49 @@ impl Run {
         }
         outcome
     }
+}
+
+/// The model a new run trains: the plan's architecture for `input` and
+/// `classes` (with fastai's cut and head when the plan transfers), its
+/// starting weights and frozen parameters.
+fn build_model(plan: &RunPlan, input: &[usize], classes: usize, notes: &mut Vec<String>) -> Result<Sequential<f32>> {
+    let mut spec = match plan.head {
+        Some(head) => plan.model.transfer_spec(input, classes, head)?,
+        None => plan.model.spec(input, classes)?,
+    };
+    if let Some(init) = plan.init {
+        spec.init = init;
+    }
+    let mut model: Sequential<f32> = spec.build(plan.seed)?;
+    if let (Some(w), Some(_)) = (&plan.weights, plan.head) {
+        let tensors = crate::weights::read_tensors(w)?;
+        let rep = crate::transfer::load_pretrained(&mut model, tensors, plan.seed)?;
+        notes.push(format!("{}: {}", w.display(), rep.summary()));
+        if !rep.adapted.is_empty() {
+            notes.push(format!(
+                "adapted to {} input channels: {}",
+                input[0],
+                rep.adapted.join(", ")
+            ));
+        }
+    } else if let Some(w) = &plan.weights {
+        let rep = crate::weights::load_weights(&mut model, w, false)?;
+        notes.push(format!(
+            "loaded {} tensors from {} ({} left as initialised)",
+            rep.loaded.len(),
+            w.display(),
+            rep.missing.len() + rep.mismatched.len()
+        ));
+    }
+    for prefix in &plan.freeze {
+        if model.set_frozen(prefix, true) == 0 {
+            return Err(Error::invalid(
+                format!("--freeze {prefix}"),
+                "no parameter name starts with it",
+            ));
+        }
+    }
+    Ok(model)
 }
 
 /// The preprocessing plan; pads images to a fixed-size model's input when

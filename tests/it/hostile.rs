@@ -527,7 +527,6 @@ fn hostile_inputs_give_one_line_and_status_2() {
 /// The readers' share of the corpus; it passes once the readers of issue 12
 /// check declared sizes (the branch beside this one).
 #[test]
-#[ignore = "needs the hardened readers of issue 12 (the io/ and data/ part)"]
 fn hostile_data_files_give_one_line_and_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let cs = reader_cases(dir.path());

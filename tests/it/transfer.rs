@@ -338,3 +338,46 @@ fn train_from_a_pth_with_fastais_head() {
     let out = striate(&[&base[..], &["--head", "mlp"]].concat(), dir.path());
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+/// `--fine-tune` on a transferred model freezes fastai's body groups (split
+/// before `layer3`) and trains the new head: the groups come from the
+/// transfer, not from the generic "all but the last layer" split.
+#[test]
+fn fine_tune_from_a_pth_uses_fastais_layer_groups() {
+    use crate::cli::striate;
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path(), "resnet34");
+    let weights = pth("tv_resnet34");
+    let args = [
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--head",
+        "fastai",
+        "--fine-tune",
+        "1",
+        "--lr",
+        "1e-3",
+        "--data",
+        "builtin:shapes",
+        "--limit",
+        "120",
+        "--out",
+        "r",
+    ];
+    let out = striate(&args, dir.path());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let manifest = striate::run::Manifest::load(&dir.path().join("r")).unwrap();
+    let groups = &manifest.training.layer_groups;
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert!(groups[0].iter().any(|p| p == "conv1."), "{groups:?}");
+    assert!(groups[1].iter().any(|p| p.starts_with("layer3")), "{groups:?}");
+    assert!(groups.iter().flatten().all(|p| !p.starts_with("head.")), "{groups:?}");
+    assert_eq!(
+        manifest.training.phases.len(),
+        2,
+        "fine_tune is a frozen and an unfrozen phase"
+    );
+}

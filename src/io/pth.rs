@@ -418,142 +418,187 @@ impl<'a> Unpickler<'a> {
             let at = self.pos;
             let op = self.u8()?;
             match op {
-                0x80 => {
-                    let proto = self.u8()?;
-                    if proto > 5 {
-                        return Err(format!("pickle protocol {proto}"));
-                    }
-                }
-                0x95 => {
-                    self.take(8)?; // FRAME: a length hint
-                }
                 b'.' => return self.pop(),
-                b'(' => self.push(Value::Mark)?,
-                b'N' => self.push(Value::None)?,
-                0x88 | 0x89 => self.push(Value::Bool)?,
-                b'K' => {
-                    let v = self.u8()?;
-                    self.push(Value::Int(v.into()))?
-                }
-                b'M' => {
-                    let b = self.take(2)?;
-                    self.push(Value::Int(u16::from_le_bytes([b[0], b[1]]).into()))?
-                }
-                b'J' => {
-                    let v = self.u32()? as i32;
-                    self.push(Value::Int(v.into()))?
-                }
-                0x8a => {
-                    let n = self.u8()? as usize;
-                    if n > 8 {
-                        return Err(format!("an integer of {n} bytes"));
-                    }
-                    let b = self.take(n)?;
-                    let mut a = if b.last().is_some_and(|&x| x & 0x80 != 0) {
-                        [0xff; 8]
-                    } else {
-                        [0; 8]
-                    };
-                    a[..n].copy_from_slice(b);
-                    self.push(Value::Int(i64::from_le_bytes(a)))?
-                }
-                b'X' => {
-                    let n = self.u32()? as usize;
-                    let v = self.string(n)?;
-                    self.push(v)?
-                }
-                0x8c => {
-                    let n = self.u8()? as usize;
-                    let v = self.string(n)?;
-                    self.push(v)?
-                }
-                b')' => self.push(Value::Tuple(Rc::from(Vec::new())))?,
-                b't' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::Tuple(items.into()))?
-                }
-                0x85..=0x87 => self.tuple((op - 0x84) as usize)?,
-                b'}' => self.push(Value::Dict(Rc::default()))?,
-                b']' => self.push(Value::List(Rc::default()))?,
-                b'a' | b'e' => {
-                    let items = if op == b'e' {
-                        self.pop_mark()?
-                    } else {
-                        vec![self.pop()?]
-                    };
-                    let Some(Value::List(l)) = self.stack.last() else {
-                        return Err("APPEND on something that is not a list".into());
-                    };
-                    if l.borrow().len() + items.len() > MAX_ITEMS {
-                        return Err("a list with too many items".into());
-                    }
-                    l.borrow_mut().extend(items);
-                }
-                b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    self.set_items(vec![k, v])?
-                }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    self.set_items(items)?
-                }
-                b'q' => {
-                    let k = self.u8()?;
-                    self.memo_put(k.into())?
-                }
-                b'r' => {
-                    let k = self.u32()?;
-                    self.memo_put(k)?
-                }
-                0x94 => {
-                    let k = self.memo.len() as u32;
-                    self.memo_put(k)?
-                }
-                b'h' => {
-                    let k = self.u8()?;
-                    self.memo_get(k.into())?
-                }
-                b'j' => {
-                    let k = self.u32()?;
-                    self.memo_get(k)?
-                }
-                b'c' => {
-                    let module = self.line()?;
-                    let name = self.line()?;
-                    let g = global(&module, &name)?;
-                    self.push(Value::Global(g))?
-                }
-                0x93 => {
-                    let (name, module) = (self.pop()?, self.pop()?);
-                    let (Value::Str(module), Value::Str(name)) = (module, name) else {
-                        return Err("STACK_GLOBAL without two strings".into());
-                    };
-                    let g = global(&module, &name)?;
-                    self.push(Value::Global(g))?
-                }
-                b'Q' => {
-                    let pid = self.pop()?;
-                    let s = storage(&pid)?;
-                    self.push(Value::Storage(s))?
-                }
-                b'R' => {
-                    let args = self.pop()?;
-                    let callable = self.pop()?;
-                    let v = reduce(callable, args)?;
-                    self.push(v)?
-                }
-                b'b' => {
-                    // BUILD: the state dict's `_metadata` (layer versions) is
-                    // not needed; anything but a dict or tensor is refused.
-                    let _state = self.pop()?;
-                    match self.stack.last() {
-                        Some(Value::Dict(_) | Value::Tensor(_)) => {}
-                        other => return Err(format!("BUILD on {}", other.map_or("nothing", Value::what))),
-                    }
-                }
+                0x80 | 0x95 => self.framing(op)?,
+                b'(' | b'N' | 0x88 | 0x89 | b'K' | b'M' | b'J' | 0x8a | b'X' | 0x8c => self.scalar(op)?,
+                b')' | b't' | 0x85..=0x87 | b'}' | b']' | b'a' | b'e' | b's' | b'u' => self.container(op)?,
+                b'q' | b'r' | 0x94 | b'h' | b'j' => self.memo_op(op)?,
+                b'c' | 0x93 | b'Q' | b'R' | b'b' => self.object(op)?,
                 _ => return Err(format!("opcode 0x{op:02x} at byte {at} is not allowed in a state dict")),
             }
+        }
+    }
+
+    /// PROTO and FRAME: checks the protocol, skips the frame length hint.
+    fn framing(&mut self, op: u8) -> Res<()> {
+        match op {
+            0x80 => {
+                let proto = self.u8()?;
+                if proto > 5 {
+                    return Err(format!("pickle protocol {proto}"));
+                }
+            }
+            0x95 => {
+                self.take(8)?; // FRAME: a length hint
+            }
+            _ => unreachable!("framing opcode 0x{op:02x}"),
+        }
+        Ok(())
+    }
+
+    /// MARK, NONE, booleans, integers and strings: pushes one value.
+    fn scalar(&mut self, op: u8) -> Res<()> {
+        match op {
+            b'(' => self.push(Value::Mark),
+            b'N' => self.push(Value::None),
+            0x88 | 0x89 => self.push(Value::Bool),
+            b'K' => {
+                let v = self.u8()?;
+                self.push(Value::Int(v.into()))
+            }
+            b'M' => {
+                let b = self.take(2)?;
+                self.push(Value::Int(u16::from_le_bytes([b[0], b[1]]).into()))
+            }
+            b'J' => {
+                let v = self.u32()? as i32;
+                self.push(Value::Int(v.into()))
+            }
+            0x8a => self.long1(),
+            b'X' => {
+                let n = self.u32()? as usize;
+                let v = self.string(n)?;
+                self.push(v)
+            }
+            0x8c => {
+                let n = self.u8()? as usize;
+                let v = self.string(n)?;
+                self.push(v)
+            }
+            _ => unreachable!("scalar opcode 0x{op:02x}"),
+        }
+    }
+
+    /// LONG1: a little-endian two's-complement integer of up to 8 bytes.
+    fn long1(&mut self) -> Res<()> {
+        let n = self.u8()? as usize;
+        if n > 8 {
+            return Err(format!("an integer of {n} bytes"));
+        }
+        let b = self.take(n)?;
+        let mut a = if b.last().is_some_and(|&x| x & 0x80 != 0) {
+            [0xff; 8]
+        } else {
+            [0; 8]
+        };
+        a[..n].copy_from_slice(b);
+        self.push(Value::Int(i64::from_le_bytes(a)))
+    }
+
+    /// Tuples, dicts and lists: building them and adding items.
+    fn container(&mut self, op: u8) -> Res<()> {
+        match op {
+            b')' => self.push(Value::Tuple(Rc::from(Vec::new()))),
+            b't' => {
+                let items = self.pop_mark()?;
+                self.push(Value::Tuple(items.into()))
+            }
+            0x85..=0x87 => self.tuple((op - 0x84) as usize),
+            b'}' => self.push(Value::Dict(Rc::default())),
+            b']' => self.push(Value::List(Rc::default())),
+            b'a' | b'e' => self.append(op == b'e'),
+            b's' => {
+                let v = self.pop()?;
+                let k = self.pop()?;
+                self.set_items(vec![k, v])
+            }
+            b'u' => {
+                let items = self.pop_mark()?;
+                self.set_items(items)
+            }
+            _ => unreachable!("container opcode 0x{op:02x}"),
+        }
+    }
+
+    /// APPEND (one value) or APPENDS (the values above the mark, when `marked`) to the list below.
+    fn append(&mut self, marked: bool) -> Res<()> {
+        let items = if marked { self.pop_mark()? } else { vec![self.pop()?] };
+        let Some(Value::List(l)) = self.stack.last() else {
+            return Err("APPEND on something that is not a list".into());
+        };
+        if l.borrow().len() + items.len() > MAX_ITEMS {
+            return Err("a list with too many items".into());
+        }
+        l.borrow_mut().extend(items);
+        Ok(())
+    }
+
+    /// BINPUT, LONG_BINPUT, MEMOIZE, BINGET and LONG_BINGET.
+    fn memo_op(&mut self, op: u8) -> Res<()> {
+        match op {
+            b'q' => {
+                let k = self.u8()?;
+                self.memo_put(k.into())
+            }
+            b'r' => {
+                let k = self.u32()?;
+                self.memo_put(k)
+            }
+            0x94 => {
+                let k = self.memo.len() as u32;
+                self.memo_put(k)
+            }
+            b'h' => {
+                let k = self.u8()?;
+                self.memo_get(k.into())
+            }
+            b'j' => {
+                let k = self.u32()?;
+                self.memo_get(k)
+            }
+            _ => unreachable!("memo opcode 0x{op:02x}"),
+        }
+    }
+
+    /// Globals, persistent ids, REDUCE and BUILD: the allowed callables.
+    fn object(&mut self, op: u8) -> Res<()> {
+        match op {
+            b'c' => {
+                let module = self.line()?;
+                let name = self.line()?;
+                let g = global(&module, &name)?;
+                self.push(Value::Global(g))
+            }
+            0x93 => {
+                let (name, module) = (self.pop()?, self.pop()?);
+                let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                    return Err("STACK_GLOBAL without two strings".into());
+                };
+                let g = global(&module, &name)?;
+                self.push(Value::Global(g))
+            }
+            b'Q' => {
+                let pid = self.pop()?;
+                let s = storage(&pid)?;
+                self.push(Value::Storage(s))
+            }
+            b'R' => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let v = reduce(callable, args)?;
+                self.push(v)
+            }
+            b'b' => self.build(),
+            _ => unreachable!("object opcode 0x{op:02x}"),
+        }
+    }
+
+    /// BUILD: ignores the state (a state dict's `_metadata`); refuses anything but a dict or tensor.
+    fn build(&mut self) -> Res<()> {
+        let _state = self.pop()?;
+        match self.stack.last() {
+            Some(Value::Dict(_) | Value::Tensor(_)) => Ok(()),
+            other => Err(format!("BUILD on {}", other.map_or("nothing", Value::what))),
         }
     }
 }

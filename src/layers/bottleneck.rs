@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conv::{Conv, Conv2dConfig};
 use super::norm::{BatchNorm, BatchNormConfig};
-use super::residual::{ShortcutGrad, add_relu, sum_relu_grad};
+use super::residual::{ShortcutGrad, add_relu, check_shortcut_shape, sum_relu_grad};
 use super::serde_util::{is_n, n};
 use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, layer_state};
 use crate::error::{Error, Result};
@@ -74,17 +74,7 @@ impl BottleneckConfig {
     /// Builds the block for `[c, h, w]` inputs.
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Bottleneck<T>> {
         let kind = Kind::Bottleneck.display_name();
-        let &[c_in, _, _] = ctx.input else {
-            return Err(Error::shape(kind, "[channels, height, width] input", ctx.input));
-        };
-        let width = self.width.unwrap_or(self.planes);
-        let out_c = self.planes * self.expansion;
-        if width == 0 || out_c == 0 || self.stride == 0 {
-            return Err(Error::invalid(
-                kind,
-                "planes, width, expansion and stride must be positive",
-            ));
-        }
+        let (c_in, width, out_c) = self.channels(ctx.input)?;
         let BuildCtx { name, input, init, rng } = ctx;
         let mut conv = |suffix: &str, input: &[usize], c: Conv2dConfig| -> Result<Conv<T>> {
             let ctx = BuildCtx {
@@ -113,15 +103,7 @@ impl BottleneckConfig {
         } else {
             None
         };
-        if let Some(d) = &down_conv
-            && d.output_shape() != out_shape.as_slice()
-        {
-            let msg = format!(
-                "shortcut output {:?} differs from the branch's {out_shape:?}",
-                d.output_shape()
-            );
-            return Err(Error::invalid(kind, msg));
-        }
+        check_shortcut_shape(kind, down_conv.as_ref(), &out_shape)?;
         let mut bn = |suffix: &str, shape: &[usize]| -> Result<BatchNorm<T>> {
             let ctx = BuildCtx {
                 name: format!("{name}.{suffix}"),
@@ -152,6 +134,23 @@ impl BottleneckConfig {
             down,
             bufs: Default::default(),
         })
+    }
+
+    /// Checks the input and the sizes; returns the input, inner and output channels.
+    fn channels(&self, input: &[usize]) -> Result<(usize, usize, usize)> {
+        let kind = Kind::Bottleneck.display_name();
+        let &[c_in, _, _] = input else {
+            return Err(Error::shape(kind, "[channels, height, width] input", input));
+        };
+        let width = self.width.unwrap_or(self.planes);
+        let out_c = self.planes * self.expansion;
+        if width == 0 || out_c == 0 || self.stride == 0 {
+            return Err(Error::invalid(
+                kind,
+                "planes, width, expansion and stride must be positive",
+            ));
+        }
+        Ok((c_in, width, out_c))
     }
 }
 

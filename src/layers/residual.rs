@@ -83,23 +83,7 @@ impl ResidualConfig {
 
     /// Builds the block for the input shape in `ctx` (`[c_in, h, w]`, or `[c_in, l]` with 1-D convolutions).
     pub fn init<T: Scalar>(&self, ctx: BuildCtx<'_>) -> Result<Residual<T>> {
-        let one_d = match ctx.input.len() {
-            3 => false,
-            2 => true,
-            _ => {
-                return Err(Error::shape(
-                    Kind::Residual.display_name(),
-                    "[channels, height, width] or [channels, length] input",
-                    ctx.input,
-                ));
-            }
-        };
-        if self.kernel.is_multiple_of(2) {
-            return Err(Error::invalid(
-                Kind::Residual.display_name(),
-                format!("kernel {} must be odd", self.kernel),
-            ));
-        }
+        let one_d = self.check_input(ctx.input)?;
         let c_in = ctx.input[0];
         let pad = self.kernel / 2;
         let BuildCtx { name, input, init, rng } = ctx;
@@ -110,57 +94,19 @@ impl ResidualConfig {
                 init,
                 rng: &mut *rng,
             };
-            if one_d {
-                Conv1dConfig::new(self.filters, kernel)
-                    .with_stride(stride)
-                    .with_padding(Padding::hw(0, pad))
-                    .with_bias(false)
-                    .init(ctx)
-            } else {
-                Conv2dConfig::new(self.filters, kernel)
-                    .with_stride(stride)
-                    .with_padding(Padding::symmetric(pad))
-                    .with_bias(false)
-                    .init(ctx)
-            }
+            self.branch_conv(ctx, one_d, kernel, stride, pad)
         };
         let conv1 = sub("conv1", input, self.kernel, self.stride, pad)?;
         let mid = conv1.output_shape().to_vec();
         let conv2 = sub("conv2", &mid, self.kernel, 1, pad)?;
-        let project = match self.shortcut {
-            Shortcut::Auto => self.stride != 1 || c_in != self.filters,
-            Shortcut::Identity => {
-                if self.stride != 1 || c_in != self.filters {
-                    return Err(Error::invalid(
-                        Kind::Residual.display_name(),
-                        format!(
-                            "an identity shortcut needs stride 1 and {c_in} = {} channels; use shortcut = \"projection\"",
-                            self.filters
-                        ),
-                    ));
-                }
-                false
-            }
-            Shortcut::Projection => true,
-        };
+        let project = self.projects(c_in)?;
         let down_conv = if project {
             Some(sub("downsample.0", input, 1, self.stride, 0)?)
         } else {
             None
         };
         let out_shape = conv2.output_shape().to_vec();
-        if let Some(d) = &down_conv
-            && d.output_shape() != out_shape.as_slice()
-        {
-            return Err(Error::invalid(
-                Kind::Residual.display_name(),
-                format!(
-                    "shortcut output {:?} differs from the branch's {:?}",
-                    d.output_shape(),
-                    out_shape
-                ),
-            ));
-        }
+        check_shortcut_shape(Kind::Residual.display_name(), down_conv.as_ref(), &out_shape)?;
         let bn = |suffix: &str, rng: &mut crate::rng::SeededRng| -> Result<BatchNorm<T>> {
             let ctx = BuildCtx {
                 name: format!("{name}.{suffix}"),
@@ -168,11 +114,7 @@ impl ResidualConfig {
                 init,
                 rng,
             };
-            if one_d {
-                BatchNormConfig::default().init_1d(ctx)
-            } else {
-                BatchNormConfig::default().init_2d(ctx)
-            }
+            block_batch_norm(ctx, one_d)
         };
         let bn1 = bn("bn1", rng)?;
         let bn2 = bn("bn2", rng)?;
@@ -195,6 +137,98 @@ impl ResidualConfig {
             bufs: Default::default(),
         })
     }
+
+    /// Checks the input's rank and the kernel's oddness; true for 1-D inputs `[c_in, l]`.
+    fn check_input(&self, input: &[usize]) -> Result<bool> {
+        let one_d = match input.len() {
+            3 => false,
+            2 => true,
+            _ => {
+                return Err(Error::shape(
+                    Kind::Residual.display_name(),
+                    "[channels, height, width] or [channels, length] input",
+                    input,
+                ));
+            }
+        };
+        if self.kernel.is_multiple_of(2) {
+            return Err(Error::invalid(
+                Kind::Residual.display_name(),
+                format!("kernel {} must be odd", self.kernel),
+            ));
+        }
+        Ok(one_d)
+    }
+
+    /// One of the block's bias-free convolutions to `filters` channels, 1-D or 2-D.
+    fn branch_conv<T: Scalar>(
+        &self,
+        ctx: BuildCtx<'_>,
+        one_d: bool,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Result<Conv<T>> {
+        if one_d {
+            Conv1dConfig::new(self.filters, kernel)
+                .with_stride(stride)
+                .with_padding(Padding::hw(0, pad))
+                .with_bias(false)
+                .init(ctx)
+        } else {
+            Conv2dConfig::new(self.filters, kernel)
+                .with_stride(stride)
+                .with_padding(Padding::symmetric(pad))
+                .with_bias(false)
+                .init(ctx)
+        }
+    }
+
+    /// Whether the shortcut is a projection for `c_in` input channels; an error when an identity cannot fit.
+    fn projects(&self, c_in: usize) -> Result<bool> {
+        Ok(match self.shortcut {
+            Shortcut::Auto => self.stride != 1 || c_in != self.filters,
+            Shortcut::Identity => {
+                if self.stride != 1 || c_in != self.filters {
+                    return Err(Error::invalid(
+                        Kind::Residual.display_name(),
+                        format!(
+                            "an identity shortcut needs stride 1 and {c_in} = {} channels; use shortcut = \"projection\"",
+                            self.filters
+                        ),
+                    ));
+                }
+                false
+            }
+            Shortcut::Projection => true,
+        })
+    }
+}
+
+/// A default batch norm over the block's output, 1-D or 2-D.
+fn block_batch_norm<T: Scalar>(ctx: BuildCtx<'_>, one_d: bool) -> Result<BatchNorm<T>> {
+    if one_d {
+        BatchNormConfig::default().init_1d(ctx)
+    } else {
+        BatchNormConfig::default().init_2d(ctx)
+    }
+}
+
+/// An error when the projection `down` gives another shape than the main branch's `out_shape`.
+pub(super) fn check_shortcut_shape<T: Scalar>(kind: &str, down: Option<&Conv<T>>, out_shape: &[usize]) -> Result<()> {
+    if let Some(d) = down
+        && d.output_shape() != out_shape
+    {
+        return Err(Error::invalid(
+            kind,
+            format!(
+                "shortcut output {:?} differs from the branch's {:?}",
+                d.output_shape(),
+                out_shape
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Activations and gradients kept between passes.

@@ -68,21 +68,41 @@ fn fmt_tick(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A line chart's plot area and the data ranges it shows, on the axes' scales.
+struct Frame {
+    ml: f64,
+    mt: f64,
+    pw: f64,
+    ph: f64,
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+}
+
+impl Frame {
+    /// Screen x of a transformed data x.
+    fn sx(&self, x: f64) -> f64 {
+        self.ml + (x - self.x0) / (self.x1 - self.x0) * self.pw
+    }
+
+    /// Screen y of a transformed data y.
+    fn sy(&self, y: f64) -> f64 {
+        self.mt + self.ph - (y - self.y0) / (self.y1 - self.y0) * self.ph
+    }
+}
+
 impl LineChart {
     /// The chart as a 640 × 420 px SVG document.
     pub fn to_svg(&self) -> String {
         let (w, h) = (640.0, 420.0);
         let (ml, mr, mt, mb) = (72.0, 24.0, 40.0, 56.0);
         let (pw, ph) = (w - ml - mr, h - mt - mb);
-        let ty = |y: f64| if self.log_y { y.log10() } else { y };
-        let tx = |x: f64| if self.log_x { x.log10() } else { x };
-        let shown =
-            |x: f64, y: f64| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0) && (!self.log_x || x > 0.0);
         let pts: Vec<(f64, f64)> = self
             .series
             .iter()
             .flat_map(|s| s.points.iter().copied())
-            .filter(|&(x, y)| shown(x, y))
+            .filter(|&(x, y)| self.shown(x, y))
             .collect();
         let mut svg = Svg::new(w, h);
         svg.text(w / 2.0, 24.0, &self.title, 16.0, Anchor::Middle, "#222", 0.0);
@@ -90,11 +110,45 @@ impl LineChart {
             svg.text(w / 2.0, h / 2.0, "no data", 14.0, Anchor::Middle, "#888", 0.0);
             return svg.finish();
         }
+        let (x0, x1, y0, y1) = self.ranges(&pts);
+        let f = Frame {
+            ml,
+            mt,
+            pw,
+            ph,
+            x0,
+            x1,
+            y0,
+            y1,
+        };
+        self.draw_axes(&mut svg, &f, h);
+        self.draw_series(&mut svg, &f);
+        self.draw_legend(&mut svg, &f, &pts);
+        svg.finish()
+    }
+
+    /// An x value on the x axis's scale.
+    fn tx(&self, x: f64) -> f64 {
+        if self.log_x { x.log10() } else { x }
+    }
+
+    /// A y value on the y axis's scale.
+    fn ty(&self, y: f64) -> f64 {
+        if self.log_y { y.log10() } else { y }
+    }
+
+    /// Whether a point can be drawn: finite, and positive on logarithmic axes.
+    fn shown(&self, x: f64, y: f64) -> bool {
+        x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0) && (!self.log_x || x > 0.0)
+    }
+
+    /// The axes' ranges `(x0, x1, y0, y1)` on their scales covering `pts`, widened, rounded or padded.
+    fn ranges(&self, pts: &[(f64, f64)]) -> (f64, f64, f64, f64) {
         let (mut x0, mut x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(tx(p.0)), b.max(tx(p.0)))
+            (a.min(self.tx(p.0)), b.max(self.tx(p.0)))
         });
         let (mut y0, mut y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(ty(p.1)), b.max(ty(p.1)))
+            (a.min(self.ty(p.1)), b.max(self.ty(p.1)))
         });
         if x1 - x0 < 1e-12 {
             x0 -= 0.5;
@@ -113,32 +167,35 @@ impl LineChart {
             let pad = 0.05 * (y1 - y0);
             (y0, y1) = (y0 - pad, y1 + pad);
         }
-        let sx = |x: f64| ml + (x - x0) / (x1 - x0) * pw;
-        let sy = |y: f64| mt + ph - (y - y0) / (y1 - y0) * ph;
-        // Grid and ticks.
+        (x0, x1, y0, y1)
+    }
+
+    /// Grid lines, tick labels, the plot's frame and the axis labels.
+    fn draw_axes(&self, svg: &mut Svg, f: &Frame, h: f64) {
+        let (ml, mt, pw, ph) = (f.ml, f.mt, f.pw, f.ph);
         let xt: Vec<f64> = if self.log_x {
-            (x0 as i64..=x1 as i64).map(|e| e as f64).collect()
+            (f.x0 as i64..=f.x1 as i64).map(|e| e as f64).collect()
         } else {
-            ticks(x0, x1, 8)
+            ticks(f.x0, f.x1, 8)
         };
         for t in xt {
             let label = fmt_tick(if self.log_x { 10f64.powf(t) } else { t });
-            svg.line(sx(t), mt, sx(t), mt + ph, "#e6e6e6", 1.0);
-            svg.text(sx(t), mt + ph + 18.0, &label, 12.0, Anchor::Middle, "#333", 0.0);
+            svg.line(f.sx(t), mt, f.sx(t), mt + ph, "#e6e6e6", 1.0);
+            svg.text(f.sx(t), mt + ph + 18.0, &label, 12.0, Anchor::Middle, "#333", 0.0);
         }
         let yt: Vec<f64> = if self.log_y {
-            (y0 as i64..=y1 as i64).map(|e| e as f64).collect()
+            (f.y0 as i64..=f.y1 as i64).map(|e| e as f64).collect()
         } else {
-            ticks(y0, y1, 6)
+            ticks(f.y0, f.y1, 6)
         };
         for t in yt {
-            svg.line(ml, sy(t), ml + pw, sy(t), "#e6e6e6", 1.0);
+            svg.line(ml, f.sy(t), ml + pw, f.sy(t), "#e6e6e6", 1.0);
             let label = if self.log_y {
                 fmt_tick(10f64.powf(t))
             } else {
                 fmt_tick(t)
             };
-            svg.text(ml - 8.0, sy(t) + 4.0, &label, 12.0, Anchor::End, "#333", 0.0);
+            svg.text(ml - 8.0, f.sy(t) + 4.0, &label, 12.0, Anchor::End, "#333", 0.0);
         }
         svg.rect(ml, mt, pw, ph, "none", Some("#444"));
         svg.text(
@@ -151,14 +208,17 @@ impl LineChart {
             0.0,
         );
         svg.text(18.0, mt + ph / 2.0, &self.y_label, 13.0, Anchor::Middle, "#222", -90.0);
-        // Series.
+    }
+
+    /// Each series as a line in its colour, with markers when wanted or when it has one point.
+    fn draw_series(&self, svg: &mut Svg, f: &Frame) {
         for (i, s) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             let p: Vec<(f64, f64)> = s
                 .points
                 .iter()
-                .filter(|&&(x, y)| shown(x, y))
-                .map(|&(x, y)| (sx(tx(x)), sy(ty(y))))
+                .filter(|&&(x, y)| self.shown(x, y))
+                .map(|&(x, y)| (f.sx(self.tx(x)), f.sy(self.ty(y))))
                 .collect();
             svg.polyline(&p, color, 2.0, s.dashed);
             if (self.markers && p.len() <= 60) || p.len() == 1 {
@@ -167,10 +227,14 @@ impl LineChart {
                 }
             }
         }
-        // Legend in the corner that covers the fewest points.
+    }
+
+    /// The legend, in the corner of the plot that covers the fewest of `pts`.
+    fn draw_legend(&self, svg: &mut Svg, f: &Frame, pts: &[(f64, f64)]) {
+        let (ml, mt, pw, ph) = (f.ml, f.mt, f.pw, f.ph);
         let lw = self.series.iter().map(|s| s.name.len()).max().unwrap_or(0) as f64 * 7.0 + 40.0;
         let lh = 20.0 * self.series.len() as f64 + 6.0;
-        let screen: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (sx(x), sy(ty(y)))).collect();
+        let screen: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (f.sx(x), f.sy(self.ty(y)))).collect();
         let corners = [
             (ml + pw - lw - 8.0, mt + 8.0),
             (ml + pw - lw - 8.0, mt + ph - lh - 8.0),
@@ -193,7 +257,6 @@ impl LineChart {
             svg.polyline(&[(lx + 6.0, y - 4.0), (lx + 28.0, y - 4.0)], color, 2.0, s.dashed);
             svg.text(lx + 34.0, y, &s.name, 12.0, Anchor::Start, "#222", 0.0);
         }
-        svg.finish()
     }
 }
 

@@ -97,6 +97,23 @@ pub struct ReportPage<'a> {
 /// A self-contained HTML page (inline CSS and SVG, no scripts or links).
 pub fn html(page: &ReportPage<'_>) -> String {
     let mut h = String::new();
+    push_head(&mut h, &page.title);
+    push_facts(&mut h, &page.facts);
+    push_warnings(&mut h, page.warnings);
+    if let Some((set, m)) = page.metrics {
+        push_metrics(&mut h, set, m);
+    }
+    push_charts(&mut h, page.charts);
+    h.push_str("<h2>Model</h2>\n<pre>");
+    h.push_str(&escape(&page.summary.to_string()));
+    h.push_str("</pre>\n");
+    push_history(&mut h, page.history);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The doctype, `<head>` with the inline CSS, and the `<h1>` title.
+fn push_head(h: &mut String, title: &str) {
     let _ = write!(
         h,
         r#"<!DOCTYPE html>
@@ -111,10 +128,14 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
 </style></head><body>
 <h1>{title}</h1>
 "#,
-        title = escape(&page.title)
+        title = escape(title)
     );
+}
+
+/// The key facts as a two-column table.
+fn push_facts(h: &mut String, facts: &[(String, String)]) {
     h.push_str("<table>\n");
-    for (k, v) in &page.facts {
+    for (k, v) in facts {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
@@ -123,65 +144,80 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
         );
     }
     h.push_str("</table>\n");
-    if !page.warnings.is_empty() {
+}
+
+/// The warnings as a list; nothing when there are none.
+fn push_warnings(h: &mut String, warnings: &[String]) {
+    if !warnings.is_empty() {
         h.push_str("<h2>Warnings</h2>\n<ul>\n");
-        for w in page.warnings {
+        for w in warnings {
             let _ = writeln!(h, "<li>{}</li>", escape(w));
         }
         h.push_str("</ul>\n");
     }
-    if let Some((set, m)) = page.metrics {
-        let _ = writeln!(h, "<h2>Metrics on the {}</h2>", escape(set));
-        let _ = write!(
+}
+
+/// The metrics on `set`: headline numbers, the per-class table and the ROC table.
+fn push_metrics(h: &mut String, set: &str, m: &EvalReport) {
+    let _ = writeln!(h, "<h2>Metrics on the {}</h2>", escape(set));
+    let _ = write!(
+        h,
+        "<p><span class=\"big\">accuracy {:.4}</span> &nbsp; loss {:.4} &nbsp; {} samples",
+        m.accuracy, m.loss, m.n_samples
+    );
+    if let Some(auc) = m.auc {
+        let _ = write!(h, " &nbsp; <span class=\"big\">AUC {auc:.4}</span>");
+    }
+    if let Some(t5) = m.top5_accuracy {
+        let _ = write!(h, " &nbsp; top-5 accuracy {t5:.4}");
+    }
+    h.push_str(
+        "</p>\n<table><tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>\n",
+    );
+    let (rows, note) = bounded::per_class_rows(m);
+    for c in rows.into_iter().chain([&m.macro_avg, &m.weighted_avg]) {
+        let _ = writeln!(
             h,
-            "<p><span class=\"big\">accuracy {:.4}</span> &nbsp; loss {:.4} &nbsp; {} samples",
-            m.accuracy, m.loss, m.n_samples
+            "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>",
+            escape(&c.name),
+            c.precision,
+            c.recall,
+            c.f1,
+            c.support
         );
-        if let Some(auc) = m.auc {
-            let _ = write!(h, " &nbsp; <span class=\"big\">AUC {auc:.4}</span>");
+    }
+    h.push_str("</table>\n");
+    if let Some(note) = note {
+        let _ = writeln!(h, "<p>{}</p>", escape(&note));
+    }
+    push_roc_table(h, m);
+}
+
+/// AUC and `1/εB` per signal class; nothing without ROC summaries.
+fn push_roc_table(h: &mut String, m: &EvalReport) {
+    if !m.roc.is_empty() {
+        let effs: Vec<f64> = m.roc[0].rejection.iter().map(|r| r.signal_efficiency).collect();
+        h.push_str("<table><tr><th>signal</th><th>AUC</th>");
+        for e in &effs {
+            let _ = write!(h, "<th>1/εB at εS = {e}</th>");
         }
-        if let Some(t5) = m.top5_accuracy {
-            let _ = write!(h, " &nbsp; top-5 accuracy {t5:.4}");
-        }
-        h.push_str(
-            "</p>\n<table><tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>\n",
-        );
-        let (rows, note) = bounded::per_class_rows(m);
-        for c in rows.into_iter().chain([&m.macro_avg, &m.weighted_avg]) {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>",
-                escape(&c.name),
-                c.precision,
-                c.recall,
-                c.f1,
-                c.support
-            );
-        }
-        h.push_str("</table>\n");
-        if let Some(note) = note {
-            let _ = writeln!(h, "<p>{}</p>", escape(&note));
-        }
-        if !m.roc.is_empty() {
-            let effs: Vec<f64> = m.roc[0].rejection.iter().map(|r| r.signal_efficiency).collect();
-            h.push_str("<table><tr><th>signal</th><th>AUC</th>");
-            for e in &effs {
-                let _ = write!(h, "<th>1/εB at εS = {e}</th>");
+        h.push_str("</tr>\n");
+        for r in m.roc.iter().take(bounded::MAX_TABLE_ROWS) {
+            let _ = write!(h, "<tr><td>{}</td><td>{:.4}</td>", escape(&r.signal), r.auc);
+            for x in &r.rejection {
+                let _ = write!(h, "<td>{}</td>", fmt_rejection(x.background_rejection));
             }
             h.push_str("</tr>\n");
-            for r in m.roc.iter().take(bounded::MAX_TABLE_ROWS) {
-                let _ = write!(h, "<tr><td>{}</td><td>{:.4}</td>", escape(&r.signal), r.auc);
-                for x in &r.rejection {
-                    let _ = write!(h, "<td>{}</td>", fmt_rejection(x.background_rejection));
-                }
-                h.push_str("</tr>\n");
-            }
-            h.push_str("</table>\n");
         }
+        h.push_str("</table>\n");
     }
-    if !page.charts.is_empty() {
+}
+
+/// The charts as inline SVG figures; nothing when there are none.
+fn push_charts(h: &mut String, charts: &[Chart]) {
+    if !charts.is_empty() {
         h.push_str("<h2>Charts</h2>\n<div class=\"charts\">\n");
-        for c in page.charts {
+        for c in charts {
             let _ = writeln!(
                 h,
                 "<figure title=\"{}\">{}</figure>",
@@ -191,13 +227,14 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
         }
         h.push_str("</div>\n");
     }
-    h.push_str("<h2>Model</h2>\n<pre>");
-    h.push_str(&escape(&page.summary.to_string()));
-    h.push_str("</pre>\n");
-    if !page.history.epochs.is_empty() {
+}
+
+/// The per-epoch table; nothing without epochs.
+fn push_history(h: &mut String, history: &History) {
+    if !history.epochs.is_empty() {
         h.push_str("<h2>History</h2>\n<table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th><th>val_accuracy</th><th>lr</th><th>seconds</th></tr>\n");
         let f = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
-        for e in &page.history.epochs {
+        for e in &history.epochs {
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3e}</td><td>{:.1}</td></tr>",
@@ -212,8 +249,6 @@ pre{{background:#f8f8f8;padding:1em;overflow-x:auto;font-size:.85em}}
         }
         h.push_str("</table>\n");
     }
-    h.push_str("</body></html>\n");
-    h
 }
 
 /// `1/εB` for people: `∞` when no background passes.

@@ -167,85 +167,25 @@ const ROWS: [Row; 5] = [
 type Results = BTreeMap<String, f64>;
 
 pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
-    let rows: Vec<&Row> = if args.rows.is_empty() {
-        ROWS.iter().collect()
-    } else {
-        args.rows
-            .iter()
-            .map(|r| {
-                ROWS.iter()
-                    .find(|row| row.name == r.trim().to_lowercase())
-                    .with_context(|| {
-                        let names: Vec<&str> = ROWS.iter().map(|row| row.name).collect();
-                        let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
-                        format!("--rows: unknown row {r:?}; use {} or {last}", rest.join(", "))
-                    })
-            })
-            .collect::<Result<_>>()?
-    };
+    let rows = select_rows(&args.rows)?;
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
     if args.child {
-        let [row] = rows[..] else {
-            bail!("--child runs exactly one row")
-        };
-        let r = run_row(row, args)?;
-        println!(
-            "RESULT {}",
-            r.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
-        );
-        return Ok(());
+        return run_child(&rows, args);
     }
     let threads = threads.unwrap_or_else(rayon::current_num_threads);
     let torch_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_bench.py");
     if let Some(py) = &args.torch {
-        if !torch_script.exists() {
-            bail!(
-                "{} is missing: --torch needs striate's source tree",
-                torch_script.display()
-            );
-        }
-        let ok = Command::new(py)
-            .args(["-c", "import torch"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            bail!("{} cannot import torch", py.display());
-        }
+        check_torch(py, &torch_script)?;
     }
-    let cpu = striate::kernels::cpu::CpuFeatures::detect();
-    println!("striate bench: {threads} threads, {}", cpu_name());
-    println!(
-        "CPU instruction sets: {}; GEMM kernels dispatched: {}",
-        cpu.describe(),
-        cpu.gemm_kernels()
-    );
-    if args.smoke {
-        println!("smoke run: a tenth of the samples and one timed epoch; the numbers mean nothing");
-    }
-    let gemm = gemm_gflops(threads);
-    println!("machine's single-precision GEMM rate (2048³, {threads} threads): {gemm:.0} GFLOP/s\n");
-
+    let gemm = print_machine(args, threads);
     let mut table = Table::default();
     for row in rows {
         eprintln!("running {} …", row.name);
         let ours = child(&std::env::current_exe()?, &child_args(row, args, threads), "striate")?;
         let theirs = match &args.torch {
-            Some(py) => {
-                let mut a = vec![
-                    torch_script.display().to_string(),
-                    row.name.to_string(),
-                    "--epochs".into(),
-                    args.epochs.to_string(),
-                    "--threads".into(),
-                    threads.to_string(),
-                ];
-                if args.smoke {
-                    a.push("--smoke".into());
-                }
-                Some(child(py, &a, "PyTorch")?)
-            }
+            Some(py) => Some(child(py, &torch_args(&torch_script, row, args, threads), "PyTorch")?),
             None => None,
         };
         if args.json {
@@ -259,6 +199,89 @@ pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
         println!("\nPyTorch was not run (pass --torch PYTHON, or use scripts/bench.sh, which installs it).");
     }
     Ok(())
+}
+
+/// The rows named by `--rows` (all of them when none is named).
+fn select_rows(names: &[String]) -> Result<Vec<&'static Row>> {
+    if names.is_empty() {
+        return Ok(ROWS.iter().collect());
+    }
+    names
+        .iter()
+        .map(|r| {
+            ROWS.iter()
+                .find(|row| row.name == r.trim().to_lowercase())
+                .with_context(|| {
+                    let names: Vec<&str> = ROWS.iter().map(|row| row.name).collect();
+                    let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+                    format!("--rows: unknown row {r:?}; use {} or {last}", rest.join(", "))
+                })
+        })
+        .collect()
+}
+
+/// `--child`: runs the one row in this process and prints its `RESULT` line.
+fn run_child(rows: &[&Row], args: &BenchArgs) -> Result<()> {
+    let [row] = rows[..] else {
+        bail!("--child runs exactly one row")
+    };
+    let r = run_row(row, args)?;
+    println!(
+        "RESULT {}",
+        r.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    );
+    Ok(())
+}
+
+/// An error unless `torch_script` exists and `py` can import torch.
+fn check_torch(py: &Path, torch_script: &Path) -> Result<()> {
+    if !torch_script.exists() {
+        bail!(
+            "{} is missing: --torch needs striate's source tree",
+            torch_script.display()
+        );
+    }
+    let ok = Command::new(py)
+        .args(["-c", "import torch"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        bail!("{} cannot import torch", py.display());
+    }
+    Ok(())
+}
+
+/// Prints the threads, CPU and GEMM kernels and measures the GEMM rate (GFLOP/s), which it returns.
+fn print_machine(args: &BenchArgs, threads: usize) -> f64 {
+    let cpu = striate::kernels::cpu::CpuFeatures::detect();
+    println!("striate bench: {threads} threads, {}", cpu_name());
+    println!(
+        "CPU instruction sets: {}; GEMM kernels dispatched: {}",
+        cpu.describe(),
+        cpu.gemm_kernels()
+    );
+    if args.smoke {
+        println!("smoke run: a tenth of the samples and one timed epoch; the numbers mean nothing");
+    }
+    let gemm = gemm_gflops(threads);
+    println!("machine's single-precision GEMM rate (2048³, {threads} threads): {gemm:.0} GFLOP/s\n");
+    gemm
+}
+
+/// The arguments of `bench/torch_bench.py` for `row`.
+fn torch_args(torch_script: &Path, row: &Row, args: &BenchArgs, threads: usize) -> Vec<String> {
+    let mut a = vec![
+        torch_script.display().to_string(),
+        row.name.to_string(),
+        "--epochs".into(),
+        args.epochs.to_string(),
+        "--threads".into(),
+        threads.to_string(),
+    ];
+    if args.smoke {
+        a.push("--smoke".into());
+    }
+    a
 }
 
 fn child_args(row: &Row, args: &BenchArgs, threads: usize) -> Vec<String> {

@@ -79,6 +79,10 @@ impl<T: Scalar> Sequential<T> {
         let mut root = SeededRng::new(seed);
         let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(spec.layers.len());
         let mut shape = input.clone();
+        // Parameter bytes the model will hold in training (value, gradient and
+        // two optimizer moments), checked against the budget layer by layer so
+        // that many layers, each within the limit, cannot add up past it.
+        let mut param_bytes: u128 = 0;
         for (index, (l, name)) in spec.layers.iter().zip(names).enumerate() {
             // Each layer draws from its own stream, so adding a layer does not
             // change how earlier ones are initialised.
@@ -96,6 +100,14 @@ impl<T: Scalar> Sequential<T> {
                 source: Box::new(e),
             })?;
             shape = layer.output_shape().to_vec();
+            let mut count: u128 = 0;
+            layer.visit_state("", &mut |_, s| {
+                if let StateRef::Param(p) = s {
+                    count += p.value.len() as u128;
+                }
+            });
+            param_bytes += count * 4 * std::mem::size_of::<T>() as u128;
+            crate::budget::check(&format!("the parameters of layers 0 to {index}"), param_bytes)?;
             layers.push(layer);
         }
         let n = layers.len();

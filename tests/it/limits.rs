@@ -238,3 +238,29 @@ fn inconsistent_preprocessing_in_a_manifest_is_an_error() {
     m.save(&dir_r).unwrap();
     user_error(&striate(&evaluate, p), &["arranged shape"]);
 }
+
+/// Many layers, each within the memory limit, cannot add up past it: the
+/// model's parameters are counted as they are built.
+#[test]
+fn layers_that_add_up_past_the_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // Each dense layer: 256·256 weights + 256 biases, ×4 (value, gradient,
+    // two moments) × 4 bytes ≈ 1 MiB; four of them need about 4 MiB.
+    let layer = "[[layers]]\ntype = \"dense\"\nunits = 256\n";
+    let model = write(
+        p,
+        "deep.toml",
+        &format!("[[layers]]\ntype = \"flatten\"\n{}", layer.repeat(4)),
+    );
+    let fits = striate(
+        &["summary", "--model", &model, "--input", "1,16,16", "--max-memory", "8M"],
+        p,
+    );
+    assert_eq!(fits.code, 0, "{}", fits.stderr);
+    let out = striate(
+        &["summary", "--model", &model, "--input", "1,16,16", "--max-memory", "3M"],
+        p,
+    );
+    user_error(&out, &["parameters of layers 0 to", "--max-memory"]);
+}

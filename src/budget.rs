@@ -56,6 +56,12 @@ pub fn check(what: &str, bytes: u128) -> Result<()> {
     Ok(())
 }
 
+/// Bytes a parameter of `n` values of `elem` bytes holds in training: its
+/// value, its gradient and two optimizer moments.
+pub fn param_bytes(n: usize, elem: usize) -> u128 {
+    4 * n as u128 * elem as u128
+}
+
 /// `n` values of `elem` bytes each, checked against the budget.
 pub fn check_elements(what: &str, n: usize, elem: usize) -> Result<()> {
     check(what, n as u128 * elem as u128)

@@ -40,6 +40,16 @@ use crate::error::{Error, Result};
 /// that claims to inflate further is corrupt or hostile.
 pub const MAX_INFLATE_RATIO: u64 = 1032;
 
+/// The most bytes a zip member can inflate to: what its compressed size
+/// (never more than the archive) can hold at [`MAX_INFLATE_RATIO`], and at
+/// least the archive's length. A member declaring more is corrupt.
+pub(crate) fn zip_member_bound(compressed: u64, archive_len: u64) -> u64 {
+    compressed
+        .min(archive_len)
+        .saturating_mul(MAX_INFLATE_RATIO)
+        .max(archive_len)
+}
+
 /// The gzip magic bytes.
 pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])

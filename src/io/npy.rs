@@ -346,7 +346,7 @@ impl RowReader {
                 "Fortran-order arrays are not supported for streaming; save in C order",
             ));
         }
-        let row_len = header.shape.iter().skip(1).try_fold(1usize, |a, &d| a.checked_mul(d));
+        let row_len = crate::tensor::checked_numel(header.shape.get(1..).unwrap_or(&[]));
         let row_len = row_len.ok_or_else(|| Error::format(path, format!("shape {:?} overflows", header.shape)))?;
         file.seek(SeekFrom::Start(header.data_offset as u64))
             .map_err(|e| Error::io(path, e))?;

@@ -27,11 +27,7 @@ pub fn read(path: &Path) -> Result<Vec<(String, Array)>> {
         // The declared size is believed only as far as the compressed member
         // and the archive could hold it; inflating stops one byte past it.
         let declared = member.size();
-        let bound = member
-            .compressed_size()
-            .min(archive_len)
-            .saturating_mul(super::MAX_INFLATE_RATIO)
-            .max(archive_len);
+        let bound = super::zip_member_bound(member.compressed_size(), archive_len);
         if declared > bound {
             return Err(Error::format(
                 path,

@@ -49,6 +49,7 @@ pub fn parse_pth(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, Stored>> 
                 .into(),
         ));
     }
+    let archive_len = bytes.len() as u64;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| err(format!("not a PyTorch checkpoint (zip archive): {e}")))?;
     let pkl_name = zip
@@ -57,7 +58,7 @@ pub fn parse_pth(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, Stored>> 
         .find(|n| n.ends_with("data.pkl") && n.matches('/').count() == 1)
         .ok_or_else(|| err("a zip archive without data.pkl: not a torch.save file".into()))?;
     let prefix = pkl_name.trim_end_matches("data.pkl").to_string();
-    let pickle = read_member(&mut zip, &pkl_name, MAX_PICKLE).map_err(err)?;
+    let pickle = read_member(&mut zip, &pkl_name, MAX_PICKLE, archive_len).map_err(err)?;
     let root = Unpickler::new(&pickle)
         .run()
         .map_err(|m| err(format!("data.pkl: {m}")))?;
@@ -68,7 +69,7 @@ pub fn parse_pth(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, Stored>> 
         if !storages.contains_key(&t.storage.key) {
             let member = format!("{prefix}data/{}", t.storage.key);
             let limit = (t.storage.numel as u64).saturating_mul(t.storage.dtype.size() as u64);
-            let data = read_member(&mut zip, &member, limit).map_err(err)?;
+            let data = read_member(&mut zip, &member, limit, archive_len).map_err(err)?;
             storages.insert(t.storage.key.clone(), data);
         }
         let stored = t
@@ -79,20 +80,24 @@ pub fn parse_pth(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, Stored>> 
     Ok(out)
 }
 
-/// The bytes of one archive member, refusing members larger than `limit`.
+/// The bytes of one archive member, refusing members larger than `limit` or
+/// than their compressed size could hold ([`super::zip_member_bound`]): the
+/// sizes come from the file, so neither is trusted before allocating.
 fn read_member<R: Read + std::io::Seek>(
     zip: &mut zip::ZipArchive<R>,
     name: &str,
     limit: u64,
+    archive_len: u64,
 ) -> std::result::Result<Vec<u8>, String> {
     let member = zip.by_name(name).map_err(|e| format!("member {name}: {e}"))?;
+    let limit = limit.min(super::zip_member_bound(member.compressed_size(), archive_len));
     if member.size() > limit {
         return Err(format!(
             "member {name} has {} bytes, more than the {limit} expected",
             member.size()
         ));
     }
-    let mut bytes = Vec::with_capacity(member.size() as usize);
+    let mut bytes = Vec::with_capacity(member.size().min(archive_len) as usize);
     member
         .take(limit)
         .read_to_end(&mut bytes)
@@ -202,11 +207,7 @@ impl TensorRef {
                 self.storage.numel
             ));
         }
-        let numel = self
-            .shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or("the shape overflows")?;
+        let numel = crate::tensor::checked_numel(&self.shape).ok_or("the shape overflows")?;
         if numel > 0 {
             let last = self
                 .shape

@@ -276,7 +276,8 @@ impl ConvSpec {
             vec![filters, cig, k_h, k_w]
         };
         ctx.check_param::<T>(&wshape)?;
-        ctx.check_param::<T>(&[filters, geom.out_h, geom.out_w])?;
+        let out_len = crate::budget::product("the convolution's output", &[filters, geom.out_h, geom.out_w])?;
+        crate::budget::check_elements("one sample's convolution output", out_len, std::mem::size_of::<T>())?;
         let weight = Param::new(ctx.init.weight(&wshape, fan_in, fan_out, ctx.rng));
         let bias = bias.then(|| Param::new(ctx.init.bias(filters, fan_in, ctx.rng)));
         let out_shape = if one_d {

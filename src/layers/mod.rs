@@ -117,7 +117,7 @@ impl BuildCtx<'_> {
     pub fn check_param<T: Scalar>(&self, shape: &[usize]) -> Result<()> {
         let what = format!("a parameter of shape {shape:?}");
         let n = crate::budget::product(&what, shape)?;
-        crate::budget::check_elements(&what, n, 4 * std::mem::size_of::<T>())
+        crate::budget::check(&what, crate::budget::param_bytes(n, std::mem::size_of::<T>()))
     }
 
     /// The metadata of a layer of `kind` built in this context, with the

@@ -100,13 +100,8 @@ impl<T: Scalar> Sequential<T> {
                 source: Box::new(e),
             })?;
             shape = layer.output_shape().to_vec();
-            let mut count: u128 = 0;
-            layer.visit_state("", &mut |_, s| {
-                if let StateRef::Param(p) = s {
-                    count += p.value.len() as u128;
-                }
-            });
-            param_bytes += count * 4 * std::mem::size_of::<T>() as u128;
+            let (trainable, frozen) = count_params(layer.as_ref());
+            param_bytes += crate::budget::param_bytes(trainable + frozen, std::mem::size_of::<T>());
             crate::budget::check(&format!("the parameters of layers 0 to {index}"), param_bytes)?;
             layers.push(layer);
         }

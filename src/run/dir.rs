@@ -5,7 +5,16 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Charts a run writes, each as `STEM.svg` and `STEM.png`.
-pub const CHART_STEMS: &[&str] = &["loss", "accuracy", "confusion_matrix", "samples", "roc", "class_means"];
+pub const CHART_STEMS: &[&str] = &[
+    "loss",
+    "accuracy",
+    "auc",
+    "confusion_matrix",
+    "samples",
+    "roc",
+    "class_means",
+    "lr_find",
+];
 
 /// A run directory and the names of the files in it.
 ///
@@ -73,6 +82,11 @@ impl RunDir {
         self.path.join("report.html")
     }
 
+    /// `lr_find.csv`: the learning-rate finder's sweep (`striate lr-find`).
+    pub fn lr_find_table(&self) -> PathBuf {
+        self.path.join("lr_find.csv")
+    }
+
     /// A chart's file: `STEM.EXT`.
     pub fn chart(&self, stem: &str, ext: &str) -> PathBuf {
         self.path.join(format!("{stem}.{ext}"))
@@ -87,6 +101,7 @@ impl RunDir {
             self.history(),
             self.metrics(),
             self.report(),
+            self.lr_find_table(),
         ];
         for stem in CHART_STEMS {
             files.push(self.chart(stem, "svg"));

@@ -108,9 +108,12 @@ pub fn evaluate<T: Scalar>(
     let mut predicted = Vec::with_capacity(n);
     let (mut loss_sum, mut correct) = (0.0, 0u64);
     let mut buf = Buffers::<T>::default();
+    let mut indices = Vec::with_capacity(batch_size.min(n));
+    let mut scratch = (Vec::new(), Vec::new());
     let classes = data.labels().is_some();
     for start in (0..n).step_by(batch_size.max(1)) {
-        let indices: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+        indices.clear();
+        indices.extend(start..(start + batch_size).min(n));
         buf.x.gather_items(&data.x, &indices);
         let logits = model.forward_logits(&buf.x, false)?;
         let (l, c) = batch_loss(loss, logits, data, &indices, &mut buf.labels, &mut buf.values, None)?;
@@ -118,7 +121,7 @@ pub fn evaluate<T: Scalar>(
         correct += c.unwrap_or(0);
         for row in logits.data().chunks_exact(width.max(1)) {
             predicted.push(predicted_class(row));
-            append_outputs(loss, row, classes, &mut outputs);
+            append_outputs(loss, row, classes, &mut scratch, &mut outputs);
         }
     }
     Ok(Evaluation {
@@ -132,13 +135,22 @@ pub fn evaluate<T: Scalar>(
 
 /// Turns one row of logits into what users read: probabilities for
 /// classifiers, raw values otherwise (computed in `f64`).
-fn append_outputs<T: Scalar>(loss: &Loss, row: &[T], classes: bool, out: &mut Vec<f32>) {
+/// `scratch` holds the row in `f64` and its probabilities, reused across rows.
+fn append_outputs<T: Scalar>(
+    loss: &Loss,
+    row: &[T],
+    classes: bool,
+    scratch: &mut (Vec<f64>, Vec<f64>),
+    out: &mut Vec<f32>,
+) {
     let logits = row.iter().map(|v| v.f64());
     match loss {
         Loss::CrossEntropy { .. } if classes => {
-            let x: Vec<f64> = logits.collect();
-            let mut p = vec![0.0; x.len()];
-            activation::softmax_forward(1, x.len(), 1, &x, &mut p);
+            let (x, p) = scratch;
+            x.clear();
+            x.extend(logits);
+            p.resize(x.len(), 0.0);
+            activation::softmax_forward(1, x.len(), 1, x, p);
             out.extend(p.iter().map(|&v| v as f32));
         }
         Loss::BinaryCrossEntropy { .. } => out.extend(logits.map(|v| activation::sigmoid(v) as f32)),

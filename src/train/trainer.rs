@@ -155,14 +155,8 @@ impl Trainer {
                 return Ok(ended);
             }
         }
-        if self
-            .config
-            .early_stopping
-            .as_ref()
-            .is_some_and(|e| e.restore_best_weights)
-        {
-            self.restore_best(model);
-        }
+        // Best weights are only kept when early stopping asks to restore them.
+        self.restore_best(model);
         for cb in callbacks.iter_mut() {
             cb.on_train_end(&self.progress.history);
         }
@@ -193,11 +187,6 @@ impl Trainer {
         phases.begin_epoch(step.model, step.opt, epoch, self.progress.batch, batches);
         while self.progress.batch < batches {
             let b = self.progress.batch;
-            let phases = PhaseStep {
-                phases: &self.config.phases,
-                layer_groups: &self.config.layer_groups,
-                layer_of: &self.layer_of,
-            };
             phases.before_batch(step.opt, epoch, b, batches);
             let indices = &order[b * bs..((b + 1) * bs).min(n)];
             let (loss, correct) = self.train_batch(step.model, step.opt, train, indices, buf)?;

@@ -3,14 +3,13 @@
 //! address-space limit (`ulimit -v`). Every one must end in exit status 2
 //! with one line on stderr: no panic (101), no signal, no abort, no hang.
 //!
-//! [`cases`] builds about 130 inputs; inputs for the data-file readers
+//! [`cases`] builds 158 inputs (the test pins the count, which the README quotes); inputs for the data-file readers
 //! (NPY, IDX, HDF5, NPZ, CSV headers) that another part of issue 12 hardens
 //! are in [`reader_cases`], and every file under `tests/fixtures/regressions/`
 //! is tried as training data too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use striate::io::npy;
 
@@ -36,7 +35,7 @@ fn case(name: &str, args: &[&str]) -> Case {
 /// wrong.
 fn check(dir: &Path, c: &Case) -> Option<String> {
     let script = format!("ulimit -v {ADDRESS_SPACE_KIB} && exec timeout -s KILL {TIME_LIMIT_S} \"$0\" \"$@\"");
-    let started = Instant::now();
+    // A hang is killed by `timeout`, which then fails the case by its status.
     let out = Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -56,15 +55,7 @@ fn check(dir: &Path, c: &Case) -> Option<String> {
         && lines[0].starts_with("striate: error: ")
         && !stderr.contains("panicked")
         && !stderr.contains("internal error");
-    let took = started.elapsed();
-    (!fine || took > Duration::from_secs(TIME_LIMIT_S)).then(|| {
-        format!(
-            "{}: status {code:?} after {:.1} s, stderr: {}",
-            c.name,
-            took.as_secs_f64(),
-            stderr.trim()
-        )
-    })
+    (!fine).then(|| format!("{}: status {code:?}, stderr: {}", c.name, stderr.trim()))
 }
 
 fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
@@ -482,9 +473,9 @@ fn reader_cases(p: &Path) -> Vec<Case> {
         }
     }
     let mut cs = Vec::new();
+    let dense = "[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 2\n";
+    write(p, "dense.toml", dense);
     for f in &files {
-        let dense = "[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 2\n";
-        write(p, "dense.toml", dense);
         cs.push(case(
             &format!("train on {f}"),
             &[
@@ -512,7 +503,7 @@ fn run_all(p: &Path, cases: &[Case]) -> Vec<String> {
 fn hostile_inputs_give_one_line_and_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let cs = cases(dir.path());
-    assert!(cs.len() >= 100, "only {} inputs", cs.len());
+    assert_eq!(cs.len(), 158, "the README quotes how many inputs this test tries");
     eprintln!("{} hostile inputs", cs.len());
     let failures = run_all(dir.path(), &cs);
     assert!(

@@ -719,7 +719,7 @@ fn parse_dims(s: &str) -> std::result::Result<Vec<usize>, String> {
     let dims: std::result::Result<Vec<usize>, _> = s.split([',', 'x']).map(|d| d.trim().parse::<usize>()).collect();
     match dims {
         Ok(d) if !d.is_empty() && !d.contains(&0) => {
-            if d.iter().try_fold(1usize, |acc, &x| acc.checked_mul(x)).is_none() {
+            if striate::tensor::checked_numel(&d).is_none() {
                 return Err(format!("{s:?} has more elements than a computer can address"));
             }
             Ok(d)

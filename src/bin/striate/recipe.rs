@@ -1,7 +1,7 @@
 //! The fastai recipes on the command line: `--one-cycle`, `--fine-tune N`,
 //! layer groups, and `striate lr-find`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use striate::optim::one_cycle::{self, FineTune, LrSlice, Phase};
 use striate::report;
 use striate::run::{ModelSource, Run, RunDir};
@@ -73,17 +73,15 @@ pub fn lr_find(args: &LrFindArgs) -> Result<()> {
     }
     let pts: Vec<(&str, f64, f64)> = marks.iter().map(|&(n, _, x, y)| (n, x, y)).collect();
     let chart = report::lr_find_chart(&finding, &pts);
-    let svg = run.dir.path().join("lr_find.svg");
-    std::fs::write(&svg, &chart.svg).with_context(|| format!("writing {}", svg.display()))?;
-    let png = run.dir.path().join("lr_find.png");
-    std::fs::write(&png, report::png::svg_to_png(&chart.svg, 2.0)?)
-        .with_context(|| format!("writing {}", png.display()))?;
+    for warning in striate::run::results::write_charts(&run.dir, std::slice::from_ref(&chart))? {
+        eprintln!("striate: warning: {warning}");
+    }
+    let svg = run.dir.chart(&chart.stem, "svg");
     let mut csv = String::from("lr,smoothed_loss\n");
     for (lr, l) in finding.lrs.iter().zip(&finding.losses) {
         csv.push_str(&format!("{lr:e},{l}\n"));
     }
-    let csv_path = run.dir.path().join("lr_find.csv");
-    std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    striate::atomic::write_str(&run.dir.lr_find_table(), &csv)?;
     println!("lr_find: {} batches, plot {}", finding.lrs.len(), svg.display());
     for (name, lr, _, _) in &marks {
         println!("  {name:<8} {lr:.2e}");

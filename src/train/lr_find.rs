@@ -188,9 +188,10 @@ impl Trainer {
         self.check_data(model, train, "training")?;
         let (saved, rng, saved_opt) = (snapshot(model), model.rng_state().clone(), opt.clone());
         let result = self.sweep(model, opt, train, find);
-        restore(model, &saved);
+        let restored = restore(model, &saved);
         model.set_rng_state(rng);
         *opt = saved_opt;
+        restored?;
         result
     }
 

@@ -2,19 +2,20 @@
 //! epoch, early stopping and the schedule, with every piece of state a
 //! checkpoint needs kept in [`Progress`].
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
-use crate::layers::{StateMut, StateRef};
 use crate::model::Sequential;
 use crate::ops::loss::Loss;
 use crate::optim::Optimizer;
 use crate::optim::schedule::Watch;
 use crate::rng::SeededRng;
 use crate::scalar::Scalar;
+use crate::weights::Stored;
 
 use super::callback::{Callback, Control, Outcome};
 use super::config::TrainConfig;
@@ -63,7 +64,7 @@ pub struct Trainer {
     /// Where the run stands (what a checkpoint saves).
     pub progress: Progress,
     loss: Loss,
-    best_weights: Option<Vec<(String, Vec<f64>)>>,
+    best_weights: Option<Snapshot>,
     /// Layer group of each optimizer parameter group (per-batch recipes).
     layer_of: Vec<usize>,
 }
@@ -156,7 +157,7 @@ impl Trainer {
             }
         }
         // Best weights are only kept when early stopping asks to restore them.
-        self.restore_best(model);
+        self.restore_best(model)?;
         for cb in callbacks.iter_mut() {
             cb.on_train_end(&self.progress.history);
         }
@@ -272,7 +273,7 @@ impl Trainer {
         self.step_schedule(&log, step.opt);
         if stop_early {
             self.progress.finished = true;
-            self.restore_best(step.model);
+            self.restore_best(step.model)?;
         }
         let mut stop = false;
         for cb in step.callbacks.iter_mut() {
@@ -372,9 +373,10 @@ impl Trainer {
         Ok(self.progress.early.wait >= es.patience.max(1))
     }
 
-    fn restore_best<T: Scalar>(&mut self, model: &mut Sequential<T>) {
-        if let Some(best) = &self.best_weights {
-            restore(model, best);
+    fn restore_best<T: Scalar>(&mut self, model: &mut Sequential<T>) -> Result<()> {
+        match &self.best_weights {
+            Some(best) => restore(model, best),
+            None => Ok(()),
         }
     }
 
@@ -394,28 +396,16 @@ impl Trainer {
     }
 }
 
-/// Copies every parameter and buffer (for restoring the best epoch).
-pub(super) fn snapshot<T: Scalar>(model: &Sequential<T>) -> Vec<(String, Vec<f64>)> {
-    let mut out = Vec::new();
-    model.visit_state(&mut |name, s| {
-        let t = match s {
-            StateRef::Param(p) => &p.value,
-            StateRef::Buffer(b) => b,
-        };
-        out.push((name, t.data().iter().map(|v| v.f64()).collect()));
-    });
-    out
+/// Every parameter and buffer by name (for restoring the best epoch, or
+/// the weights before a learning-rate sweep).
+pub(super) type Snapshot = BTreeMap<String, Stored>;
+
+/// The model's state now, as [`crate::weights::model_state`] reads it.
+pub(super) fn snapshot<T: Scalar>(model: &Sequential<T>) -> Snapshot {
+    crate::weights::model_state(model).into_iter().collect()
 }
 
-pub(super) fn restore<T: Scalar>(model: &mut Sequential<T>, saved: &[(String, Vec<f64>)]) {
-    let map: std::collections::HashMap<&str, &Vec<f64>> = saved.iter().map(|(n, v)| (n.as_str(), v)).collect();
-    model.visit_state_mut(&mut |name, s| {
-        let t = match s {
-            StateMut::Param(p) => &mut p.value,
-            StateMut::Buffer(b) => b,
-        };
-        if let Some(v) = map.get(name.as_str()) {
-            t.data_mut().iter_mut().zip(v.iter()).for_each(|(d, &s)| *d = T::lit(s));
-        }
-    });
+/// Puts a [`snapshot`] of the same model back.
+pub(super) fn restore<T: Scalar>(model: &mut Sequential<T>, saved: &Snapshot) -> Result<()> {
+    crate::weights::load_state(model, saved, true).map(|_| ())
 }

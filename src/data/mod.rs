@@ -190,6 +190,33 @@ impl Dataset {
         self.subset(&idx)
     }
 
+    /// `n` samples drawn at random with `seed` (all when fewer), kept in
+    /// their original order. For class targets the draw is stratified: each
+    /// class keeps its share (largest remainders round), so a file sorted by
+    /// class still gives every class, where [`Dataset::take`] would give one.
+    pub fn sample(&self, n: usize, seed: u64) -> Dataset {
+        if n >= self.len() {
+            return self.clone();
+        }
+        let mut rng = SeededRng::new(seed);
+        let mut chosen = match self.labels() {
+            Some(labels) => {
+                let counts = self.class_counts();
+                let quotas = largest_remainder_quotas(&counts, n);
+                let mut chosen = Vec::with_capacity(n);
+                for (c, &quota) in quotas.iter().enumerate() {
+                    let mut idx: Vec<usize> = (0..self.len()).filter(|&i| labels[i] as usize == c).collect();
+                    rng.shuffle(&mut idx);
+                    chosen.extend_from_slice(&idx[..quota]);
+                }
+                chosen
+            }
+            None => rng.permutation(self.len())[..n].to_vec(),
+        };
+        chosen.sort_unstable();
+        self.subset(&chosen)
+    }
+
     /// Splits off a fraction for validation after a seeded shuffle:
     /// returns (rest, held out). The split is stratified by class for
     /// classification data, so each class keeps its share.
@@ -228,5 +255,58 @@ impl Dataset {
             )));
         }
         Ok((self.subset(&keep), self.subset(&held)))
+    }
+}
+
+/// Splits `n` over groups of sizes `counts` in proportion to them: floors
+/// first, then one more to the groups with the largest remainders (ties to
+/// the lower index). Never gives a group more than it has.
+fn largest_remainder_quotas(counts: &[usize], n: usize) -> Vec<usize> {
+    let total: usize = counts.iter().sum();
+    if total == 0 {
+        return vec![0; counts.len()];
+    }
+    let n = n.min(total);
+    let exact: Vec<u128> = counts.iter().map(|&c| c as u128 * n as u128).collect();
+    let mut quotas: Vec<usize> = exact.iter().map(|&e| (e / total as u128) as usize).collect();
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(exact[i] % total as u128));
+    let mut left = n - quotas.iter().sum::<usize>();
+    for &i in order.iter().cycle().take(counts.len() * 2) {
+        if left == 0 {
+            break;
+        }
+        if quotas[i] < counts[i] {
+            quotas[i] += 1;
+            left -= 1;
+        }
+    }
+    quotas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_follow_the_class_shares_and_add_up() {
+        assert_eq!(largest_remainder_quotas(&[10, 10, 10], 7), vec![3, 2, 2]);
+        assert_eq!(largest_remainder_quotas(&[90, 10], 10), vec![9, 1]);
+        assert_eq!(largest_remainder_quotas(&[1, 1000], 500), vec![0, 500]);
+        assert_eq!(largest_remainder_quotas(&[2, 3], 9), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_sample_of_a_class_sorted_set_has_every_class_in_order() {
+        let labels: Vec<u32> = (0..100).map(|i| (i / 20) as u32).collect();
+        let x = Tensor::from_vec(&[100, 1], (0..100).map(|i| i as f32).collect()).unwrap();
+        let d = Dataset::classification(x, labels, 5).unwrap();
+        let s = d.sample(10, 7);
+        assert_eq!(s.class_counts(), vec![2; 5]);
+        let xs = s.x.data();
+        assert!(xs.windows(2).all(|w| w[0] < w[1]), "kept in file order: {xs:?}");
+        assert_eq!(s.x.data(), d.sample(10, 7).x.data(), "seeded");
+        assert_ne!(s.x.data(), d.sample(10, 8).x.data());
+        assert_eq!(d.sample(1000, 1).len(), 100);
     }
 }

@@ -32,7 +32,7 @@ pub struct DataRecord {
     /// Fraction of the training data held out for testing, if split off (instead of `test`).
     #[serde(default)]
     pub test_split: Option<f64>,
-    /// Use only the first `limit` training samples, if set.
+    /// Use only `limit` training samples, if set (a seeded, stratified draw: [`crate::data::Dataset::sample`]).
     #[serde(default)]
     pub limit: Option<usize>,
     /// Seed of the splits.

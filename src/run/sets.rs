@@ -49,7 +49,7 @@ impl Sets {
             if n == 0 {
                 return Err(Error::invalid("--limit", "0 leaves no training data"));
             }
-            all = all.take(n);
+            all = all.sample(n, rec.split_seed ^ 0x11A1);
         }
         let mut class_names = raw_train.class_names.clone();
         let mut test = None;

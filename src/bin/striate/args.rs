@@ -245,7 +245,7 @@ pub struct TrainArgs {
     /// Hold out this fraction of the training data for the final test (stratified).
     #[arg(long)]
     pub test_split: Option<f64>,
-    /// Use only the first N training samples (quick tries).
+    /// Use only N training samples (quick tries): a seeded draw, stratified by class, kept in file order.
     #[arg(long)]
     pub limit: Option<usize>,
     /// Epochs (default: the model's recipe, 10 for image models, 100 for time-series models).

@@ -125,6 +125,7 @@ impl Trainer {
         if let Some(v) = valid {
             self.check_data(model, v, "validation")?;
         }
+        self.check_roc_monitors(valid)?;
         if !self.config.phases.is_empty() {
             if self.config.layer_groups.is_empty() {
                 self.config.layer_groups = recipe::default_split(model);
@@ -319,6 +320,32 @@ impl Trainer {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A monitored `val_auc` or `val_rejection@…` needs a validation set
+    /// with signal and background: without them the quantity is never
+    /// logged, so say so before the first epoch rather than after it.
+    fn check_roc_monitors(&self, valid: Option<&Dataset>) -> Result<()> {
+        let monitors = self
+            .config
+            .early_stopping
+            .iter()
+            .map(|es| es.monitor.as_str())
+            .chain(self.config.schedule.as_ref().and_then(|s| s.monitor()));
+        for m in monitors.filter(|m| m.starts_with("val_auc") || m.starts_with("val_rejection")) {
+            let classes = valid.and_then(Dataset::labels).map(|labels| {
+                let mut seen = std::collections::BTreeSet::new();
+                seen.extend(labels.iter().map(|&l| l.min(1)));
+                seen.len()
+            });
+            if classes != Some(2) {
+                return Err(Error::invalid(
+                    "--monitor",
+                    format!("{m} needs a validation set with both signal (class 1 and above) and background (class 0)"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// One optimisation step; returns the batch's mean loss and, for class

@@ -181,6 +181,33 @@ fn early_stopping_restores_the_best_epoch() {
     assert!((e.loss - best).abs() < 1e-5, "restored {} vs best {best}", e.loss);
 }
 
+/// Monitoring the validation AUC with a validation set of one class is
+/// refused before the first epoch (it would never be logged), and works
+/// when the validation set has signal and background.
+#[test]
+fn a_monitored_auc_needs_signal_and_background_in_validation() {
+    let data = bars(60, 1);
+    let valid = bars(30, 2);
+    let only_class_0: Vec<usize> = (0..valid.len()).filter(|&i| valid.labels().unwrap()[i] == 0).collect();
+    let one_class = valid.subset(&only_class_0);
+    for (v, ok) in [(&one_class, false), (&valid, true)] {
+        let mut model = small_cnn().build::<f32>(2).unwrap();
+        let mut opt = Optimizer::new(OptimizerConfig::adam(0.01)).unwrap();
+        let mut config = TrainConfig::new(2, 10, 2);
+        config.early_stopping = Some(EarlyStopping::new("val_auc", 5));
+        let mut t = Trainer::new(config).unwrap();
+        let result = t.fit(&mut model, &mut opt, &data, Some(v), &mut []);
+        match (result, ok) {
+            (Ok(_), true) => assert_eq!(t.progress.history.epochs.len(), 2),
+            (Err(e @ Error::InvalidArgument { .. }), false) => {
+                assert!(e.to_string().contains("val_auc needs a validation set"), "{e}");
+                assert!(t.progress.history.epochs.is_empty());
+            }
+            (other, _) => panic!("validation with one class: {}, got {other:?}", !ok),
+        }
+    }
+}
+
 #[test]
 fn step_schedule_sets_the_learning_rate() {
     let data = bars(30, 1);

@@ -508,6 +508,9 @@ impl TrainArgs {
                 patience: num(1, "patience")? as usize,
                 factor: num(2, "factor")?,
                 min_lr: 0.0,
+                min_delta: 0.0,
+                cooldown: 0,
+                rule: striate::optim::PlateauRule::Torch,
             },
             other => bail!("--schedule {other:?}: use cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR"),
         };

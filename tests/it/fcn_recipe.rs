@@ -129,6 +129,16 @@ fn ucr(name: &str) -> String {
     format!("{}/tests/fixtures/ucr/{name}.ts.gz", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A gzip-compressed `.ts` file reads as the plain one: the bundled
+/// ItalyPowerDemand has 67 training series of length 24 in classes 1 and 2.
+#[test]
+fn gzipped_ts_file_reads() {
+    let set = striate::data::series::read_ts(std::path::Path::new(&ucr("ItalyPowerDemand_TRAIN")), false).unwrap();
+    assert_eq!(set.x.shape, [67, 1, 24]);
+    assert_eq!(set.class_names, ["1", "2"]);
+    assert_eq!(set.labels.len(), 67);
+}
+
 /// The FCN with the default recipe on bundled UCR sets (tests/fixtures/ucr)
 /// reaches the published FCN accuracy less a margin for the seed: Wang et
 /// al. 2017 and Fawaz et al. 2019 report ArrowHead 0.84–0.88 and

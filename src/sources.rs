@@ -12,7 +12,7 @@
 //! | `*.npz` | NumPy archive: x/y members by key, or `x_train`/`y_train` (`x_test`/`y_test` for test data) |
 //! | `*.npy[.gz]` | NumPy array of samples; labels from `--labels FILE` or the one `*label*.npy` beside it |
 //! | `*.csv[.gz]` | table with a label column (last by default) |
-//! | `*.ts` | UCR/UEA time series (sktime/aeon format) |
+//! | `*.ts`, `*.ts.gz` | UCR/UEA time series (sktime/aeon format) |
 //! | `*.txt`, `*.tsv` | classic UCR time series: label first, then the values |
 
 use std::path::PathBuf;
@@ -86,7 +86,7 @@ pub fn detect(spec: &str) -> Result<Source> {
         Ok(Source::Npy(path))
     } else if ext_is(&[".csv", ".csv.gz"]) {
         Ok(Source::Table(path))
-    } else if ext_is(&[".ts"]) {
+    } else if ext_is(&[".ts", ".ts.gz"]) {
         Ok(Source::Ts(path))
     } else if ext_is(&[".txt", ".tsv", ".txt.gz", ".tsv.gz"]) {
         Ok(Source::UcrText(path))

@@ -110,9 +110,10 @@ fn stack(path: &Path, cases: Vec<(usize, Vec<Vec<f64>>)>, pad: bool) -> Result<A
     ))
 }
 
-/// Reads a `.ts` file.
+/// Reads a `.ts` file, gzip-compressed or not.
 pub fn read_ts(path: &Path, pad: bool) -> Result<SeriesSet> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::io::read_maybe_gzip(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))?;
     let mut class_names: Option<Vec<String>> = None;
     let mut missing_ok = false;
     let mut in_data = false;

@@ -28,7 +28,7 @@ use crate::scalar::{Scalar, is_non_negative, is_positive};
 use crate::tensor::Tensor;
 
 pub use rules::ParamState;
-pub use schedule::LrSchedule;
+pub use schedule::{LrSchedule, PlateauRule};
 
 /// Which optimizer, with its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -47,6 +47,9 @@ pub struct Watch {
     pub best_epoch: usize,
     /// Observations since the last improvement.
     pub wait: usize,
+    /// Epochs of cooldown left after a reduction (Keras's `cooldown_counter`).
+    #[serde(default)]
+    pub cooldown: usize,
 }
 
 impl Watch {
@@ -54,13 +57,18 @@ impl Watch {
     pub fn observe(&mut self, value: f64, dir: Direction, min_delta: f64, epoch: usize) -> bool {
         let better = self.best.is_none_or(|b| dir.improved(value, b, min_delta));
         if better {
-            self.best = Some(value);
-            self.best_epoch = epoch;
-            self.wait = 0;
+            self.mark_best(value, epoch);
         } else {
             self.wait += 1;
         }
         better
+    }
+
+    /// Records `value`, seen at `epoch`, as the new best.
+    pub fn mark_best(&mut self, value: f64, epoch: usize) {
+        self.best = Some(value);
+        self.best_epoch = epoch;
+        self.wait = 0;
     }
 }
 
@@ -89,7 +97,10 @@ pub enum LrSchedule {
         eta_min: f64,
     },
     /// `ReduceLROnPlateau`: multiply by `factor` when `monitor` has not
-    /// improved for `patience` epochs, never below `min_lr`.
+    /// improved (by more than `min_delta`) for `patience` epochs, never below
+    /// `min_lr`; after a reduction, `cooldown` epochs pass before counting
+    /// again. `rule` says whose counting: PyTorch's (reduce after more than
+    /// `patience` epochs without improvement) or Keras's (after `patience`).
     Plateau {
         /// Logged quantity to watch (`val_loss`, `val_accuracy`, `loss`, …); lower is better for losses.
         monitor: String,
@@ -100,7 +111,47 @@ pub enum LrSchedule {
         /// Floor of the learning rate; default 0.
         #[serde(default)]
         min_lr: f64,
+        /// Smallest absolute change that counts as an improvement (Keras's `min_delta`, 1e-4 there); default 0.
+        #[serde(default)]
+        min_delta: f64,
+        /// Epochs after a reduction during which no bad epochs are counted; default 0.
+        #[serde(default)]
+        cooldown: usize,
+        /// PyTorch's or Keras's counting; default PyTorch's.
+        #[serde(default)]
+        rule: PlateauRule,
     },
+}
+
+/// Whose `ReduceLROnPlateau` the plateau schedule follows. They differ in
+/// when they reduce and in what a reduction at the floor does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlateauRule {
+    /// `torch.optim.lr_scheduler.ReduceLROnPlateau` (threshold mode `abs`):
+    /// reduce when more than `patience` epochs have not improved.
+    #[default]
+    Torch,
+    /// `keras.callbacks.ReduceLROnPlateau` (Keras 3): reduce when `patience`
+    /// epochs have not improved and the rate is above `min_lr`; at the floor
+    /// the count is not reset.
+    Keras,
+}
+
+impl LrSchedule {
+    /// Keras's `ReduceLROnPlateau(monitor, factor, patience, min_lr)` with
+    /// its defaults `min_delta=1e-4`, `cooldown=0`.
+    pub fn keras_plateau(monitor: &str, factor: f64, patience: usize, min_lr: f64) -> Self {
+        LrSchedule::Plateau {
+            monitor: monitor.to_string(),
+            factor,
+            patience,
+            min_lr,
+            min_delta: 1e-4,
+            cooldown: 0,
+            rule: PlateauRule::Keras,
+        }
+    }
 }
 
 impl LrSchedule {
@@ -143,24 +194,67 @@ impl LrSchedule {
                 let t = epochs_done.min(*t_max) as f64 / *t_max as f64;
                 eta_min + (base - eta_min) * (1.0 + (std::f64::consts::PI * t).cos()) / 2.0
             }
-            LrSchedule::Plateau {
-                monitor,
-                factor,
-                patience,
-                min_lr,
-            } => {
-                let mut lr = current;
-                if let Some(v) = monitored {
-                    let dir = Direction::Auto.resolve(monitor);
-                    plateau.observe(v, dir, 0.0, epochs_done);
-                    if plateau.wait > *patience {
-                        lr = (lr * factor).max(*min_lr);
-                        plateau.wait = 0;
-                    }
+            LrSchedule::Plateau { monitor, .. } => match monitored {
+                Some(v) => self.plateau_step(current, v, Direction::Auto.resolve(monitor), epochs_done, plateau),
+                None => current,
+            },
+        }
+    }
+
+    /// One epoch of `ReduceLROnPlateau` with the monitored value `v`.
+    fn plateau_step(&self, lr: f64, v: f64, dir: Direction, epoch: usize, watch: &mut Watch) -> f64 {
+        let LrSchedule::Plateau {
+            factor,
+            patience,
+            min_lr,
+            min_delta,
+            cooldown,
+            rule,
+            ..
+        } = self
+        else {
+            return lr;
+        };
+        let improved = watch.best.is_none_or(|b| dir.improved(v, b, *min_delta));
+        match rule {
+            // torch.optim.lr_scheduler.ReduceLROnPlateau.step
+            PlateauRule::Torch => {
+                if improved {
+                    watch.mark_best(v, epoch);
+                } else {
+                    watch.wait += 1;
                 }
-                lr
+                if watch.cooldown > 0 {
+                    watch.cooldown -= 1;
+                    watch.wait = 0;
+                }
+                if watch.wait <= *patience {
+                    return lr;
+                }
+            }
+            // keras.callbacks.ReduceLROnPlateau.on_epoch_end (Keras 3)
+            PlateauRule::Keras => {
+                if watch.cooldown > 0 {
+                    watch.cooldown -= 1;
+                    watch.wait = 0;
+                }
+                if improved {
+                    watch.mark_best(v, epoch);
+                    return lr;
+                }
+                if watch.cooldown > 0 {
+                    return lr;
+                }
+                watch.wait += 1;
+                // The floor is compared in f32; at the floor the count is kept.
+                if watch.wait < *patience || lr <= *min_lr as f32 as f64 {
+                    return lr;
+                }
             }
         }
+        watch.wait = 0;
+        watch.cooldown = *cooldown;
+        (lr * factor).max(*min_lr)
     }
 
     /// The quantity the schedule watches, if any.

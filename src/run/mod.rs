@@ -30,7 +30,7 @@ pub mod sets;
 pub use checkpoint::{Checkpoint, Checkpointer, load_checkpoint, save_checkpoint};
 pub use dir::RunDir;
 pub use manifest::{DataRecord, Manifest};
-pub use plan::{ModelSource, RunPlan};
+pub use plan::{FromRecipe, ModelSource, RunPlan};
 pub use results::Results;
 pub use session::Run;
 pub use sets::Sets;

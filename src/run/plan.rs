@@ -7,10 +7,10 @@ use crate::data::preprocess::PrepOptions;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::model::ModelSpec;
-use crate::optim::OptimizerConfig;
+use crate::optim::{LrSchedule, OptimizerConfig};
 use crate::train::TrainConfig;
 use crate::transfer::{self, Head};
-use crate::zoo;
+use crate::zoo::{self, RecipeSchedule};
 
 use super::manifest::DataRecord;
 
@@ -128,6 +128,33 @@ pub struct RunPlan {
     pub head: Option<Head>,
     /// Parameter-name prefixes to freeze.
     pub freeze: Vec<String>,
+    /// Which of `training`'s settings the model's recipe decides once the
+    /// training set's size is known; `training`'s own values stand for the others.
+    pub from_recipe: FromRecipe,
+}
+
+/// Which training settings a run takes from its model's [`zoo::Recipe`]
+/// when the data are read (a recipe's step budget and batch rule depend on
+/// the number of training samples).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FromRecipe {
+    /// The number of epochs.
+    pub epochs: bool,
+    /// The batch size.
+    pub batch: bool,
+    /// The learning-rate schedule.
+    pub schedule: bool,
+}
+
+impl FromRecipe {
+    /// Everything from the recipe.
+    pub fn all() -> Self {
+        FromRecipe {
+            epochs: true,
+            batch: true,
+            schedule: true,
+        }
+    }
 }
 
 impl RunPlan {
@@ -135,13 +162,8 @@ impl RunPlan {
     /// the model's recipe, Adam at 1e-3 and seed `seed`.
     pub fn new(model: ModelSource, data: &str, seed: u64) -> Self {
         let recipe = model.recipe();
-        let mut training = TrainConfig::new(recipe.epochs, recipe.batch, seed);
-        if recipe.cosine {
-            training.schedule = Some(crate::optim::LrSchedule::Cosine {
-                t_max: recipe.epochs.max(1),
-                eta_min: 0.0,
-            });
-        }
+        let batch = recipe.batch_size(0);
+        let training = TrainConfig::new(recipe.epochs(0, batch), batch, seed);
         RunPlan {
             model,
             data: DataRecord {
@@ -157,6 +179,54 @@ impl RunPlan {
             weights: None,
             head: None,
             freeze: Vec::new(),
+            from_recipe: FromRecipe::all(),
         }
+    }
+
+    /// `training` with what the recipe decides for `n` training samples
+    /// filled in (see [`RunPlan::from_recipe`]); a note says what it chose
+    /// when that depends on `n`.
+    pub fn training_for(&self, n: usize, notes: &mut Vec<String>) -> TrainConfig {
+        let recipe = self.model.recipe();
+        let from = self.from_recipe;
+        let mut t = self.training.clone();
+        if from.batch {
+            t.batch_size = recipe.batch_size(n);
+        }
+        if from.epochs {
+            t.epochs = recipe.epochs(n, t.batch_size);
+        }
+        if from.schedule {
+            t.schedule = match recipe.schedule {
+                RecipeSchedule::Constant => None,
+                RecipeSchedule::Cosine => Some(LrSchedule::Cosine {
+                    t_max: t.epochs.max(1),
+                    eta_min: 0.0,
+                }),
+                RecipeSchedule::Plateau { factor, min_lr, .. } => Some(LrSchedule::keras_plateau(
+                    "loss",
+                    factor,
+                    recipe.patience(t.epochs),
+                    min_lr,
+                )),
+            };
+        } else if let (true, Some(LrSchedule::Cosine { t_max, .. })) = (from.epochs, &mut t.schedule) {
+            *t_max = t.epochs.max(1);
+        }
+        if let zoo::Budget::Steps(steps) = recipe.budget
+            && (from.epochs || from.batch)
+        {
+            notes.push(format!(
+                "{} recipe for {n} training samples: batch {}, {} epochs (about {steps} steps){}",
+                self.model.name(),
+                t.batch_size,
+                t.epochs,
+                match &t.schedule {
+                    Some(LrSchedule::Plateau { patience, .. }) => format!(", plateau patience {patience} epochs"),
+                    _ => String::new(),
+                }
+            ));
+        }
+        t
     }
 }

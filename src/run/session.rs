@@ -66,7 +66,7 @@ impl Run {
         let sets = Sets::build(&record, &raw_train, &mut prep, true)?;
         record.n_train = sets.train.len();
         let model = build_model(plan, &prep.input_shape(), sets.class_names.len(), &mut notes)?;
-        let mut training = plan.training.clone();
+        let mut training = plan.training_for(sets.train.len(), &mut notes);
         if plan.head.is_some() && !training.phases.is_empty() && training.layer_groups.is_empty() {
             // fastai's split of a transferred model: its body groups, then the new head.
             // Layers without parameters (ReLU, pooling) name nothing to train.

@@ -79,6 +79,10 @@ pub struct TrainConfig {
     /// every layer but the last one with parameters.
     #[serde(default)]
     pub layer_groups: Vec<Vec<String>>,
+    /// With phases: apply weight decay to batch-norm parameters and biases
+    /// too (fastai's `wd_bn_bias`); default false, as fastai.
+    #[serde(default)]
+    pub wd_bn_bias: bool,
     /// Signal efficiencies at which each epoch logs the validation
     /// background rejection (`val_rejection@EFF`).
     #[serde(default)]
@@ -165,6 +169,7 @@ impl TrainConfig {
             eval_batch_size: 1000,
             phases: Vec::new(),
             layer_groups: Vec::new(),
+            wd_bn_bias: false,
             signal_efficiencies: Vec::new(),
         }
     }

@@ -13,13 +13,36 @@ use crate::scalar::Scalar;
 
 /// The layer groups as optimizer parameter groups, one per prefix, and the
 /// layer group of each. Every prefix must name at least one parameter.
+/// Unless `wd_bn_bias`, every batch-norm parameter and every bias gets a
+/// group of its own without weight decay (fastai's `wd_bn_bias=False`:
+/// `norm_bias_params` get `do_wd=False`), in its layer group; parameters in
+/// no layer group belong to the last one (the head).
 pub(super) fn param_groups<T: Scalar>(
     model: &Sequential<T>,
     layer_groups: &[Vec<String>],
+    wd_bn_bias: bool,
 ) -> Result<(Vec<ParamGroup>, Vec<usize>)> {
     let names = model.param_names();
     let mut groups = Vec::new();
     let mut layer_of = Vec::new();
+    if !wd_bn_bias {
+        let norm = norm_params(model);
+        for name in names
+            .iter()
+            .filter(|n| norm.contains(*n) || n.ends_with(".bias") || *n == "bias")
+        {
+            let layer = layer_groups
+                .iter()
+                .position(|g| g.iter().any(|p| name.starts_with(p.as_str())))
+                .unwrap_or(layer_groups.len());
+            groups.push(ParamGroup {
+                prefix: name.clone(),
+                lr: None,
+                weight_decay: Some(0.0),
+            });
+            layer_of.push(layer);
+        }
+    }
     for (layer, prefixes) in layer_groups.iter().enumerate() {
         for prefix in prefixes {
             if !names.iter().any(|n| n.starts_with(prefix.as_str())) {

@@ -130,7 +130,7 @@ impl Trainer {
             if self.config.layer_groups.is_empty() {
                 self.config.layer_groups = recipe::default_split(model);
             }
-            let (groups, layer_of) = recipe::param_groups(model, &self.config.layer_groups)?;
+            let (groups, layer_of) = recipe::param_groups(model, &self.config.layer_groups, self.config.wd_bn_bias)?;
             opt.set_groups(groups);
             self.layer_of = layer_of;
         }

@@ -5,6 +5,7 @@ mod atomic;
 mod cli;
 mod common;
 mod crash_resume;
+mod fcn_recipe;
 mod filters;
 mod fuzz;
 mod fuzz_regressions;

@@ -62,7 +62,7 @@ fn fashion_convnet_with_sgd_reaches_089_in_5_epochs() {
 
 /// Trains through the command line, as a user would, and returns the run's
 /// `metrics.json`.
-fn cli_train(args: &[&str]) -> serde_json::Value {
+pub fn cli_train(args: &[&str]) -> serde_json::Value {
     cli_train_with_report(args).0
 }
 

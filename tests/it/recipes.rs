@@ -368,3 +368,74 @@ fn cli_fine_tune_logs_auc_and_bad_splits_exit_2() {
     let range = run(&["--lr", "1e-5:1e-3", "--out", "bad2"]);
     assert_eq!(range.code, 2, "{}", range.stderr);
 }
+
+/// fastai's `wd_bn_bias=False`: a one-cycle run with decoupled weight decay
+/// leaves the batch-norm parameters and biases undecayed, and every weight
+/// and running statistic equals fastai's after six steps
+/// (tests/fixtures/fastai_wd.safetensors, from gen_fastai_wd.py). With
+/// `wd_bn_bias` on, it equals fastai's `wd_bn_bias=True` instead.
+#[test]
+fn one_cycle_weight_decay_skips_batch_norm_and_biases_as_fastai() {
+    use striate::weights::{load_state, read_tensors};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fastai_wd.safetensors");
+    let fx = read_tensors(std::path::Path::new(path)).unwrap();
+    let part = |prefix: &str| -> std::collections::BTreeMap<String, striate::io::safetensors::Stored> {
+        fx.iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|n| (renamed(n), v.clone())))
+            .collect()
+    };
+    // nn.Sequential's indices as striate names the same layers
+    fn renamed(n: &str) -> String {
+        let (layer, rest) = n.split_once('.').unwrap();
+        let ours = match layer {
+            "0" => "fc1",
+            "2" => "bn1",
+            _ => "fc2",
+        };
+        format!("{ours}.{rest}")
+    }
+    let x: Vec<f32> = fx["x"].values.iter().map(|&v| v as f32).collect();
+    let y: Vec<u32> = fx["y"].values.iter().map(|&v| v as u32).collect();
+    let n = y.len();
+    let data = Dataset::classification(Tensor::from_vec(&[n, 4], x).unwrap(), y, 2).unwrap();
+    for (wd_bn_bias, want) in [(false, "after."), (true, "after_wd_all.")] {
+        let mut model = ModelSpec::new([4])
+            .dense(8)
+            .relu()
+            .batch_norm1d()
+            .dense(2)
+            .build::<f32>(0)
+            .unwrap();
+        let report = load_state(&mut model, &part("init."), false).unwrap();
+        assert_eq!(report.missing, ["bn1.num_batches_tracked"], "{report:?}");
+        let mut config = OptimizerConfig::fastai_adam(5e-2);
+        if let OptimizerConfig::AdamW { weight_decay, .. } = &mut config {
+            *weight_decay = 0.1;
+        }
+        let mut opt = Optimizer::new(config).unwrap();
+        let mut train =
+            TrainConfig::new(0, n, 0).with_phases(one_cycle::fit_one_cycle(6, LrSlice::Single { lr: 5e-2 }));
+        train.shuffle = false;
+        train.wd_bn_bias = wd_bn_bias;
+        let mut trainer = Trainer::new(train).unwrap();
+        trainer.fit(&mut model, &mut opt, &data, None, &mut []).unwrap();
+        let expected = part(want);
+        let ours: std::collections::BTreeMap<String, _> = model_state(&model).into_iter().collect();
+        let (mut compared, mut worst) = (0, 0.0f64);
+        for (name, e) in &expected {
+            let Some(o) = ours.get(name) else { continue };
+            let (d, at) = o
+                .values
+                .iter()
+                .zip(&e.values)
+                .map(|(a, b)| (a - b).abs())
+                .enumerate()
+                .fold((0.0, 0), |acc, (i, d)| if d > acc.0 { (d, i) } else { acc });
+            println!("wd_bn_bias={wd_bn_bias} {name}: largest difference {d:e} at {at}");
+            worst = worst.max(d);
+            compared += 1;
+        }
+        assert!(worst < 1e-5, "wd_bn_bias={wd_bn_bias}: off by {worst:e}");
+        assert_eq!(compared, 8, "weights, biases and running statistics of three layers");
+    }
+}

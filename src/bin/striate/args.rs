@@ -248,10 +248,12 @@ pub struct TrainArgs {
     /// Use only N training samples (quick tries): a seeded draw, stratified by class, kept in file order.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Epochs (default: the model's recipe, 10 for image models, 100 for time-series models).
+    /// Epochs (default: the model's recipe: 10 for image models, 100 for lenet1d; for fcn1d
+    /// as many as 2,000 optimizer steps take).
     #[arg(long, short)]
     pub epochs: Option<usize>,
-    /// Batch size (default: the model's recipe, 64 for image models, 8 for time-series models).
+    /// Batch size (default: the model's recipe: 64 for image models, 8 for lenet1d,
+    /// min(N/10, 16) but at least 8 of N training samples for fcn1d).
     #[arg(long, short)]
     pub batch: Option<usize>,
     /// Optimizer (default: adam; fastai's AdamW settings with --one-cycle or --fine-tune).
@@ -286,7 +288,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub weight_decay: Option<f64>,
     /// Learning-rate schedule: none, cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR
-    /// (default: the model's recipe, cosine for time-series models).
+    /// (default: the model's recipe: cosine for lenet1d; for fcn1d Keras's ReduceLROnPlateau on the
+    /// training loss, factor 0.5, patience 1/40 of the epochs, floor 1e-4).
     #[arg(long)]
     pub schedule: Option<String>,
     /// Stop when the monitored quantity has not improved for this many epochs.
@@ -478,7 +481,7 @@ impl TrainArgs {
     pub fn schedule(&self, recipe: striate::zoo::Recipe, epochs: usize) -> Result<Option<LrSchedule>> {
         let s = match &self.schedule {
             Some(s) => s.clone(),
-            None if recipe.cosine => "cosine".to_string(),
+            None if recipe.schedule == striate::zoo::RecipeSchedule::Cosine => "cosine".to_string(),
             None => return Ok(None),
         };
         let s = &s;
@@ -508,6 +511,9 @@ impl TrainArgs {
                 patience: num(1, "patience")? as usize,
                 factor: num(2, "factor")?,
                 min_lr: 0.0,
+                min_delta: 0.0,
+                cooldown: 0,
+                rule: striate::optim::PlateauRule::Torch,
             },
             other => bail!("--schedule {other:?}: use cosine, step:EPOCHS:GAMMA, exp:GAMMA or plateau:PATIENCE:FACTOR"),
         };

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use striate::metrics::EvalReport;
 use striate::report;
-use striate::run::{DataRecord, ModelSource, Results, Run, RunDir, RunPlan};
+use striate::run::{DataRecord, FromRecipe, ModelSource, Results, Run, RunDir, RunPlan};
 use striate::train::{Outcome, TrainConfig};
 
 use crate::args::TrainArgs;
@@ -20,8 +20,9 @@ pub enum Finish {
 /// The plan the flags describe, with the model's recipe for flags left out.
 pub fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan> {
     let recipe = model.recipe();
-    let epochs = args.epochs.unwrap_or(recipe.epochs);
-    let mut training = TrainConfig::new(epochs, args.batch.unwrap_or(recipe.batch), args.seed);
+    let batch = args.batch.unwrap_or(recipe.batch_size(0));
+    let epochs = args.epochs.unwrap_or(recipe.epochs(0, batch));
+    let mut training = TrainConfig::new(epochs, batch, args.seed);
     training.loss = args.loss();
     training.schedule = args.schedule(recipe, epochs)?;
     training.early_stopping = args.early_stopping();
@@ -31,6 +32,13 @@ pub fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan>
         training.schedule = None;
     }
     crate::recipe::apply(args, &mut training, optimizer.lr())?;
+    // What depends on the number of training samples is decided when the data are read.
+    let per_epoch = training.phases.is_empty();
+    let from_recipe = FromRecipe {
+        epochs: args.epochs.is_none() && per_epoch,
+        batch: args.batch.is_none(),
+        schedule: args.schedule.is_none() && per_epoch,
+    };
     Ok(RunPlan {
         model,
         data: DataRecord {
@@ -52,6 +60,7 @@ pub fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan>
         weights: args.weights.clone(),
         head: args.head.map(|h| h.head()),
         freeze: args.freeze.clone(),
+        from_recipe,
     })
 }
 

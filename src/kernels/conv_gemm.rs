@@ -35,6 +35,56 @@ pub enum ConvAlgo {
     Im2colGemm,
 }
 
+/// What a convolution does to its output before storing it, per output
+/// channel `c`: `y = act(acc · scale[c] + shift[c])`, where `acc` is the
+/// convolution's sum. A bias is `shift` alone; batch norm in evaluation mode
+/// folds into `scale` and `shift`; `relu` clamps at zero. Applied to each
+/// chunk of samples right after its product, while it is in cache.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a, T: Scalar> {
+    /// Per-channel factor (`c_out`), or none (1).
+    pub scale: Option<&'a [T]>,
+    /// Per-channel offset (`c_out`), or none (0).
+    pub shift: Option<&'a [T]>,
+    /// Clamp negative results to zero.
+    pub relu: bool,
+}
+
+impl<'a, T: Scalar> Epilogue<'a, T> {
+    /// Adds `bias` (a plain convolution's epilogue).
+    pub fn bias(bias: Option<&'a [T]>) -> Self {
+        Epilogue {
+            scale: None,
+            shift: bias,
+            relu: false,
+        }
+    }
+
+    /// True when it changes nothing.
+    fn is_identity(&self) -> bool {
+        self.scale.is_none() && self.shift.is_none() && !self.relu
+    }
+
+    /// Applies it to the outputs `ys` of whole samples (`c_out` planes of `p`).
+    fn apply(&self, ys: &mut [T], c_out: usize, p: usize) {
+        if self.is_identity() || p == 0 {
+            return;
+        }
+        let zero = T::zero();
+        let relu = |v: T| if v > zero { v } else { zero };
+        for (i, plane) in ys.chunks_exact_mut(p).enumerate() {
+            let c = i % c_out;
+            let b = self.shift.map_or(zero, |s| s[c]);
+            match (self.scale, self.relu) {
+                (Some(a), true) => plane.iter_mut().for_each(|v| *v = relu(*v * a[c] + b)),
+                (Some(a), false) => plane.iter_mut().for_each(|v| *v = *v * a[c] + b),
+                (None, true) => plane.iter_mut().for_each(|v| *v = relu(*v + b)),
+                (None, false) => plane.iter_mut().for_each(|v| *v += b),
+            }
+        }
+    }
+}
+
 /// Scratch memory of one parallel task.
 #[derive(Debug, Default)]
 struct TaskBufs<T: Scalar> {
@@ -183,11 +233,22 @@ impl<T: Scalar> ConvOp<T> {
 
     /// `y = conv(x, w) + b` for `n` samples; slices must have the geometry's sizes.
     pub fn forward(&mut self, n: usize, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
+        self.forward_with(n, x, w, Epilogue::bias(b), y);
+    }
+
+    /// `y = epilogue(conv(x, w))` for `n` samples: the reference applies
+    /// the epilogue in a pass of its own after the scalar loops, the GEMM
+    /// path to each chunk of samples right after its product.
+    pub fn forward_with(&mut self, n: usize, x: &[T], w: &[T], ep: Epilogue<'_, T>, y: &mut [T]) {
         let g = &self.geom;
         debug_assert!(x.len() >= n * g.in_len() && y.len() >= n * g.out_len());
         match self.algo {
-            ConvAlgo::Reference => reference::conv2d_forward(g, n, x, w, b, y),
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, n, x, w, b, y, &mut self.ws),
+            ConvAlgo::Reference if ep.scale.is_none() && !ep.relu => reference::conv2d_forward(g, n, x, w, ep.shift, y),
+            ConvAlgo::Reference => {
+                reference::conv2d_forward(g, n, x, w, None, y);
+                ep.apply(&mut y[..n * g.out_len()], g.c_out, g.out_h * g.out_w);
+            }
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, n, x, w, ep, y, &mut self.ws),
         }
     }
 
@@ -208,13 +269,13 @@ impl<T: Scalar> ConvOp<T> {
     }
 }
 
-/// `y = conv(x, w) + b` through im2col and GEMM, parallel over the batch.
+/// `y = epilogue(conv(x, w))` through im2col and GEMM, parallel over the batch.
 fn forward_gemm<T: Scalar>(
     g: &ConvGeometry,
     n: usize,
     x: &[T],
     w: &[T],
-    b: Option<&[T]>,
+    ep: Epilogue<'_, T>,
     y: &mut [T],
     ws: &mut ConvWorkspace<T>,
 ) {
@@ -278,13 +339,7 @@ fn forward_gemm<T: Scalar>(
                         }
                     }
                 }
-                if let Some(b) = b {
-                    for ys in ych.chunks_exact_mut(ol) {
-                        for (plane, &bv) in ys.chunks_exact_mut(p).zip(b) {
-                            plane.iter_mut().for_each(|v| *v += bv);
-                        }
-                    }
-                }
+                ep.apply(ych, g.c_out, p);
             }
         });
 }

@@ -318,3 +318,101 @@ fn plain_convolutions_match_reference() {
         });
     }
 }
+
+/// The fused epilogue (`relu(conv · scale + shift)` per channel, what
+/// inference folds batch norm into) on every kernel against the reference
+/// convolution followed by the same arithmetic in a pass of its own.
+#[test]
+fn conv_epilogue_matches_unfused_reference() {
+    use striate::kernels::conv_gemm::{ConvOp, Epilogue};
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let mut rng = SeededRng::new(41);
+    let mut tried = 0;
+    while tried < 60 {
+        let (p, [n, c_in, h, w], c_out) = random_params(&mut rng);
+        let Ok(g) = p.geometry(c_in, h, w, c_out) else { continue };
+        tried += 1;
+        let x = randn::<f64>(&[n, c_in, h, w], tried);
+        let wt = randn::<f64>(&[c_out, c_in / p.groups, p.kernel[0], p.kernel[1]], tried + 1000);
+        let scale = randn::<f64>(&[c_out], tried + 2000);
+        let shift = randn::<f64>(&[c_out], tried + 3000);
+        let relu = tried % 2 == 0;
+        let plain = conv2d(&x, &wt, None, &p, ConvAlgo::Reference).unwrap();
+        let pl = g.out_h * g.out_w;
+        let expected = Tensor::from_fn(plain.shape(), |i| {
+            let c = (i / pl) % c_out;
+            let v = plain.data()[i] * scale.data()[c] + shift.data()[c];
+            if relu { v.max(0.0) } else { v }
+        });
+        for algo in [ConvAlgo::Reference, ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+            let mut op = ConvOp::<f64>::new(g, algo);
+            let mut y = Tensor::<f64>::zeros(plain.shape());
+            let ep = Epilogue {
+                scale: Some(scale.data()),
+                shift: Some(shift.data()),
+                relu,
+            };
+            pool.install(|| op.forward_with(n, x.data(), wt.data(), ep, y.data_mut()));
+            assert_close(
+                &format!("epilogue {algo:?} x={:?} {p:?}", x.shape()),
+                &y,
+                &expected,
+                1e-12,
+            );
+        }
+    }
+}
+
+/// A residual or bottleneck block's inference path (batch norm and ReLU
+/// folded into the convolutions, `backward: false`) against its layer-by-
+/// layer evaluation-mode pass (`backward: true`), with running statistics
+/// that are not the identity, on both convolution kernels.
+#[test]
+fn block_inference_path_matches_layer_by_layer() {
+    use striate::layers::{BottleneckConfig, ForwardCtx, ResidualConfig, StateMut};
+    use striate::model::LayerKind;
+    let blocks = [
+        (LayerKind::Residual(ResidualConfig::new(4)), [4, 6, 6]),
+        (LayerKind::Residual(ResidualConfig::new(6).with_stride(2)), [3, 7, 5]),
+        (LayerKind::Bottleneck(BottleneckConfig::new(2)), [8, 5, 5]),
+        (
+            LayerKind::Bottleneck(BottleneckConfig::new(2).with_stride(2)),
+            [3, 6, 6],
+        ),
+    ];
+    for (i, (kind, input)) in blocks.into_iter().enumerate() {
+        let mut layer = build_layer::<f64>(&kind, &input);
+        let mut seed = 100 * i as u64;
+        layer.visit_state_mut("", &mut |name, s| {
+            seed += 1;
+            let t = match s {
+                StateMut::Param(p) => &mut p.value,
+                StateMut::Buffer(b) => b,
+            };
+            let r = randn::<f64>(t.shape(), seed);
+            let positive = name.ends_with("running_var");
+            let v = Tensor::from_fn(
+                t.shape(),
+                |j| if positive { 0.5 + r.data()[j].abs() } else { r.data()[j] },
+            );
+            *t = v;
+        });
+        let x = randn::<f64>(&[3, input[0], input[1], input[2]], 7 + i as u64);
+        for algo in [ConvAlgo::Reference, ConvAlgo::Auto] {
+            layer.set_conv_algo(algo);
+            let mut run = |backward: bool| {
+                let mut rng = SeededRng::new(1);
+                let mut ctx = ForwardCtx {
+                    train: false,
+                    backward,
+                    rng: &mut rng,
+                };
+                let mut y = Tensor::default();
+                layer.forward(&x, &mut y, &mut ctx);
+                y
+            };
+            let (layered, fused) = (run(true), run(false));
+            assert_close(&format!("block {i} {algo:?}"), &fused, &layered, 1e-12);
+        }
+    }
+}

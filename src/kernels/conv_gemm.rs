@@ -25,13 +25,17 @@ use crate::scalar::Scalar;
 /// Which kernel computes a convolution. A runtime choice, so tests reach every path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ConvAlgo {
-    /// Let striate choose (currently [`ConvAlgo::Im2colGemm`]).
+    /// Let striate choose: [`ConvAlgo::Im2colGemm`] with the 1×1 fast
+    /// paths: a 1×1 convolution with stride 1 and no padding multiplies the
+    /// NCHW data directly (no patch copy) wherever a sample's image has at
+    /// least [`POINTWISE_MIN_PIXELS`] pixels, and a strided 1×1 one gathers
+    /// its patches with a plain strided copy.
     #[default]
     Auto,
     /// The scalar reference loops: slow, obviously right.
     Reference,
     /// Unfold patches (im2col) and multiply with the GEMM micro-kernels,
-    /// parallel over the batch.
+    /// parallel over the batch; the general path, the fast paths' twin.
     Im2colGemm,
 }
 
@@ -158,6 +162,12 @@ fn samples_per_task(n: usize) -> usize {
     n.div_ceil(tasks).max(1)
 }
 
+/// Pixels per sample from which a stride-1 1×1 convolution multiplies each
+/// sample's NCHW data in place instead of copying several samples' patches
+/// side by side: below it the products are too thin for their cost (each
+/// repacks the weights).
+pub const POINTWISE_MIN_PIXELS: usize = 64;
+
 /// Threads to use inside one matrix product when the batch gives too little
 /// parallelism (a single task) but the product is big.
 fn inner_par(tasks: usize, macs: usize) -> Par {
@@ -189,11 +199,12 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(g: &ConvGeometry, n: usize) -> Self {
+    fn new(g: &ConvGeometry, n: usize, algo: ConvAlgo) -> Self {
         let (cog, k, p) = (g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
         let per = samples_per_task(n);
         let tasks = n.div_ceil(per);
-        let nb = samples_per_gemm(k, p, per);
+        let direct = algo == ConvAlgo::Auto && g.is_pointwise() && p >= POINTWISE_MIN_PIXELS;
+        let nb = if direct { 1 } else { samples_per_gemm(k, p, per) };
         let par = inner_par(tasks, cog * k * p * nb);
         let pointwise = g.is_pointwise();
         let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
@@ -207,6 +218,24 @@ impl Plan {
             col,
             out,
         }
+    }
+}
+
+/// [`im2col::im2col`], or with `fast` the strided gather of a 1×1 unpadded convolution.
+fn unfold<T: Scalar>(g: &ConvGeometry, fast: bool, x_s: &[T], c0: usize, col: &mut [T], ld: usize) {
+    if fast && im2col::is_1x1_unpadded(g) {
+        im2col::gather_1x1(g, x_s, c0, col, ld);
+    } else {
+        im2col::im2col(g, x_s, c0, col, ld);
+    }
+}
+
+/// [`im2col::col2im`], or with `fast` the strided scatter of a 1×1 unpadded convolution.
+fn fold<T: Scalar>(g: &ConvGeometry, fast: bool, col: &[T], c0: usize, dx_s: &mut [T], ld: usize) {
+    if fast && im2col::is_1x1_unpadded(g) {
+        im2col::scatter_1x1(g, col, c0, dx_s, ld);
+    } else {
+        im2col::col2im(g, col, c0, dx_s, ld);
     }
 }
 
@@ -248,7 +277,7 @@ impl<T: Scalar> ConvOp<T> {
                 reference::conv2d_forward(g, n, x, w, None, y);
                 ep.apply(&mut y[..n * g.out_len()], g.c_out, g.out_h * g.out_w);
             }
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, n, x, w, ep, y, &mut self.ws),
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, self.algo, n, x, w, ep, y, &mut self.ws),
         }
     }
 
@@ -264,14 +293,16 @@ impl<T: Scalar> ConvOp<T> {
                 }
                 reference::conv2d_backward_weight(g, n, x, dy, grads.d_weight, grads.d_bias);
             }
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => backward_gemm(g, n, inp, grads, &mut self.ws),
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => backward_gemm(g, self.algo, n, inp, grads, &mut self.ws),
         }
     }
 }
 
 /// `y = epilogue(conv(x, w))` through im2col and GEMM, parallel over the batch.
+#[allow(clippy::too_many_arguments)]
 fn forward_gemm<T: Scalar>(
     g: &ConvGeometry,
+    algo: ConvAlgo,
     n: usize,
     x: &[T],
     w: &[T],
@@ -292,7 +323,8 @@ fn forward_gemm<T: Scalar>(
         pointwise,
         col,
         out,
-    } = Plan::new(g, n);
+    } = Plan::new(g, n, algo);
+    let fast = algo == ConvAlgo::Auto;
     let bufs = ws.ensure(
         tasks,
         BufSizes {
@@ -319,7 +351,7 @@ fn forward_gemm<T: Scalar>(
                         let cols: &[T] = if pointwise {
                             &xch[c0 * p..(c0 + cig) * p]
                         } else {
-                            im2col::im2col(g, xch, c0, &mut bufs.col, p);
+                            unfold(g, fast, xch, c0, &mut bufs.col, p);
                             &bufs.col[..k * p]
                         };
                         let yg = &mut ych[grp * cog * p..(grp + 1) * cog * p];
@@ -327,7 +359,7 @@ fn forward_gemm<T: Scalar>(
                         continue;
                     }
                     for (s, xs) in xch.chunks_exact(il).enumerate() {
-                        im2col::im2col(g, xs, c0, &mut bufs.col[s * p..], ld);
+                        unfold(g, fast, xs, c0, &mut bufs.col[s * p..], ld);
                     }
                     let out = &mut bufs.out[..cog * ld];
                     matmul(&MatmulSpec::new(cog, ld, k).par(par), wg, &bufs.col[..k * ld], out);
@@ -349,6 +381,7 @@ fn forward_gemm<T: Scalar>(
 /// back by `col2im`, the input gradient; the shares are reduced in task order.
 fn backward_gemm<T: Scalar>(
     g: &ConvGeometry,
+    algo: ConvAlgo,
     n: usize,
     inp: BackwardIn<'_, T>,
     grads: GradsOut<'_, T>,
@@ -378,7 +411,8 @@ fn backward_gemm<T: Scalar>(
         pointwise,
         col,
         out,
-    } = Plan::new(g, n);
+    } = Plan::new(g, n, algo);
+    let fast = algo == ConvAlgo::Auto;
     let dcol = if dx.is_some() { col } else { 0 };
     let bufs = ws.ensure(
         tasks,
@@ -424,13 +458,13 @@ fn backward_gemm<T: Scalar>(
                         let cols: &[T] = if pointwise {
                             &xch[c0 * p..(c0 + cig) * p]
                         } else {
-                            im2col::im2col(g, xch, c0, col, p);
+                            unfold(g, fast, xch, c0, col, p);
                             &col[..k * p]
                         };
                         (cols, &dych[grp * cog * p..(grp + 1) * cog * p])
                     } else {
                         for (s, (xs, dys)) in xch.chunks_exact(il).zip(dych.chunks_exact(ol)).enumerate() {
-                            im2col::im2col(g, xs, c0, &mut col[s * p..], ld);
+                            unfold(g, fast, xs, c0, &mut col[s * p..], ld);
                             for co in 0..cog {
                                 out[co * ld + s * p..co * ld + (s + 1) * p]
                                     .copy_from_slice(&dys[(grp * cog + co) * p..(grp * cog + co + 1) * p]);
@@ -463,7 +497,7 @@ fn backward_gemm<T: Scalar>(
                         &mut dcol[..k * ld],
                     );
                     for (s, dxs) in dxch.chunks_exact_mut(il).enumerate() {
-                        im2col::col2im(g, &dcol[s * p..], c0, dxs, ld);
+                        fold(g, fast, &dcol[s * p..], c0, dxs, ld);
                     }
                 }
                 for dys in dych.chunks_exact(ol) {

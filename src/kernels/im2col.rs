@@ -115,6 +115,43 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], 
     }
 }
 
+/// A 1×1 window without padding or dilation, any stride: its patches are a
+/// strided gather of the input, with no bounds to check.
+pub fn is_1x1_unpadded(g: &ConvGeometry) -> bool {
+    g.k_h == 1 && g.k_w == 1 && g.pad_top + g.pad_bottom + g.pad_left + g.pad_right == 0
+}
+
+/// [`im2col`] for a 1×1 unpadded window ([`is_1x1_unpadded`]): row `cg` of
+/// `col` is channel `c0 + cg` sampled every `stride` pixels.
+pub fn gather_1x1<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], ld: usize) {
+    let (p, [sh, sw], ow) = (g.out_h * g.out_w, g.stride, g.out_w);
+    for cg in 0..g.c_in / g.groups {
+        let plane = &x_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
+        let dst = &mut col[cg * ld..cg * ld + p];
+        for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
+            let src = &plane[oy * sh * g.w..];
+            if sw == 1 {
+                d.copy_from_slice(&src[..ow]);
+            } else {
+                d.iter_mut().zip(src.iter().step_by(sw)).for_each(|(d, &v)| *d = v);
+            }
+        }
+    }
+}
+
+/// [`col2im`] for a 1×1 unpadded window: the adjoint of [`gather_1x1`].
+pub fn scatter_1x1<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T], ld: usize) {
+    let (p, [sh, sw], ow) = (g.out_h * g.out_w, g.stride, g.out_w);
+    for cg in 0..g.c_in / g.groups {
+        let plane = &mut dx_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
+        let src = &col[cg * ld..cg * ld + p];
+        for (oy, s) in src.chunks_exact(ow).enumerate() {
+            let dst = &mut plane[oy * sh * g.w..];
+            dst.iter_mut().step_by(sw).zip(s).for_each(|(d, &v)| *d += v);
+        }
+    }
+}
+
 /// Adds the columns of `col` (laid out as for [`im2col`]) back onto
 /// channels `c0 ..` of `dx_s`.
 pub fn col2im<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T], ld: usize) {

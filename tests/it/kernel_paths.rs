@@ -416,3 +416,52 @@ fn block_inference_path_matches_layer_by_layer() {
         }
     }
 }
+
+/// The 1×1 fast paths of `ConvAlgo::Auto` (stride 1: products on the NCHW
+/// data, from `POINTWISE_MIN_PIXELS` pixels; any stride: a strided gather)
+/// against the general im2col path and the reference, forward and backward,
+/// with batches that put several samples into one product.
+#[test]
+fn one_by_one_convolutions_match_general_path() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    // (c_in, h, w, c_out, stride, groups, n)
+    let cases = [
+        (3, 8, 8, 5, 1, 1, 9),
+        (4, 9, 11, 6, 1, 2, 5),
+        (6, 3, 3, 4, 1, 1, 7),
+        (4, 10, 10, 8, 2, 1, 6),
+        (3, 7, 5, 2, 3, 1, 4),
+        (4, 6, 9, 4, 2, 2, 3),
+        (2, 5, 5, 3, 2, 1, 1),
+    ];
+    for (i, (c_in, h, w, c_out, stride, groups, n)) in cases.into_iter().enumerate() {
+        let p = Conv2dParams::new([1, 1])
+            .with_stride([stride, stride])
+            .with_groups(groups);
+        let x = randn::<f64>(&[n, c_in, h, w], 50 + i as u64);
+        let wt = randn::<f64>(&[c_out, c_in / groups, 1, 1], 60 + i as u64);
+        let b = randn::<f64>(&[c_out], 70 + i as u64);
+        pool.install(|| {
+            let y_ref = conv2d(&x, &wt, Some(&b), &p, ConvAlgo::Reference).unwrap();
+            let dy = randn::<f64>(y_ref.shape(), 80 + i as u64);
+            let g_ref = conv2d_backward(&x, &wt, &dy, true, &p, ConvAlgo::Reference).unwrap();
+            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+                let y = conv2d(&x, &wt, Some(&b), &p, algo).unwrap();
+                assert_close(&format!("1x1 forward case {i} {algo:?}"), &y, &y_ref, 1e-12);
+                let g = conv2d_backward(&x, &wt, &dy, true, &p, algo).unwrap();
+                assert_close(
+                    &format!("1x1 d_input case {i} {algo:?}"),
+                    &g.d_input,
+                    &g_ref.d_input,
+                    1e-12,
+                );
+                assert_close(
+                    &format!("1x1 d_weight case {i} {algo:?}"),
+                    &g.d_weight,
+                    &g_ref.d_weight,
+                    1e-12,
+                );
+            }
+        });
+    }
+}

@@ -29,7 +29,9 @@ pub enum ConvAlgo {
     /// paths: a 1×1 convolution with stride 1 and no padding multiplies the
     /// NCHW data directly (no patch copy) wherever a sample's image has at
     /// least [`POINTWISE_MIN_PIXELS`] pixels, and a strided 1×1 one gathers
-    /// its patches with a plain strided copy.
+    /// its patches with a plain strided copy; a padded convolution copies
+    /// each input plane once into a zero-bordered buffer and reads its
+    /// patches from there without bounds checks.
     #[default]
     Auto,
     /// The scalar reference loops: slow, obviously right.
@@ -103,6 +105,9 @@ struct TaskBufs<T: Scalar> {
     dw: Vec<T>,
     /// This task's share of the bias gradient.
     db: Vec<T>,
+    /// One zero-bordered input plane, for the padded im2col fast path
+    /// (grown by it on first use).
+    pad: Vec<T>,
 }
 
 /// Scratch memory of a convolution, kept across batches so that training
@@ -221,19 +226,24 @@ impl Plan {
     }
 }
 
-/// [`im2col::im2col`], or with `fast` the strided gather of a 1×1 unpadded convolution.
-fn unfold<T: Scalar>(g: &ConvGeometry, fast: bool, x_s: &[T], c0: usize, col: &mut [T], ld: usize) {
+/// [`im2col::im2col`], or with `fast` the strided gather of a 1×1 unpadded
+/// convolution or the padded-plane copy of a padded one (`pad` its buffer).
+fn unfold<T: Scalar>(g: &ConvGeometry, fast: bool, x_s: &[T], c0: usize, col: &mut [T], ld: usize, pad: &mut Vec<T>) {
     if fast && im2col::is_1x1_unpadded(g) {
         im2col::gather_1x1(g, x_s, c0, col, ld);
+    } else if fast && im2col::is_padded(g) {
+        im2col::im2col_padded(g, x_s, c0, col, ld, pad);
     } else {
         im2col::im2col(g, x_s, c0, col, ld);
     }
 }
 
-/// [`im2col::col2im`], or with `fast` the strided scatter of a 1×1 unpadded convolution.
-fn fold<T: Scalar>(g: &ConvGeometry, fast: bool, col: &[T], c0: usize, dx_s: &mut [T], ld: usize) {
+/// [`im2col::col2im`], or with `fast` the adjoint of [`unfold`]'s fast paths.
+fn fold<T: Scalar>(g: &ConvGeometry, fast: bool, col: &[T], c0: usize, dx_s: &mut [T], ld: usize, pad: &mut Vec<T>) {
     if fast && im2col::is_1x1_unpadded(g) {
         im2col::scatter_1x1(g, col, c0, dx_s, ld);
+    } else if fast && im2col::is_padded(g) {
+        im2col::col2im_padded(g, col, c0, dx_s, ld, pad);
     } else {
         im2col::col2im(g, col, c0, dx_s, ld);
     }
@@ -351,7 +361,7 @@ fn forward_gemm<T: Scalar>(
                         let cols: &[T] = if pointwise {
                             &xch[c0 * p..(c0 + cig) * p]
                         } else {
-                            unfold(g, fast, xch, c0, &mut bufs.col, p);
+                            unfold(g, fast, xch, c0, &mut bufs.col, p, &mut bufs.pad);
                             &bufs.col[..k * p]
                         };
                         let yg = &mut ych[grp * cog * p..(grp + 1) * cog * p];
@@ -359,7 +369,7 @@ fn forward_gemm<T: Scalar>(
                         continue;
                     }
                     for (s, xs) in xch.chunks_exact(il).enumerate() {
-                        unfold(g, fast, xs, c0, &mut bufs.col[s * p..], ld);
+                        unfold(g, fast, xs, c0, &mut bufs.col[s * p..], ld, &mut bufs.pad);
                     }
                     let out = &mut bufs.out[..cog * ld];
                     matmul(&MatmulSpec::new(cog, ld, k).par(par), wg, &bufs.col[..k * ld], out);
@@ -441,6 +451,7 @@ fn backward_gemm<T: Scalar>(
                 out,
                 dw: dwp,
                 db: dbp,
+                pad,
             } = b;
             let dwp = &mut dwp[..wl];
             dwp.fill(T::zero());
@@ -458,13 +469,13 @@ fn backward_gemm<T: Scalar>(
                         let cols: &[T] = if pointwise {
                             &xch[c0 * p..(c0 + cig) * p]
                         } else {
-                            unfold(g, fast, xch, c0, col, p);
+                            unfold(g, fast, xch, c0, col, p, pad);
                             &col[..k * p]
                         };
                         (cols, &dych[grp * cog * p..(grp + 1) * cog * p])
                     } else {
                         for (s, (xs, dys)) in xch.chunks_exact(il).zip(dych.chunks_exact(ol)).enumerate() {
-                            unfold(g, fast, xs, c0, &mut col[s * p..], ld);
+                            unfold(g, fast, xs, c0, &mut col[s * p..], ld, pad);
                             for co in 0..cog {
                                 out[co * ld + s * p..co * ld + (s + 1) * p]
                                     .copy_from_slice(&dys[(grp * cog + co) * p..(grp * cog + co + 1) * p]);
@@ -497,7 +508,7 @@ fn backward_gemm<T: Scalar>(
                         &mut dcol[..k * ld],
                     );
                     for (s, dxs) in dxch.chunks_exact_mut(il).enumerate() {
-                        fold(g, fast, &dcol[s * p..], c0, dxs, ld);
+                        fold(g, fast, &dcol[s * p..], c0, dxs, ld, pad);
                     }
                 }
                 for dys in dych.chunks_exact(ol) {

@@ -465,3 +465,50 @@ fn one_by_one_convolutions_match_general_path() {
         });
     }
 }
+
+/// The padded-plane im2col/col2im of `ConvAlgo::Auto` on ResNet's small
+/// padded images (3×3, padding 1, strides 1 and 2, images down to 2×2, and
+/// a 7×7 stem) against the general path and the reference, several samples
+/// per product.
+#[test]
+fn padded_small_images_match_general_path() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    // (c_in, h, w, c_out, kernel, stride, padding, n)
+    let cases = [
+        (3, 10, 10, 4, 3, 1, 1, 5),
+        (4, 5, 5, 6, 3, 1, 1, 9),
+        (5, 3, 3, 3, 3, 2, 1, 7),
+        (2, 2, 2, 4, 3, 1, 1, 6),
+        (3, 6, 7, 2, 3, 2, 1, 3),
+        (1, 12, 12, 3, 7, 2, 3, 2),
+    ];
+    for (i, (c_in, h, w, c_out, k, stride, pad, n)) in cases.into_iter().enumerate() {
+        let p = Conv2dParams::new([k, k])
+            .with_stride([stride, stride])
+            .with_padding(Padding::symmetric(pad));
+        let x = randn::<f64>(&[n, c_in, h, w], 90 + i as u64);
+        let wt = randn::<f64>(&[c_out, c_in, k, k], 100 + i as u64);
+        pool.install(|| {
+            let y_ref = conv2d(&x, &wt, None, &p, ConvAlgo::Reference).unwrap();
+            let dy = randn::<f64>(y_ref.shape(), 110 + i as u64);
+            let g_ref = conv2d_backward(&x, &wt, &dy, false, &p, ConvAlgo::Reference).unwrap();
+            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+                let y = conv2d(&x, &wt, None, &p, algo).unwrap();
+                assert_close(&format!("padded forward case {i} {algo:?}"), &y, &y_ref, 1e-12);
+                let g = conv2d_backward(&x, &wt, &dy, false, &p, algo).unwrap();
+                assert_close(
+                    &format!("padded d_input case {i} {algo:?}"),
+                    &g.d_input,
+                    &g_ref.d_input,
+                    1e-12,
+                );
+                assert_close(
+                    &format!("padded d_weight case {i} {algo:?}"),
+                    &g.d_weight,
+                    &g_ref.d_weight,
+                    1e-12,
+                );
+            }
+        });
+    }
+}

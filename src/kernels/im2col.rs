@@ -49,6 +49,35 @@ fn copy_short_rows<T: Scalar>(dst: &mut [T], src: &[T], ow: usize, step: usize) 
     fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
 }
 
+/// Adds the rows of `src` (packed, `N` wide) onto rows `step` apart in `dst`.
+#[inline(always)]
+fn add_rows<T: Scalar, const N: usize>(dst: &mut [T], src: &[T], step: usize) {
+    for (oy, s) in src.as_chunks::<N>().0.iter().enumerate() {
+        let d = &mut dst[oy * step..oy * step + N];
+        d.iter_mut().zip(s).for_each(|(d, &v)| *d += v);
+    }
+}
+
+/// The adjoint of [`copy_short_rows`]: rows of `ow` from `src` added onto
+/// rows `step` apart in `dst`, with fixed-length loops for short rows.
+#[inline]
+fn add_short_rows<T: Scalar>(dst: &mut [T], src: &[T], ow: usize, step: usize) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match ow {
+                $($n => add_rows::<T, $n>(dst, src, step),)*
+                _ => {
+                    for (oy, s) in src.chunks_exact(ow).enumerate() {
+                        let d = &mut dst[oy * step..oy * step + ow];
+                        d.iter_mut().zip(s).for_each(|(d, &v)| *d += v);
+                    }
+                }
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+}
+
 /// Whether [`im2col_padded`] serves `g`: padding, and the buffer it needs.
 pub fn is_padded(g: &ConvGeometry) -> bool {
     g.pad_top + g.pad_bottom + g.pad_left + g.pad_right > 0 && g.out_w > 0
@@ -122,9 +151,13 @@ pub fn col2im_padded<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &m
             for kx in 0..g.k_w {
                 let src = &col[row * ld..row * ld + p];
                 let dst = &mut buf[ky * g.dilation[0] * pw + kx * g.dilation[1]..];
-                for (oy, s) in src.chunks_exact(ow).enumerate() {
-                    let d = dst[oy * step..].iter_mut().step_by(g.stride[1]);
-                    d.zip(s).for_each(|(d, &v)| *d += v);
+                if g.stride[1] == 1 {
+                    add_short_rows(dst, src, ow, step);
+                } else {
+                    for (oy, s) in src.chunks_exact(ow).enumerate() {
+                        let d = dst[oy * step..].iter_mut().step_by(g.stride[1]);
+                        d.zip(s).for_each(|(d, &v)| *d += v);
+                    }
                 }
                 row += 1;
             }

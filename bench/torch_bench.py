@@ -3,11 +3,11 @@
 Times the same rows as striate on the same synthetic data shapes, with the
 same thread count, and prints one `RESULT key=value ...` line per row that
 `striate bench` parses. Models M1-M3 are the course models; M4 is
-torchvision's ResNet-18 (1-channel stem, 2 classes), written out here so
-that torchvision is not needed. Versions: bench/requirements.txt.
+torchvision's ResNet-18 and M5 its ResNet-34 (1-channel stem, 2 classes),
+written out here so that torchvision is not needed. Versions: bench/requirements.txt.
 
 Usage: python torch_bench.py ROW [--epochs 3] [--threads 2] [--smoke]
-ROW: m1 | m2 | m3 | m3b256 | m4
+ROW: m1 | m2 | m3 | m3b256 | m4 | m5
 """
 import argparse
 import resource
@@ -82,14 +82,14 @@ class BasicBlock(nn.Module):
         return F.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 
-class ResNet18(nn.Module):  # M4: torchvision's resnet18(num_classes=2) with a 1-channel stem
-    def __init__(self, classes=2):
+class ResNet(nn.Module):  # torchvision's basic-block ResNet(num_classes=2) with a 1-channel stem
+    def __init__(self, layers, classes=2):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         blocks, c = [], 64
-        for i, f in enumerate([64, 128, 256, 512]):
-            for b in range(2):
+        for i, (f, nblocks) in enumerate(zip([64, 128, 256, 512], layers)):
+            for b in range(nblocks):
                 blocks.append(BasicBlock(c, f, 2 if i > 0 and b == 0 else 1))
                 c = f
         self.blocks = nn.Sequential(*blocks)
@@ -99,6 +99,14 @@ class ResNet18(nn.Module):  # M4: torchvision's resnet18(num_classes=2) with a 1
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
         x = self.blocks(x)
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def resnet18():  # M4
+    return ResNet([2, 2, 2, 2])
+
+
+def resnet34():  # M5
+    return ResNet([3, 4, 6, 3])
 
 
 # row -> (model, hw, samples, batch, classes, optimizer, lr, training, inference);
@@ -111,7 +119,8 @@ ROWS = {
     "m2": (FashionConvNet, 28, 60_000, 512, 10, "sgd", 0.1, "epochs", None),
     "m3": (LeNet5, 32, 60_000, 32, 10, "adam", 1e-3, "epochs", None),
     "m3b256": (LeNet5, 32, 60_000, 256, 10, "adam", 1e-3, "epochs", None),
-    "m4": (ResNet18, 40, 128 * 12, 128, 2, "adam", 1e-3, "steps", ("batch", 128)),
+    "m4": (resnet18, 40, 128 * 12, 128, 2, "adam", 1e-3, "steps", ("batch", 128)),
+    "m5": (resnet34, 40, 128 * 8, 128, 2, "adam", 1e-3, "steps", ("batch", 128)),
 }
 
 

@@ -25,14 +25,70 @@ use crate::scalar::Scalar;
 /// Which kernel computes a convolution. A runtime choice, so tests reach every path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ConvAlgo {
-    /// Let striate choose (currently [`ConvAlgo::Im2colGemm`]).
+    /// Let striate choose: [`ConvAlgo::Im2colGemm`] with the 1×1 fast
+    /// paths: a 1×1 convolution with stride 1 and no padding multiplies the
+    /// NCHW data directly (no patch copy) wherever a sample's image has at
+    /// least [`POINTWISE_MIN_PIXELS`] pixels, and a strided 1×1 one gathers
+    /// its patches with a plain strided copy; a padded convolution copies
+    /// each input plane once into a zero-bordered buffer and reads its
+    /// patches from there without bounds checks.
     #[default]
     Auto,
     /// The scalar reference loops: slow, obviously right.
     Reference,
     /// Unfold patches (im2col) and multiply with the GEMM micro-kernels,
-    /// parallel over the batch.
+    /// parallel over the batch; the general path, the fast paths' twin.
     Im2colGemm,
+}
+
+/// What a convolution does to its output before storing it, per output
+/// channel `c`: `y = act(acc · scale[c] + shift[c])`, where `acc` is the
+/// convolution's sum. A bias is `shift` alone; batch norm in evaluation mode
+/// folds into `scale` and `shift`; `relu` clamps at zero. Applied to each
+/// chunk of samples right after its product, while it is in cache.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a, T: Scalar> {
+    /// Per-channel factor (`c_out`), or none (1).
+    pub scale: Option<&'a [T]>,
+    /// Per-channel offset (`c_out`), or none (0).
+    pub shift: Option<&'a [T]>,
+    /// Clamp negative results to zero.
+    pub relu: bool,
+}
+
+impl<'a, T: Scalar> Epilogue<'a, T> {
+    /// Adds `bias` (a plain convolution's epilogue).
+    pub fn bias(bias: Option<&'a [T]>) -> Self {
+        Epilogue {
+            scale: None,
+            shift: bias,
+            relu: false,
+        }
+    }
+
+    /// True when it changes nothing.
+    fn is_identity(&self) -> bool {
+        self.scale.is_none() && self.shift.is_none() && !self.relu
+    }
+
+    /// Applies it to the outputs `ys` of whole samples (`c_out` planes of `p`).
+    fn apply(&self, ys: &mut [T], c_out: usize, p: usize) {
+        if self.is_identity() || p == 0 {
+            return;
+        }
+        let zero = T::zero();
+        let relu = |v: T| if v > zero { v } else { zero };
+        for (i, plane) in ys.chunks_exact_mut(p).enumerate() {
+            let c = i % c_out;
+            let b = self.shift.map_or(zero, |s| s[c]);
+            match (self.scale, self.relu) {
+                (Some(a), true) => plane.iter_mut().for_each(|v| *v = relu(*v * a[c] + b)),
+                (Some(a), false) => plane.iter_mut().for_each(|v| *v = *v * a[c] + b),
+                (None, true) => plane.iter_mut().for_each(|v| *v = relu(*v + b)),
+                (None, false) => plane.iter_mut().for_each(|v| *v += b),
+            }
+        }
+    }
 }
 
 /// Scratch memory of one parallel task.
@@ -49,6 +105,9 @@ struct TaskBufs<T: Scalar> {
     dw: Vec<T>,
     /// This task's share of the bias gradient.
     db: Vec<T>,
+    /// One zero-bordered input plane, for the padded im2col fast path
+    /// (grown by it on first use).
+    pad: Vec<T>,
 }
 
 /// Scratch memory of a convolution, kept across batches so that training
@@ -108,6 +167,12 @@ fn samples_per_task(n: usize) -> usize {
     n.div_ceil(tasks).max(1)
 }
 
+/// Pixels per sample from which a stride-1 1×1 convolution multiplies each
+/// sample's NCHW data in place instead of copying several samples' patches
+/// side by side: below it the products are too thin for their cost (each
+/// repacks the weights).
+pub const POINTWISE_MIN_PIXELS: usize = 64;
+
 /// Threads to use inside one matrix product when the batch gives too little
 /// parallelism (a single task) but the product is big.
 fn inner_par(tasks: usize, macs: usize) -> Par {
@@ -139,11 +204,12 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(g: &ConvGeometry, n: usize) -> Self {
+    fn new(g: &ConvGeometry, n: usize, algo: ConvAlgo) -> Self {
         let (cog, k, p) = (g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
         let per = samples_per_task(n);
         let tasks = n.div_ceil(per);
-        let nb = samples_per_gemm(k, p, per);
+        let direct = algo == ConvAlgo::Auto && g.is_pointwise() && p >= POINTWISE_MIN_PIXELS;
+        let nb = if direct { 1 } else { samples_per_gemm(k, p, per) };
         let par = inner_par(tasks, cog * k * p * nb);
         let pointwise = g.is_pointwise();
         let col = if pointwise && nb == 1 { 0 } else { k * p * nb };
@@ -157,6 +223,29 @@ impl Plan {
             col,
             out,
         }
+    }
+}
+
+/// [`im2col::im2col`], or with `fast` the strided gather of a 1×1 unpadded
+/// convolution or the padded-plane copy of a padded one (`pad` its buffer).
+fn unfold<T: Scalar>(g: &ConvGeometry, fast: bool, x_s: &[T], c0: usize, col: &mut [T], ld: usize, pad: &mut Vec<T>) {
+    if fast && im2col::is_1x1_unpadded(g) {
+        im2col::gather_1x1(g, x_s, c0, col, ld);
+    } else if fast && im2col::is_padded(g) {
+        im2col::im2col_padded(g, x_s, c0, col, ld, pad);
+    } else {
+        im2col::im2col(g, x_s, c0, col, ld);
+    }
+}
+
+/// [`im2col::col2im`], or with `fast` the adjoint of [`unfold`]'s fast paths.
+fn fold<T: Scalar>(g: &ConvGeometry, fast: bool, col: &[T], c0: usize, dx_s: &mut [T], ld: usize, pad: &mut Vec<T>) {
+    if fast && im2col::is_1x1_unpadded(g) {
+        im2col::scatter_1x1(g, col, c0, dx_s, ld);
+    } else if fast && im2col::is_padded(g) {
+        im2col::col2im_padded(g, col, c0, dx_s, ld, pad);
+    } else {
+        im2col::col2im(g, col, c0, dx_s, ld);
     }
 }
 
@@ -183,11 +272,22 @@ impl<T: Scalar> ConvOp<T> {
 
     /// `y = conv(x, w) + b` for `n` samples; slices must have the geometry's sizes.
     pub fn forward(&mut self, n: usize, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
+        self.forward_with(n, x, w, Epilogue::bias(b), y);
+    }
+
+    /// `y = epilogue(conv(x, w))` for `n` samples: the reference applies
+    /// the epilogue in a pass of its own after the scalar loops, the GEMM
+    /// path to each chunk of samples right after its product.
+    pub fn forward_with(&mut self, n: usize, x: &[T], w: &[T], ep: Epilogue<'_, T>, y: &mut [T]) {
         let g = &self.geom;
         debug_assert!(x.len() >= n * g.in_len() && y.len() >= n * g.out_len());
         match self.algo {
-            ConvAlgo::Reference => reference::conv2d_forward(g, n, x, w, b, y),
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, n, x, w, b, y, &mut self.ws),
+            ConvAlgo::Reference if ep.scale.is_none() && !ep.relu => reference::conv2d_forward(g, n, x, w, ep.shift, y),
+            ConvAlgo::Reference => {
+                reference::conv2d_forward(g, n, x, w, None, y);
+                ep.apply(&mut y[..n * g.out_len()], g.c_out, g.out_h * g.out_w);
+            }
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, self.algo, n, x, w, ep, y, &mut self.ws),
         }
     }
 
@@ -203,18 +303,20 @@ impl<T: Scalar> ConvOp<T> {
                 }
                 reference::conv2d_backward_weight(g, n, x, dy, grads.d_weight, grads.d_bias);
             }
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => backward_gemm(g, n, inp, grads, &mut self.ws),
+            ConvAlgo::Auto | ConvAlgo::Im2colGemm => backward_gemm(g, self.algo, n, inp, grads, &mut self.ws),
         }
     }
 }
 
-/// `y = conv(x, w) + b` through im2col and GEMM, parallel over the batch.
+/// `y = epilogue(conv(x, w))` through im2col and GEMM, parallel over the batch.
+#[allow(clippy::too_many_arguments)]
 fn forward_gemm<T: Scalar>(
     g: &ConvGeometry,
+    algo: ConvAlgo,
     n: usize,
     x: &[T],
     w: &[T],
-    b: Option<&[T]>,
+    ep: Epilogue<'_, T>,
     y: &mut [T],
     ws: &mut ConvWorkspace<T>,
 ) {
@@ -231,7 +333,8 @@ fn forward_gemm<T: Scalar>(
         pointwise,
         col,
         out,
-    } = Plan::new(g, n);
+    } = Plan::new(g, n, algo);
+    let fast = algo == ConvAlgo::Auto;
     let bufs = ws.ensure(
         tasks,
         BufSizes {
@@ -258,7 +361,7 @@ fn forward_gemm<T: Scalar>(
                         let cols: &[T] = if pointwise {
                             &xch[c0 * p..(c0 + cig) * p]
                         } else {
-                            im2col::im2col(g, xch, c0, &mut bufs.col, p);
+                            unfold(g, fast, xch, c0, &mut bufs.col, p, &mut bufs.pad);
                             &bufs.col[..k * p]
                         };
                         let yg = &mut ych[grp * cog * p..(grp + 1) * cog * p];
@@ -266,7 +369,7 @@ fn forward_gemm<T: Scalar>(
                         continue;
                     }
                     for (s, xs) in xch.chunks_exact(il).enumerate() {
-                        im2col::im2col(g, xs, c0, &mut bufs.col[s * p..], ld);
+                        unfold(g, fast, xs, c0, &mut bufs.col[s * p..], ld, &mut bufs.pad);
                     }
                     let out = &mut bufs.out[..cog * ld];
                     matmul(&MatmulSpec::new(cog, ld, k).par(par), wg, &bufs.col[..k * ld], out);
@@ -278,13 +381,7 @@ fn forward_gemm<T: Scalar>(
                         }
                     }
                 }
-                if let Some(b) = b {
-                    for ys in ych.chunks_exact_mut(ol) {
-                        for (plane, &bv) in ys.chunks_exact_mut(p).zip(b) {
-                            plane.iter_mut().for_each(|v| *v += bv);
-                        }
-                    }
-                }
+                ep.apply(ych, g.c_out, p);
             }
         });
 }
@@ -294,6 +391,7 @@ fn forward_gemm<T: Scalar>(
 /// back by `col2im`, the input gradient; the shares are reduced in task order.
 fn backward_gemm<T: Scalar>(
     g: &ConvGeometry,
+    algo: ConvAlgo,
     n: usize,
     inp: BackwardIn<'_, T>,
     grads: GradsOut<'_, T>,
@@ -323,7 +421,8 @@ fn backward_gemm<T: Scalar>(
         pointwise,
         col,
         out,
-    } = Plan::new(g, n);
+    } = Plan::new(g, n, algo);
+    let fast = algo == ConvAlgo::Auto;
     let dcol = if dx.is_some() { col } else { 0 };
     let bufs = ws.ensure(
         tasks,
@@ -352,6 +451,7 @@ fn backward_gemm<T: Scalar>(
                 out,
                 dw: dwp,
                 db: dbp,
+                pad,
             } = b;
             let dwp = &mut dwp[..wl];
             dwp.fill(T::zero());
@@ -369,13 +469,13 @@ fn backward_gemm<T: Scalar>(
                         let cols: &[T] = if pointwise {
                             &xch[c0 * p..(c0 + cig) * p]
                         } else {
-                            im2col::im2col(g, xch, c0, col, p);
+                            unfold(g, fast, xch, c0, col, p, pad);
                             &col[..k * p]
                         };
                         (cols, &dych[grp * cog * p..(grp + 1) * cog * p])
                     } else {
                         for (s, (xs, dys)) in xch.chunks_exact(il).zip(dych.chunks_exact(ol)).enumerate() {
-                            im2col::im2col(g, xs, c0, &mut col[s * p..], ld);
+                            unfold(g, fast, xs, c0, &mut col[s * p..], ld, pad);
                             for co in 0..cog {
                                 out[co * ld + s * p..co * ld + (s + 1) * p]
                                     .copy_from_slice(&dys[(grp * cog + co) * p..(grp * cog + co + 1) * p]);
@@ -408,7 +508,7 @@ fn backward_gemm<T: Scalar>(
                         &mut dcol[..k * ld],
                     );
                     for (s, dxs) in dxch.chunks_exact_mut(il).enumerate() {
-                        im2col::col2im(g, &dcol[s * p..], c0, dxs, ld);
+                        fold(g, fast, &dcol[s * p..], c0, dxs, ld, pad);
                     }
                 }
                 for dys in dych.chunks_exact(ol) {

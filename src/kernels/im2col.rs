@@ -29,6 +29,147 @@ fn copy_rows<T: Scalar, const N: usize>(dst: &mut [T], src: &[T], w: usize) {
     }
 }
 
+/// `dst` (rows of `ow`) from rows `step` apart in `src`: a fixed-length
+/// copy for the short rows of small images (ResNet's 10, 5, 3 and 2 pixels)
+/// where a `memcpy` call of run-time length costs more than the copy.
+#[inline]
+fn copy_short_rows<T: Scalar>(dst: &mut [T], src: &[T], ow: usize, step: usize) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match ow {
+                $($n => copy_rows::<T, $n>(dst, src, step),)*
+                _ => {
+                    for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
+                        d.copy_from_slice(&src[oy * step..oy * step + ow]);
+                    }
+                }
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+}
+
+/// Adds the rows of `src` (packed, `N` wide) onto rows `step` apart in `dst`.
+#[inline(always)]
+fn add_rows<T: Scalar, const N: usize>(dst: &mut [T], src: &[T], step: usize) {
+    for (oy, s) in src.as_chunks::<N>().0.iter().enumerate() {
+        let d = &mut dst[oy * step..oy * step + N];
+        d.iter_mut().zip(s).for_each(|(d, &v)| *d += v);
+    }
+}
+
+/// The adjoint of [`copy_short_rows`]: rows of `ow` from `src` added onto
+/// rows `step` apart in `dst`, with fixed-length loops for short rows.
+#[inline]
+fn add_short_rows<T: Scalar>(dst: &mut [T], src: &[T], ow: usize, step: usize) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match ow {
+                $($n => add_rows::<T, $n>(dst, src, step),)*
+                _ => {
+                    for (oy, s) in src.chunks_exact(ow).enumerate() {
+                        let d = &mut dst[oy * step..oy * step + ow];
+                        d.iter_mut().zip(s).for_each(|(d, &v)| *d += v);
+                    }
+                }
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+}
+
+/// Whether [`im2col_padded`] serves `g`: padding, and the buffer it needs.
+pub fn is_padded(g: &ConvGeometry) -> bool {
+    g.pad_top + g.pad_bottom + g.pad_left + g.pad_right > 0 && g.out_w > 0
+}
+
+/// The zero-padded plane size `(rows, columns)` of `g`.
+fn padded_size(g: &ConvGeometry) -> (usize, usize) {
+    (g.h + g.pad_top + g.pad_bottom, g.w + g.pad_left + g.pad_right)
+}
+
+/// [`im2col`] for a padded convolution ([`is_padded`]): each input plane is
+/// copied once into the zero-bordered `buf`, and every window row is then a
+/// read with no bounds to check and no zero fill: the general loops spend
+/// more on per-row bounds and short fills than on copying when images are
+/// small.
+pub fn im2col_padded<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], ld: usize, buf: &mut Vec<T>) {
+    let (ph, pw) = padded_size(g);
+    if buf.len() < ph * pw {
+        buf.resize(ph * pw, T::zero());
+    }
+    let buf = &mut buf[..ph * pw];
+    buf.fill(T::zero());
+    let (p, ow, plane_len) = (g.out_h * g.out_w, g.out_w, g.h * g.w);
+    let step = g.stride[0] * pw;
+    let mut row = 0;
+    for cg in 0..g.c_in / g.groups {
+        let plane = &x_s[(c0 + cg) * plane_len..(c0 + cg + 1) * plane_len];
+        let interior = &mut buf[g.pad_top * pw + g.pad_left..];
+        copy_short_rows_into(interior, plane, g.w, pw);
+        for ky in 0..g.k_h {
+            for kx in 0..g.k_w {
+                let dst = &mut col[row * ld..row * ld + p];
+                let src = &buf[ky * g.dilation[0] * pw + kx * g.dilation[1]..];
+                if g.stride[1] == 1 {
+                    copy_short_rows(dst, src, ow, step);
+                } else {
+                    for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
+                        let s = src[oy * step..].iter().step_by(g.stride[1]);
+                        d.iter_mut().zip(s).for_each(|(d, &v)| *d = v);
+                    }
+                }
+                row += 1;
+            }
+        }
+    }
+}
+
+/// Rows of `w` from `src` (packed) into `dst` at rows `pw` apart.
+#[inline]
+fn copy_short_rows_into<T: Scalar>(dst: &mut [T], src: &[T], w: usize, pw: usize) {
+    for (iy, s) in src.chunks_exact(w).enumerate() {
+        dst[iy * pw..iy * pw + w].copy_from_slice(s);
+    }
+}
+
+/// [`col2im`] for a padded convolution: the adjoint of [`im2col_padded`],
+/// summing each channel's window rows into the zero-bordered `buf` and
+/// adding its interior onto `dx_s`.
+pub fn col2im_padded<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T], ld: usize, buf: &mut Vec<T>) {
+    let (ph, pw) = padded_size(g);
+    if buf.len() < ph * pw {
+        buf.resize(ph * pw, T::zero());
+    }
+    let buf = &mut buf[..ph * pw];
+    let (p, ow, plane_len) = (g.out_h * g.out_w, g.out_w, g.h * g.w);
+    let step = g.stride[0] * pw;
+    let mut row = 0;
+    for cg in 0..g.c_in / g.groups {
+        buf.fill(T::zero());
+        for ky in 0..g.k_h {
+            for kx in 0..g.k_w {
+                let src = &col[row * ld..row * ld + p];
+                let dst = &mut buf[ky * g.dilation[0] * pw + kx * g.dilation[1]..];
+                if g.stride[1] == 1 {
+                    add_short_rows(dst, src, ow, step);
+                } else {
+                    for (oy, s) in src.chunks_exact(ow).enumerate() {
+                        let d = dst[oy * step..].iter_mut().step_by(g.stride[1]);
+                        d.zip(s).for_each(|(d, &v)| *d += v);
+                    }
+                }
+                row += 1;
+            }
+        }
+        let plane = &mut dx_s[(c0 + cg) * plane_len..(c0 + cg + 1) * plane_len];
+        for (iy, d) in plane.chunks_exact_mut(g.w).enumerate() {
+            let at = (iy + g.pad_top) * pw + g.pad_left;
+            d.iter_mut().zip(&buf[at..at + g.w]).for_each(|(d, &v)| *d += v);
+        }
+    }
+}
+
 /// Range of output columns `ox` whose input column `ox·stride + offset` lies
 /// in `0..size`.
 #[inline]
@@ -111,6 +252,43 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], 
                 }
                 row += 1;
             }
+        }
+    }
+}
+
+/// A 1×1 window without padding or dilation, any stride: its patches are a
+/// strided gather of the input, with no bounds to check.
+pub fn is_1x1_unpadded(g: &ConvGeometry) -> bool {
+    g.k_h == 1 && g.k_w == 1 && g.pad_top + g.pad_bottom + g.pad_left + g.pad_right == 0
+}
+
+/// [`im2col`] for a 1×1 unpadded window ([`is_1x1_unpadded`]): row `cg` of
+/// `col` is channel `c0 + cg` sampled every `stride` pixels.
+pub fn gather_1x1<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], ld: usize) {
+    let (p, [sh, sw], ow) = (g.out_h * g.out_w, g.stride, g.out_w);
+    for cg in 0..g.c_in / g.groups {
+        let plane = &x_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
+        let dst = &mut col[cg * ld..cg * ld + p];
+        for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
+            let src = &plane[oy * sh * g.w..];
+            if sw == 1 {
+                d.copy_from_slice(&src[..ow]);
+            } else {
+                d.iter_mut().zip(src.iter().step_by(sw)).for_each(|(d, &v)| *d = v);
+            }
+        }
+    }
+}
+
+/// [`col2im`] for a 1×1 unpadded window: the adjoint of [`gather_1x1`].
+pub fn scatter_1x1<T: Scalar>(g: &ConvGeometry, col: &[T], c0: usize, dx_s: &mut [T], ld: usize) {
+    let (p, [sh, sw], ow) = (g.out_h * g.out_w, g.stride, g.out_w);
+    for cg in 0..g.c_in / g.groups {
+        let plane = &mut dx_s[(c0 + cg) * g.h * g.w..(c0 + cg + 1) * g.h * g.w];
+        let src = &col[cg * ld..cg * ld + p];
+        for (oy, s) in src.chunks_exact(ow).enumerate() {
+            let dst = &mut plane[oy * sh * g.w..];
+            dst.iter_mut().step_by(sw).zip(s).for_each(|(d, &v)| *d += v);
         }
     }
 }

@@ -2,10 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::norm::BatchNorm;
 use super::serde_util::{is_default, is_n, is_n2, is_true, n, n2, padding1d, padding2d, pair, yes};
 use super::{BuildCtx, ForwardCtx, Kind, Layer, LayerMeta, Param, layer_state};
 use crate::error::{Error, Result};
-use crate::kernels::conv_gemm::ConvOp;
+use crate::kernels::conv_gemm::{ConvOp, Epilogue};
 use crate::ops::conv::{Conv2dParams, ConvAlgo, Padding};
 use crate::scalar::Scalar;
 use crate::tensor::{Tensor, fmt_shape};
@@ -303,6 +304,23 @@ pub struct Conv<T: Scalar> {
 }
 
 impl<T: Scalar> Conv<T> {
+    /// Inference: `y = bn(conv(x))`, with a ReLU after it when `relu`, in
+    /// one pass: `bn` (evaluation mode) is folded into the convolution's
+    /// output epilogue. The unfused layers are the reference.
+    pub(super) fn forward_bn_eval(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, bn: &mut BatchNorm<T>, relu: bool) {
+        self.check_input(x);
+        let n = x.batch();
+        y.resize_batch(n, &self.meta.output_shape);
+        let (scale, shift) = bn.folded(self.bias.as_ref().map(|b| b.value.data()));
+        let ep = Epilogue {
+            scale: Some(scale),
+            shift: Some(shift),
+            relu,
+        };
+        self.op
+            .forward_with(n, x.data(), self.weight.value.data(), ep, y.data_mut());
+    }
+
     fn check_input(&self, x: &Tensor<T>) {
         debug_assert_eq!(
             x.item_len(),

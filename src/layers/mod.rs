@@ -93,6 +93,10 @@ pub enum StateMut<'a, T: Scalar> {
 pub struct ForwardCtx<'a> {
     /// Training mode: dropout drops, batch norm uses batch statistics.
     pub train: bool,
+    /// A backward pass may follow, so keep what it needs. False only for
+    /// inference, where blocks fold evaluation-mode batch norm and ReLU into
+    /// their convolutions' output and skip the intermediate activations.
+    pub backward: bool,
     /// Randomness for dropout.
     pub rng: &'a mut SeededRng,
 }

@@ -80,6 +80,8 @@ impl BatchNormConfig {
             inv_std: vec![T::zero(); c],
             var_unbiased: vec![T::zero(); c],
             used_batch_stats: false,
+            fold_scale: Vec::new(),
+            fold_shift: Vec::new(),
         })
     }
 }
@@ -110,9 +112,33 @@ pub struct BatchNorm<T: Scalar> {
     inv_std: Vec<T>,
     var_unbiased: Vec<T>,
     used_batch_stats: bool,
+    /// Evaluation mode as `x · scale + shift` per channel, for folding into
+    /// a convolution (see [`BatchNorm::folded`]).
+    fold_scale: Vec<T>,
+    fold_shift: Vec<T>,
 }
 
 impl<T: Scalar> BatchNorm<T> {
+    /// Evaluation mode as a per-channel `(scale, shift)`, the same numbers
+    /// `normalize` uses: `y = x · scale + shift` with
+    /// `scale = gamma / √(running_var + eps)`, `shift = beta − running_mean · scale`.
+    /// With a preceding `bias`, `(x + bias) · scale + shift` is folded into
+    /// the shift. For a convolution's epilogue in inference.
+    pub(super) fn folded(&mut self, bias: Option<&[T]>) -> (&[T], &[T]) {
+        let (gamma, beta) = (self.gamma.value.data(), self.beta.value.data());
+        let (mean, var) = (self.running_mean.data(), self.running_var.data());
+        self.fold_scale.resize(self.c, T::zero());
+        self.fold_shift.resize(self.c, T::zero());
+        for ci in 0..self.c {
+            let inv_std = T::lit(1.0 / (var[ci].f64() + self.eps).sqrt());
+            let scale = gamma[ci] * inv_std;
+            let b = bias.map_or(T::zero(), |b| b[ci] * scale);
+            self.fold_scale[ci] = scale;
+            self.fold_shift[ci] = beta[ci] - mean[ci] * scale + b;
+        }
+        (&self.fold_scale, &self.fold_shift)
+    }
+
     fn dims(&self, n: usize) -> NormDims {
         NormDims {
             n,

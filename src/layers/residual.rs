@@ -264,6 +264,9 @@ impl<T: Scalar> Layer<T> for Residual<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>) {
+        if !ctx.train && !ctx.backward {
+            return self.infer(x, y);
+        }
         let b = &mut self.bufs;
         self.conv1.forward(x, &mut b.a1, ctx);
         self.bn1.forward(&b.a1, &mut b.a2, ctx);
@@ -326,6 +329,36 @@ impl<T: Scalar> Layer<T> for Residual<T> {
             + self.conv2.macs_per_sample()
             + self.down.as_ref().map_or(0, |(c, _)| c.macs_per_sample())
     }
+}
+
+impl<T: Scalar> Residual<T> {
+    /// Inference: each batch norm (and the ReLU after `bn1`) folded into its
+    /// convolution's output, three buffers instead of seven.
+    fn infer(&mut self, x: &Tensor<T>, y: &mut Tensor<T>) {
+        let b = &mut self.bufs;
+        self.conv1.forward_bn_eval(x, &mut b.a1, &mut self.bn1, true);
+        self.conv2.forward_bn_eval(&b.a1, &mut b.a4, &mut self.bn2, false);
+        add_shortcut_eval(&mut self.down, x, &mut b.s1, &b.a4, y);
+    }
+}
+
+/// Inference: `y = relu(branch + shortcut(x))`, the projection (if any)
+/// computed into `s1` with its batch norm folded into its convolution.
+pub(super) fn add_shortcut_eval<T: Scalar>(
+    down: &mut Option<(Conv<T>, BatchNorm<T>)>,
+    x: &Tensor<T>,
+    s1: &mut Tensor<T>,
+    branch: &Tensor<T>,
+    y: &mut Tensor<T>,
+) {
+    let short: &Tensor<T> = match down {
+        Some((conv, bn)) => {
+            conv.forward_bn_eval(x, s1, bn, false);
+            s1
+        }
+        None => x,
+    };
+    add_relu(branch, short, y);
 }
 
 /// `y = relu(branch + short)`, resizing `y`: the end of a residual block.

@@ -161,6 +161,7 @@ impl<T: Scalar> Sequential<T> {
         self.check_input(x)?;
         let mut ctx = ForwardCtx {
             train,
+            backward: train,
             rng: &mut self.rng,
         };
         for i in 0..upto {
@@ -168,11 +169,15 @@ impl<T: Scalar> Sequential<T> {
             let input = if i == 0 { x } else { &done[i - 1] };
             self.layers[i].forward(input, &mut rest[0], &mut ctx);
         }
-        self.ran = upto;
+        // An inference pass keeps nothing for backward.
+        self.ran = if train { upto } else { 0 };
         Ok(if upto == 0 { x } else { &self.acts[upto - 1] })
     }
 
     /// Runs every layer; `train` selects dropout and batch-norm behaviour.
+    /// Without `train` the pass is inference: blocks fuse batch norm and
+    /// ReLU into their convolutions and keep nothing for [`Sequential::backward`],
+    /// which then fails.
     pub fn forward<'a>(&'a mut self, x: &'a Tensor<T>, train: bool) -> Result<&'a Tensor<T>> {
         self.run(x, train, self.layers.len())
     }
@@ -194,7 +199,10 @@ impl<T: Scalar> Sequential<T> {
     pub fn backward(&mut self, x: &Tensor<T>, d_out: &Tensor<T>) -> Result<()> {
         let ran = self.ran;
         if ran == 0 {
-            return Err(Error::invalid("backward", "call forward first"));
+            return Err(Error::invalid(
+                "backward",
+                "call forward in training mode first (an inference pass keeps nothing for backward)",
+            ));
         }
         if d_out.shape() != self.acts[ran - 1].shape() {
             return Err(Error::shape(

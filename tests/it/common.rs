@@ -178,7 +178,11 @@ pub fn run_layer<T: Scalar>(
     train: bool,
 ) -> (Tensor<T>, Tensor<T>) {
     let mut rng = SeededRng::new(1);
-    let mut ctx = ForwardCtx { train, rng: &mut rng };
+    let mut ctx = ForwardCtx {
+        train,
+        backward: true,
+        rng: &mut rng,
+    };
     let mut y = Tensor::default();
     layer.forward(x, &mut y, &mut ctx);
     let mut dx = Tensor::default();

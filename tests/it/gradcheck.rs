@@ -22,7 +22,11 @@ const RTOL: f64 = 1e-6;
 fn loss_of(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, r: &Tensor<f64>, train: bool) -> f64 {
     // The same seed as `run_layer`, so dropout draws the same mask.
     let mut rng = striate::rng::SeededRng::new(1);
-    let mut ctx = striate::layers::ForwardCtx { train, rng: &mut rng };
+    let mut ctx = striate::layers::ForwardCtx {
+        train,
+        backward: true,
+        rng: &mut rng,
+    };
     let mut y = Tensor::default();
     layer.forward(x, &mut y, &mut ctx);
     y.data().iter().zip(r.data()).map(|(a, b)| a * b).sum()

@@ -318,3 +318,197 @@ fn plain_convolutions_match_reference() {
         });
     }
 }
+
+/// The fused epilogue (`relu(conv · scale + shift)` per channel, what
+/// inference folds batch norm into) on every kernel against the reference
+/// convolution followed by the same arithmetic in a pass of its own.
+#[test]
+fn conv_epilogue_matches_unfused_reference() {
+    use striate::kernels::conv_gemm::{ConvOp, Epilogue};
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let mut rng = SeededRng::new(41);
+    let mut tried = 0;
+    while tried < 60 {
+        let (p, [n, c_in, h, w], c_out) = random_params(&mut rng);
+        let Ok(g) = p.geometry(c_in, h, w, c_out) else { continue };
+        tried += 1;
+        let x = randn::<f64>(&[n, c_in, h, w], tried);
+        let wt = randn::<f64>(&[c_out, c_in / p.groups, p.kernel[0], p.kernel[1]], tried + 1000);
+        let scale = randn::<f64>(&[c_out], tried + 2000);
+        let shift = randn::<f64>(&[c_out], tried + 3000);
+        let relu = tried % 2 == 0;
+        let plain = conv2d(&x, &wt, None, &p, ConvAlgo::Reference).unwrap();
+        let pl = g.out_h * g.out_w;
+        let expected = Tensor::from_fn(plain.shape(), |i| {
+            let c = (i / pl) % c_out;
+            let v = plain.data()[i] * scale.data()[c] + shift.data()[c];
+            if relu { v.max(0.0) } else { v }
+        });
+        for algo in [ConvAlgo::Reference, ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+            let mut op = ConvOp::<f64>::new(g, algo);
+            let mut y = Tensor::<f64>::zeros(plain.shape());
+            let ep = Epilogue {
+                scale: Some(scale.data()),
+                shift: Some(shift.data()),
+                relu,
+            };
+            pool.install(|| op.forward_with(n, x.data(), wt.data(), ep, y.data_mut()));
+            assert_close(
+                &format!("epilogue {algo:?} x={:?} {p:?}", x.shape()),
+                &y,
+                &expected,
+                1e-12,
+            );
+        }
+    }
+}
+
+/// A residual or bottleneck block's inference path (batch norm and ReLU
+/// folded into the convolutions, `backward: false`) against its layer-by-
+/// layer evaluation-mode pass (`backward: true`), with running statistics
+/// that are not the identity, on both convolution kernels.
+#[test]
+fn block_inference_path_matches_layer_by_layer() {
+    use striate::layers::{BottleneckConfig, ForwardCtx, ResidualConfig, StateMut};
+    use striate::model::LayerKind;
+    let blocks = [
+        (LayerKind::Residual(ResidualConfig::new(4)), [4, 6, 6]),
+        (LayerKind::Residual(ResidualConfig::new(6).with_stride(2)), [3, 7, 5]),
+        (LayerKind::Bottleneck(BottleneckConfig::new(2)), [8, 5, 5]),
+        (
+            LayerKind::Bottleneck(BottleneckConfig::new(2).with_stride(2)),
+            [3, 6, 6],
+        ),
+    ];
+    for (i, (kind, input)) in blocks.into_iter().enumerate() {
+        let mut layer = build_layer::<f64>(&kind, &input);
+        let mut seed = 100 * i as u64;
+        layer.visit_state_mut("", &mut |name, s| {
+            seed += 1;
+            let t = match s {
+                StateMut::Param(p) => &mut p.value,
+                StateMut::Buffer(b) => b,
+            };
+            let r = randn::<f64>(t.shape(), seed);
+            let positive = name.ends_with("running_var");
+            let v = Tensor::from_fn(
+                t.shape(),
+                |j| if positive { 0.5 + r.data()[j].abs() } else { r.data()[j] },
+            );
+            *t = v;
+        });
+        let x = randn::<f64>(&[3, input[0], input[1], input[2]], 7 + i as u64);
+        for algo in [ConvAlgo::Reference, ConvAlgo::Auto] {
+            layer.set_conv_algo(algo);
+            let mut run = |backward: bool| {
+                let mut rng = SeededRng::new(1);
+                let mut ctx = ForwardCtx {
+                    train: false,
+                    backward,
+                    rng: &mut rng,
+                };
+                let mut y = Tensor::default();
+                layer.forward(&x, &mut y, &mut ctx);
+                y
+            };
+            let (layered, fused) = (run(true), run(false));
+            assert_close(&format!("block {i} {algo:?}"), &fused, &layered, 1e-12);
+        }
+    }
+}
+
+/// The 1×1 fast paths of `ConvAlgo::Auto` (stride 1: products on the NCHW
+/// data, from `POINTWISE_MIN_PIXELS` pixels; any stride: a strided gather)
+/// against the general im2col path and the reference, forward and backward,
+/// with batches that put several samples into one product.
+#[test]
+fn one_by_one_convolutions_match_general_path() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    // (c_in, h, w, c_out, stride, groups, n)
+    let cases = [
+        (3, 8, 8, 5, 1, 1, 9),
+        (4, 9, 11, 6, 1, 2, 5),
+        (6, 3, 3, 4, 1, 1, 7),
+        (4, 10, 10, 8, 2, 1, 6),
+        (3, 7, 5, 2, 3, 1, 4),
+        (4, 6, 9, 4, 2, 2, 3),
+        (2, 5, 5, 3, 2, 1, 1),
+    ];
+    for (i, (c_in, h, w, c_out, stride, groups, n)) in cases.into_iter().enumerate() {
+        let p = Conv2dParams::new([1, 1])
+            .with_stride([stride, stride])
+            .with_groups(groups);
+        let x = randn::<f64>(&[n, c_in, h, w], 50 + i as u64);
+        let wt = randn::<f64>(&[c_out, c_in / groups, 1, 1], 60 + i as u64);
+        let b = randn::<f64>(&[c_out], 70 + i as u64);
+        pool.install(|| {
+            let y_ref = conv2d(&x, &wt, Some(&b), &p, ConvAlgo::Reference).unwrap();
+            let dy = randn::<f64>(y_ref.shape(), 80 + i as u64);
+            let g_ref = conv2d_backward(&x, &wt, &dy, true, &p, ConvAlgo::Reference).unwrap();
+            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+                let y = conv2d(&x, &wt, Some(&b), &p, algo).unwrap();
+                assert_close(&format!("1x1 forward case {i} {algo:?}"), &y, &y_ref, 1e-12);
+                let g = conv2d_backward(&x, &wt, &dy, true, &p, algo).unwrap();
+                assert_close(
+                    &format!("1x1 d_input case {i} {algo:?}"),
+                    &g.d_input,
+                    &g_ref.d_input,
+                    1e-12,
+                );
+                assert_close(
+                    &format!("1x1 d_weight case {i} {algo:?}"),
+                    &g.d_weight,
+                    &g_ref.d_weight,
+                    1e-12,
+                );
+            }
+        });
+    }
+}
+
+/// The padded-plane im2col/col2im of `ConvAlgo::Auto` on ResNet's small
+/// padded images (3×3, padding 1, strides 1 and 2, images down to 2×2, and
+/// a 7×7 stem) against the general path and the reference, several samples
+/// per product.
+#[test]
+fn padded_small_images_match_general_path() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    // (c_in, h, w, c_out, kernel, stride, padding, n)
+    let cases = [
+        (3, 10, 10, 4, 3, 1, 1, 5),
+        (4, 5, 5, 6, 3, 1, 1, 9),
+        (5, 3, 3, 3, 3, 2, 1, 7),
+        (2, 2, 2, 4, 3, 1, 1, 6),
+        (3, 6, 7, 2, 3, 2, 1, 3),
+        (1, 12, 12, 3, 7, 2, 3, 2),
+    ];
+    for (i, (c_in, h, w, c_out, k, stride, pad, n)) in cases.into_iter().enumerate() {
+        let p = Conv2dParams::new([k, k])
+            .with_stride([stride, stride])
+            .with_padding(Padding::symmetric(pad));
+        let x = randn::<f64>(&[n, c_in, h, w], 90 + i as u64);
+        let wt = randn::<f64>(&[c_out, c_in, k, k], 100 + i as u64);
+        pool.install(|| {
+            let y_ref = conv2d(&x, &wt, None, &p, ConvAlgo::Reference).unwrap();
+            let dy = randn::<f64>(y_ref.shape(), 110 + i as u64);
+            let g_ref = conv2d_backward(&x, &wt, &dy, false, &p, ConvAlgo::Reference).unwrap();
+            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+                let y = conv2d(&x, &wt, None, &p, algo).unwrap();
+                assert_close(&format!("padded forward case {i} {algo:?}"), &y, &y_ref, 1e-12);
+                let g = conv2d_backward(&x, &wt, &dy, false, &p, algo).unwrap();
+                assert_close(
+                    &format!("padded d_input case {i} {algo:?}"),
+                    &g.d_input,
+                    &g_ref.d_input,
+                    1e-12,
+                );
+                assert_close(
+                    &format!("padded d_weight case {i} {algo:?}"),
+                    &g.d_weight,
+                    &g_ref.d_weight,
+                    1e-12,
+                );
+            }
+        });
+    }
+}

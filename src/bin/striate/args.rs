@@ -65,7 +65,7 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Rows to run, comma-separated: m1, m2, m3, m3b256, m4 (default: all).
+    /// Rows to run, comma-separated: m1, m2, m3, m3b256, m4, m5 (default: all).
     #[arg(long, value_delimiter = ',')]
     pub rows: Vec<String>,
     /// Timed epochs per training row (after one warm-up epoch); the median is reported.

@@ -91,7 +91,7 @@ impl Row {
     }
 }
 
-const ROWS: [Row; 5] = [
+const ROWS: [Row; 6] = [
     Row {
         name: "m1",
         title: "M1 jet CNN, batch 1000, Adam",
@@ -160,7 +160,21 @@ const ROWS: [Row; 5] = [
         lr: 1e-3,
         training: Training::Steps,
         inference: Inference::Batch(128),
-        targets: &[("train_step_s", 0.8)],
+        targets: &[("train_step_s", 1.2), ("infer_batch_s", 1.2)],
+    },
+    Row {
+        name: "m5",
+        title: "M5 ResNet-34, 1x40x40, batch 128, Adam",
+        model: "resnet34",
+        hw: 40,
+        samples: 128 * 8,
+        batch: 128,
+        classes: 2,
+        sgd: false,
+        lr: 1e-3,
+        training: Training::Steps,
+        inference: Inference::Batch(128),
+        targets: &[("train_step_s", 1.2), ("infer_batch_s", 1.2)],
     },
 ];
 

@@ -3,11 +3,13 @@
 //! the formats themselves). `data` knows nothing of jets: the data specs
 //! that name jet sources are dispatched by [`crate::sources`].
 
+pub mod batches;
 pub mod idx;
 pub mod images;
 pub mod preprocess;
 pub mod series;
 pub mod source;
+pub mod stream;
 pub mod synthetic;
 pub mod table;
 
@@ -194,39 +196,52 @@ impl Dataset {
     /// returns (rest, held out). The split is stratified by class for
     /// classification data, so each class keeps its share.
     pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
-        if !(fraction > 0.0 && fraction < 1.0) {
-            return Err(Error::invalid(
-                "split fraction",
-                format!("{fraction} must be between 0 and 1"),
-            ));
-        }
-        let mut rng = SeededRng::new(seed);
-        let (mut keep, mut held) = (Vec::new(), Vec::new());
-        match self.labels() {
-            Some(labels) => {
-                for c in 0..self.n_classes() {
-                    let mut idx: Vec<usize> = (0..self.len()).filter(|&i| labels[i] as usize == c).collect();
-                    rng.shuffle(&mut idx);
-                    let n_held = (idx.len() as f64 * fraction).round() as usize;
-                    held.extend_from_slice(&idx[..n_held]);
-                    keep.extend_from_slice(&idx[n_held..]);
-                }
-            }
-            None => {
-                let idx = rng.permutation(self.len());
-                let n_held = (self.len() as f64 * fraction).round() as usize;
+        let (keep, held) = split_indices(self.len(), self.labels(), self.n_classes(), fraction, seed)?;
+        Ok((self.subset(&keep), self.subset(&held)))
+    }
+}
+
+/// The sample indices (sorted) of [`Dataset::split`]: (rest, held out), from
+/// the labels alone, so that a streamed set splits exactly as it would in
+/// memory.
+pub fn split_indices(
+    n: usize,
+    labels: Option<&[u32]>,
+    n_classes: usize,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::invalid(
+            "split fraction",
+            format!("{fraction} must be between 0 and 1"),
+        ));
+    }
+    let mut rng = SeededRng::new(seed);
+    let (mut keep, mut held) = (Vec::new(), Vec::new());
+    match labels {
+        Some(labels) => {
+            for c in 0..n_classes {
+                let mut idx: Vec<usize> = (0..n).filter(|&i| labels[i] as usize == c).collect();
+                rng.shuffle(&mut idx);
+                let n_held = (idx.len() as f64 * fraction).round() as usize;
                 held.extend_from_slice(&idx[..n_held]);
                 keep.extend_from_slice(&idx[n_held..]);
             }
         }
-        keep.sort_unstable();
-        held.sort_unstable();
-        if keep.is_empty() || held.is_empty() {
-            return Err(Error::Data(format!(
-                "splitting {} samples by {fraction} leaves an empty part",
-                self.len()
-            )));
+        None => {
+            let idx = rng.permutation(n);
+            let n_held = (n as f64 * fraction).round() as usize;
+            held.extend_from_slice(&idx[..n_held]);
+            keep.extend_from_slice(&idx[n_held..]);
         }
-        Ok((self.subset(&keep), self.subset(&held)))
     }
+    keep.sort_unstable();
+    held.sort_unstable();
+    if keep.is_empty() || held.is_empty() {
+        return Err(Error::Data(format!(
+            "splitting {n} samples by {fraction} leaves an empty part"
+        )));
+    }
+    Ok((keep, held))
 }

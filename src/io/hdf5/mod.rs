@@ -7,6 +7,7 @@
 
 pub mod append;
 pub mod pandas;
+pub mod rows;
 
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub struct DatasetInfo {
     pub dtype: String,
 }
 
-fn h5err(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn h5err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::format(path, format!("HDF5: {e}"))
 }
 
@@ -43,7 +44,7 @@ fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| h5err(path, e))
 }
 
-fn dtype_name(d: &DType) -> String {
+pub(crate) fn dtype_name(d: &DType) -> String {
     match d {
         DType::F32 => "float32".into(),
         DType::F64 => "float64".into(),
@@ -107,7 +108,7 @@ pub fn list(path: &Path) -> Result<Vec<DatasetInfo>> {
 /// The error for a dataset that cannot be opened: the names the file has
 /// when it lists cleanly and lacks `key`, or else the real cause (a
 /// truncated or corrupt file).
-fn missing_dataset(path: &Path, key: &str, cause: hdf5_pure::Error) -> Error {
+pub(crate) fn missing_dataset(path: &Path, key: &str, cause: hdf5_pure::Error) -> Error {
     match list(path) {
         Ok(l) if !l.iter().any(|d| d.name == key) => {
             let names: Vec<String> = l.into_iter().map(|d| d.name).collect();

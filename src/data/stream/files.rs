@@ -169,8 +169,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Opened> {
         let find = |given: &Option<String>, names: &[&str]| -> Result<String> {
             match given {
                 Some(k) => Ok(k.clone()),
-                None => first_dataset(path, names)?
-                    .ok_or_else(|| Error::format(path, "cannot tell samples from labels; pass --x-key and --y-key")),
+                None => first_dataset(path, names),
             }
         };
         let xk = find(&opts.x_key, &["images", "x", "X", "data"])?;

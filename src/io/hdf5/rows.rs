@@ -190,14 +190,26 @@ impl RowWindow {
 }
 
 /// The first of `candidates` that names a dataset of `path` (opened for
-/// streaming, so a large file is not read whole).
-pub fn first_dataset(path: &Path, candidates: &[&str]) -> Result<Option<String>> {
+/// streaming, so a large file is not read whole); an error naming the
+/// candidates and the cause when none does.
+pub fn first_dataset(path: &Path, candidates: &[&str]) -> Result<String> {
     if !path.exists() {
         return Err(Error::not_found(path));
     }
     let file = hdf5_pure::File::open_streaming(path).map_err(|e| h5err(path, e))?;
-    Ok(candidates
-        .iter()
-        .find(|c| file.dataset(c).is_ok())
-        .map(|c| c.to_string()))
+    let mut cause = String::new();
+    for c in candidates {
+        match file.dataset(c) {
+            Ok(_) => return Ok(c.to_string()),
+            Err(e) if cause.is_empty() => cause = e.to_string(),
+            Err(_) => {}
+        }
+    }
+    Err(Error::format(
+        path,
+        format!(
+            "no dataset named {} ({cause}); pass --x-key and --y-key",
+            candidates.join(", ")
+        ),
+    ))
 }

@@ -31,6 +31,23 @@ pub enum Targets {
     Values(Tensor<f32>),
 }
 
+impl Targets {
+    /// The targets of the samples at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Targets {
+        match self {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: indices.iter().map(|&i| labels[i]).collect(),
+                n_classes: *n_classes,
+            },
+            Targets::Values(y) => {
+                let mut t = Tensor::default();
+                t.gather_items(y, indices);
+                Targets::Values(t)
+            }
+        }
+    }
+}
+
 /// Samples `x` (`[n, …]`) with their targets and optional class names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
@@ -168,20 +185,9 @@ impl Dataset {
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let mut x = Tensor::default();
         x.gather_items(&self.x, indices);
-        let targets = match &self.targets {
-            Targets::Classes { labels, n_classes } => Targets::Classes {
-                labels: indices.iter().map(|&i| labels[i]).collect(),
-                n_classes: *n_classes,
-            },
-            Targets::Values(y) => {
-                let mut t = Tensor::default();
-                t.gather_items(y, indices);
-                Targets::Values(t)
-            }
-        };
         Dataset {
             x,
-            targets,
+            targets: self.targets.subset(indices),
             class_names: self.class_names.clone(),
         }
     }

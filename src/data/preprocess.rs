@@ -279,6 +279,17 @@ impl Preprocess {
     /// scales, pads and z-normalises.
     pub fn arrange_row(&self, src: &[f32], dst: &mut [f32]) {
         let scale = self.scale as f32;
+        // One channel last, or none moved: the values keep their order.
+        let in_order = !self.channels_last || self.stored_shape.last() == Some(&1);
+        if in_order && self.pad_to.is_none() {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d = v * scale;
+            }
+            if self.znorm {
+                znormalize(dst);
+            }
+            return;
+        }
         // Index of stored element `i` in the arranged (unpadded) sample.
         let arranged_at = |i: usize| -> usize {
             if !self.channels_last {

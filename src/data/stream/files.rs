@@ -27,6 +27,7 @@ fn widen(e: Elements, out: &mut Vec<f32>) {
     match e {
         Elements::U8(v) => out.extend(v.iter().map(|&x| x as f32)),
         Elements::Int(v) => out.extend(v.iter().map(|&x| x as f32)),
+        Elements::F32(v) if out.is_empty() => *out = v,
         Elements::F32(v) => out.extend_from_slice(&v),
         Elements::F64(v) => out.extend(v.iter().map(|&x| x as f32)),
     }

@@ -122,17 +122,7 @@ impl StreamSet {
 
     /// The samples at `indices` (increasing), as a new set of the same source.
     pub fn subset(&self, indices: &[usize]) -> Result<StreamSet> {
-        let targets = match &self.targets {
-            Targets::Classes { labels, n_classes } => Targets::Classes {
-                labels: indices.iter().map(|&i| labels[i]).collect(),
-                n_classes: *n_classes,
-            },
-            Targets::Values(y) => {
-                let mut t = Tensor::default();
-                t.gather_items(y, indices);
-                Targets::Values(t)
-            }
-        };
+        let targets = self.targets.subset(indices);
         let mut set = StreamSet {
             source: self.source.reopen()?,
             rows: Arc::new(indices.iter().map(|&i| self.rows[i]).collect()),

@@ -188,19 +188,7 @@ pub fn read(path: &Path, key: &str) -> Result<Array> {
         // Array-typed elements (striate's streamed images): shape [n] + dims.
         DType::Array(ref base, ref dims) if matches!(**base, DType::F32 | DType::F64) => {
             let raw = ds.read_raw().map_err(ctx)?;
-            let elems = if matches!(**base, DType::F32) {
-                Elements::F32(
-                    raw.chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                )
-            } else {
-                Elements::F64(
-                    raw.chunks_exact(8)
-                        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                        .collect(),
-                )
-            };
+            let elems = decode_floats(&raw, matches!(**base, DType::F32));
             let mut full = shape.clone();
             full.extend(dims.iter().map(|&d| d as usize));
             let arr = Array::new(full, dtype_name(base), elems);
@@ -217,6 +205,23 @@ pub fn read(path: &Path, key: &str) -> Result<Array> {
     let arr = Array::new(shape, dtype_name(&dtype), elems);
     arr.check(path)?;
     Ok(arr)
+}
+
+/// Little-endian `f32` (`single`) or `f64` values.
+pub(crate) fn decode_floats(raw: &[u8], single: bool) -> Elements {
+    if single {
+        Elements::F32(
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        )
+    } else {
+        Elements::F64(
+            raw.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect(),
+        )
+    }
 }
 
 /// Writes `f32` arrays and `i64` label arrays as datasets of a new file

@@ -152,19 +152,7 @@ impl RowWindow {
             }
             Kind::F32 | Kind::F64 => {
                 let raw = self.ds.read_raw_rows(s, c).map_err(ctx)?;
-                if self.kind == Kind::F32 {
-                    Elements::F32(
-                        raw.chunks_exact(4)
-                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                            .collect(),
-                    )
-                } else {
-                    Elements::F64(
-                        raw.chunks_exact(8)
-                            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-                            .collect(),
-                    )
-                }
+                super::decode_floats(&raw, self.kind == Kind::F32)
             }
         };
         let row: usize = self.shape[1..].iter().product();

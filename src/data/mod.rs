@@ -3,11 +3,13 @@
 //! the formats themselves). `data` knows nothing of jets: the data specs
 //! that name jet sources are dispatched by [`crate::sources`].
 
+pub mod batches;
 pub mod idx;
 pub mod images;
 pub mod preprocess;
 pub mod series;
 pub mod source;
+pub mod stream;
 pub mod synthetic;
 pub mod table;
 
@@ -27,6 +29,31 @@ pub enum Targets {
     },
     /// Real-valued targets, one row per sample.
     Values(Tensor<f32>),
+}
+
+impl Targets {
+    /// Class labels, when the targets are classes.
+    pub fn labels(&self) -> Option<&[u32]> {
+        match self {
+            Targets::Classes { labels, .. } => Some(labels),
+            Targets::Values(_) => None,
+        }
+    }
+
+    /// The targets of the samples at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Targets {
+        match self {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: indices.iter().map(|&i| labels[i]).collect(),
+                n_classes: *n_classes,
+            },
+            Targets::Values(y) => {
+                let mut t = Tensor::default();
+                t.gather_items(y, indices);
+                Targets::Values(t)
+            }
+        }
+    }
 }
 
 /// Samples `x` (`[n, …]`) with their targets and optional class names.
@@ -128,10 +155,7 @@ impl Dataset {
 
     /// Class labels, when the targets are classes.
     pub fn labels(&self) -> Option<&[u32]> {
-        match &self.targets {
-            Targets::Classes { labels, .. } => Some(labels),
-            Targets::Values(_) => None,
-        }
+        self.targets.labels()
     }
 
     /// Number of classes (0 for real-valued targets).
@@ -166,20 +190,9 @@ impl Dataset {
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let mut x = Tensor::default();
         x.gather_items(&self.x, indices);
-        let targets = match &self.targets {
-            Targets::Classes { labels, n_classes } => Targets::Classes {
-                labels: indices.iter().map(|&i| labels[i]).collect(),
-                n_classes: *n_classes,
-            },
-            Targets::Values(y) => {
-                let mut t = Tensor::default();
-                t.gather_items(y, indices);
-                Targets::Values(t)
-            }
-        };
         Dataset {
             x,
-            targets,
+            targets: self.targets.subset(indices),
             class_names: self.class_names.clone(),
         }
     }
@@ -198,64 +211,90 @@ impl Dataset {
         if n >= self.len() {
             return self.clone();
         }
-        let mut rng = SeededRng::new(seed);
-        let mut chosen = match self.labels() {
-            Some(labels) => {
-                let counts = self.class_counts();
-                let quotas = largest_remainder_quotas(&counts, n);
-                let mut chosen = Vec::with_capacity(n);
-                for (c, &quota) in quotas.iter().enumerate() {
-                    let mut idx: Vec<usize> = (0..self.len()).filter(|&i| labels[i] as usize == c).collect();
-                    rng.shuffle(&mut idx);
-                    chosen.extend_from_slice(&idx[..quota]);
-                }
-                chosen
-            }
-            None => rng.permutation(self.len())[..n].to_vec(),
-        };
-        chosen.sort_unstable();
-        self.subset(&chosen)
+        self.subset(&sample_indices(self.len(), self.labels(), n, seed))
     }
 
     /// Splits off a fraction for validation after a seeded shuffle:
     /// returns (rest, held out). The split is stratified by class for
     /// classification data, so each class keeps its share.
     pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
-        if !(fraction > 0.0 && fraction < 1.0) {
-            return Err(Error::invalid(
-                "split fraction",
-                format!("{fraction} must be between 0 and 1"),
-            ));
-        }
-        let mut rng = SeededRng::new(seed);
-        let (mut keep, mut held) = (Vec::new(), Vec::new());
-        match self.labels() {
-            Some(labels) => {
-                for c in 0..self.n_classes() {
-                    let mut idx: Vec<usize> = (0..self.len()).filter(|&i| labels[i] as usize == c).collect();
-                    rng.shuffle(&mut idx);
-                    let n_held = (idx.len() as f64 * fraction).round() as usize;
-                    held.extend_from_slice(&idx[..n_held]);
-                    keep.extend_from_slice(&idx[n_held..]);
-                }
+        let (keep, held) = split_indices(self.len(), self.labels(), self.n_classes(), fraction, seed)?;
+        Ok((self.subset(&keep), self.subset(&held)))
+    }
+}
+
+/// The indices [`Dataset::sample`] keeps: `n` of `len` drawn with `seed`,
+/// stratified by class when `labels` are given, in ascending order.
+pub fn sample_indices(len: usize, labels: Option<&[u32]>, n: usize, seed: u64) -> Vec<usize> {
+    if n >= len {
+        return (0..len).collect();
+    }
+    let mut rng = SeededRng::new(seed);
+    let mut chosen = match labels {
+        Some(labels) => {
+            let n_classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+            let mut counts = vec![0usize; n_classes];
+            for &l in labels {
+                counts[l as usize] += 1;
             }
-            None => {
-                let idx = rng.permutation(self.len());
-                let n_held = (self.len() as f64 * fraction).round() as usize;
+            let quotas = largest_remainder_quotas(&counts, n);
+            let mut chosen = Vec::with_capacity(n);
+            for (c, &quota) in quotas.iter().enumerate() {
+                let mut idx: Vec<usize> = (0..len).filter(|&i| labels[i] as usize == c).collect();
+                rng.shuffle(&mut idx);
+                chosen.extend_from_slice(&idx[..quota]);
+            }
+            chosen
+        }
+        None => rng.permutation(len)[..n].to_vec(),
+    };
+    chosen.sort_unstable();
+    chosen
+}
+
+/// The sample indices (sorted) of [`Dataset::split`]: (rest, held out), from
+/// the labels alone, so that a streamed set splits exactly as it would in
+/// memory.
+pub fn split_indices(
+    n: usize,
+    labels: Option<&[u32]>,
+    n_classes: usize,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::invalid(
+            "split fraction",
+            format!("{fraction} must be between 0 and 1"),
+        ));
+    }
+    let mut rng = SeededRng::new(seed);
+    let (mut keep, mut held) = (Vec::new(), Vec::new());
+    match labels {
+        Some(labels) => {
+            for c in 0..n_classes {
+                let mut idx: Vec<usize> = (0..n).filter(|&i| labels[i] as usize == c).collect();
+                rng.shuffle(&mut idx);
+                let n_held = (idx.len() as f64 * fraction).round() as usize;
                 held.extend_from_slice(&idx[..n_held]);
                 keep.extend_from_slice(&idx[n_held..]);
             }
         }
-        keep.sort_unstable();
-        held.sort_unstable();
-        if keep.is_empty() || held.is_empty() {
-            return Err(Error::Data(format!(
-                "splitting {} samples by {fraction} leaves an empty part",
-                self.len()
-            )));
+        None => {
+            let idx = rng.permutation(n);
+            let n_held = (n as f64 * fraction).round() as usize;
+            held.extend_from_slice(&idx[..n_held]);
+            keep.extend_from_slice(&idx[n_held..]);
         }
-        Ok((self.subset(&keep), self.subset(&held)))
     }
+    keep.sort_unstable();
+    held.sort_unstable();
+    if keep.is_empty() || held.is_empty() {
+        return Err(Error::Data(format!(
+            "splitting {n} samples by {fraction} leaves an empty part"
+        )));
+    }
+    Ok((keep, held))
 }
 
 /// Splits `n` over groups of sizes `counts` in proportion to them: floors

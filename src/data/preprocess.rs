@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Dataset;
-use super::source::RawData;
+use super::source::{RawData, Stored};
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, fmt_shape, numel};
 
@@ -96,7 +96,16 @@ impl Preprocess {
     /// Resolves the options for `raw`; `target_rank` is the rank of the
     /// model's per-sample input when known (3: images, 2: signals, 1: vectors).
     pub fn plan(raw: &RawData, opts: &PrepOptions, target_rank: Option<usize>) -> Result<Self> {
-        let stored: Vec<usize> = raw.x.shape[1..].to_vec();
+        let prep = Self::plan_stored(&raw.stored(), opts, target_rank)?;
+        prep.check_memory(raw.len())?;
+        Ok(prep)
+    }
+
+    /// [`Preprocess::plan`] from what is known of stored samples without
+    /// reading them (a streamed file's header); checks no memory budget,
+    /// since a streamed set is never held whole.
+    pub fn plan_stored(raw: &Stored, opts: &PrepOptions, target_rank: Option<usize>) -> Result<Self> {
+        let stored: Vec<usize> = raw.shape[1..].to_vec();
         let mut channels_last = false;
         let stored_len = crate::budget::product("samples", &stored)?;
         let arranged = if let Some(shape) = &opts.reshape {
@@ -151,7 +160,7 @@ impl Preprocess {
                 fmt_shape(&arranged)
             )));
         }
-        let scale = opts.scale.unwrap_or(if raw.x.is_bytes() { 1.0 / 255.0 } else { 1.0 });
+        let scale = opts.scale.unwrap_or(if raw.bytes { 1.0 / 255.0 } else { 1.0 });
         if !(scale.is_finite() && scale != 0.0) {
             return Err(Error::invalid("scale", format!("{scale} must be a non-zero number")));
         }
@@ -166,7 +175,6 @@ impl Preprocess {
             std: Vec::new(),
             znorm: opts.znorm,
         };
-        prep.check_memory(raw.len())?;
         Ok(prep)
     }
 
@@ -249,46 +257,12 @@ impl Preprocess {
         let out_shape = self.input_shape();
         let out_item = numel(&out_shape);
         let mut out = vec![0f32; n * out_item];
-        let scale = self.scale as f32;
         let vals = raw.x.to_f32();
-        for (s, dst) in out.chunks_exact_mut(out_item.max(1)).enumerate() {
-            let src = &vals[s * item..(s + 1) * item];
-            // Index of stored element `i` in the arranged (unpadded) sample.
-            let arranged_at = |i: usize| -> usize {
-                if !self.channels_last {
-                    return i;
-                }
-                let d = &self.stored_shape;
-                if d.len() == 3 {
-                    let (h, w, c) = (d[0], d[1], d[2]);
-                    let (y, x, ch) = (i / (w * c), (i / c) % w, i % c);
-                    (ch * h + y) * w + x
-                } else {
-                    let (l, c) = (d[0], d[1]);
-                    let (t, ch) = (i / c, i % c);
-                    ch * l + t
-                }
-            };
-            match self.pad_to {
-                None => {
-                    for (i, &v) in src.iter().enumerate() {
-                        dst[arranged_at(i)] = v * scale;
-                    }
-                }
-                Some([ph, pw]) => {
-                    let (c, h, w) = (self.arranged_shape[0], self.arranged_shape[1], self.arranged_shape[2]);
-                    let (top, left) = ((ph - h) / 2, (pw - w) / 2);
-                    for (i, &v) in src.iter().enumerate() {
-                        let a = arranged_at(i);
-                        let (ch, y, x) = (a / (h * w), (a / w) % h, a % w);
-                        debug_assert!(ch < c);
-                        dst[(ch * ph + y + top) * pw + x + left] = v * scale;
-                    }
-                }
-            }
-            if self.znorm {
-                znormalize(dst);
-            }
+        for (src, dst) in vals
+            .chunks_exact(item.max(1))
+            .zip(out.chunks_exact_mut(out_item.max(1)))
+        {
+            self.arrange_row(src, dst);
         }
         let x = Tensor::from_vec(&[n, out_shape.iter().product::<usize>()], out)?
             .reshape(&[&[n][..], &out_shape].concat())?;
@@ -300,48 +274,88 @@ impl Preprocess {
         Ok(ds.with_class_names(raw.class_names.clone()))
     }
 
-    /// Computes standardisation statistics on the training set.
-    pub fn fit(&mut self, train: &Dataset) {
-        let item = train.x.item_len();
-        let n = train.len().max(1) as f64;
-        match self.standardize {
-            Standardize::None => {
-                self.mean.clear();
-                self.std.clear();
+    /// Arranges one stored sample (`src`, as `f32`) into `dst` (one model
+    /// input, zeroed where it is padded): moves a channels-last axis first,
+    /// scales, pads and z-normalises.
+    pub fn arrange_row(&self, src: &[f32], dst: &mut [f32]) {
+        let scale = self.scale as f32;
+        // One channel last, or none moved: the values keep their order.
+        let in_order = !self.channels_last || self.stored_shape.last() == Some(&1);
+        if in_order && self.pad_to.is_none() {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d = v * scale;
             }
-            Standardize::Global => {
-                let count = train.x.len().max(1) as f64;
-                let mean = train.x.data().iter().map(|&v| v as f64).sum::<f64>() / count;
-                let var = train.x.data().iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / count;
-                self.mean = vec![mean as f32];
-                self.std = vec![guard_std(var.sqrt())];
+            if self.znorm {
+                znormalize(dst);
             }
-            Standardize::PerPixel => {
-                let mut sum = vec![0f64; item];
-                let mut sq = vec![0f64; item];
-                for s in 0..train.len() {
-                    for (j, &v) in train.x.item(s).iter().enumerate() {
-                        sum[j] += v as f64;
-                        sq[j] += (v as f64) * (v as f64);
-                    }
+            return;
+        }
+        // Index of stored element `i` in the arranged (unpadded) sample.
+        let arranged_at = |i: usize| -> usize {
+            if !self.channels_last {
+                return i;
+            }
+            let d = &self.stored_shape;
+            if d.len() == 3 {
+                let (h, w, c) = (d[0], d[1], d[2]);
+                let (y, x, ch) = (i / (w * c), (i / c) % w, i % c);
+                (ch * h + y) * w + x
+            } else {
+                let (l, c) = (d[0], d[1]);
+                let (t, ch) = (i / c, i % c);
+                ch * l + t
+            }
+        };
+        match self.pad_to {
+            None => {
+                for (i, &v) in src.iter().enumerate() {
+                    dst[arranged_at(i)] = v * scale;
                 }
-                self.mean = sum.iter().map(|&s| (s / n) as f32).collect();
-                self.std = sum
-                    .iter()
-                    .zip(&sq)
-                    .map(|(&s, &q)| guard_std((q / n - (s / n).powi(2)).max(0.0).sqrt()))
-                    .collect();
+            }
+            Some([ph, pw]) => {
+                let (h, w) = (self.arranged_shape[1], self.arranged_shape[2]);
+                let (top, left) = ((ph - h) / 2, (pw - w) / 2);
+                for (i, &v) in src.iter().enumerate() {
+                    let a = arranged_at(i);
+                    let (ch, y, x) = (a / (h * w), (a / w) % h, a % w);
+                    dst[(ch * ph + y + top) * pw + x + left] = v * scale;
+                }
             }
         }
+        if self.znorm {
+            znormalize(dst);
+        }
+    }
+
+    /// Computes standardisation statistics on the training set.
+    pub fn fit(&mut self, train: &Dataset) {
+        let mut fit = StatsFit::new(self.standardize, train.x.item_len());
+        for _ in 0..fit.passes() {
+            fit.add(train.x.data());
+            fit.next_pass();
+        }
+        self.set_stats(fit);
+    }
+
+    /// Takes the statistics a [`StatsFit`] gathered.
+    pub fn set_stats(&mut self, fit: StatsFit) {
+        (self.mean, self.std) = fit.finish();
     }
 
     /// Applies the fitted standardisation in place.
     pub fn standardize(&self, data: &mut Dataset) {
+        self.standardize_batch(&mut data.x);
+    }
+
+    /// Applies the fitted standardisation to a batch of model inputs
+    /// (`[n, …]`) in place: the one place it is applied, to a whole
+    /// in-memory set or to each streamed batch.
+    pub fn standardize_batch(&self, x: &mut Tensor<f32>) {
         if self.mean.is_empty() {
             return;
         }
-        let item = data.x.item_len();
-        for (i, v) in data.x.data_mut().iter_mut().enumerate() {
+        let item = x.item_len();
+        for (i, v) in x.data_mut().iter_mut().enumerate() {
             let j = if self.mean.len() == 1 { 0 } else { i % item };
             *v = (*v - self.mean[j]) / self.std[j];
         }
@@ -371,5 +385,102 @@ fn znormalize(v: &mut [f32]) {
     let std = if std > 1e-12 { std } else { 1.0 };
     for x in v.iter_mut() {
         *x = ((*x as f64 - mean) / std) as f32;
+    }
+}
+
+/// Standardisation statistics gathered a batch of rows at a time, so that a
+/// streamed training set is fitted without being held whole: feed every
+/// training row in order ([`StatsFit::add`]) once per pass
+/// ([`StatsFit::passes`]: two for a global mean and deviation, which are
+/// computed as a mean and then the mean squared deviation from it; one per
+/// pixel). An in-memory set is fitted through the same code.
+#[derive(Clone, Debug)]
+pub struct StatsFit {
+    kind: Standardize,
+    pass: usize,
+    values: f64,
+    rows: f64,
+    mean: f64,
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+}
+
+impl StatsFit {
+    /// A fit of `kind` for inputs of `item` values each.
+    pub fn new(kind: Standardize, item: usize) -> Self {
+        let per = if kind == Standardize::PerPixel { item } else { 1 };
+        StatsFit {
+            kind,
+            pass: 0,
+            values: 0.0,
+            rows: 0.0,
+            mean: 0.0,
+            sum: vec![0.0; per],
+            sq: vec![0.0; per],
+        }
+    }
+
+    /// Passes over the training rows this fit needs.
+    pub fn passes(&self) -> usize {
+        match self.kind {
+            Standardize::None => 0,
+            Standardize::Global => 2,
+            Standardize::PerPixel => 1,
+        }
+    }
+
+    /// Adds rows (whole inputs, `[k, …]` flattened) of the current pass.
+    pub fn add(&mut self, rows: &[f32]) {
+        match (self.kind, self.pass) {
+            (Standardize::None, _) => {}
+            (Standardize::Global, 0) => {
+                self.values += rows.len() as f64;
+                self.sum[0] = rows.iter().fold(self.sum[0], |a, &v| a + v as f64);
+            }
+            (Standardize::Global, _) => {
+                let m = self.mean;
+                self.sq[0] = rows.iter().fold(self.sq[0], |a, &v| a + (v as f64 - m).powi(2));
+            }
+            (Standardize::PerPixel, _) => {
+                let item = self.sum.len().max(1);
+                for row in rows.chunks_exact(item) {
+                    self.rows += 1.0;
+                    for (j, &v) in row.iter().enumerate() {
+                        self.sum[j] += v as f64;
+                        self.sq[j] += (v as f64) * (v as f64);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a pass over the rows.
+    pub fn next_pass(&mut self) {
+        if self.pass == 0 {
+            self.mean = self.sum[0] / self.values.max(1.0);
+        }
+        self.pass += 1;
+    }
+
+    /// Means and standard deviations (empty without standardisation).
+    fn finish(self) -> (Vec<f32>, Vec<f32>) {
+        match self.kind {
+            Standardize::None => (Vec::new(), Vec::new()),
+            Standardize::Global => {
+                let var = self.sq[0] / self.values.max(1.0);
+                (vec![self.mean as f32], vec![guard_std(var.sqrt())])
+            }
+            Standardize::PerPixel => {
+                let n = self.rows.max(1.0);
+                let mean = self.sum.iter().map(|&s| (s / n) as f32).collect();
+                let std = self
+                    .sum
+                    .iter()
+                    .zip(&self.sq)
+                    .map(|(&s, &q)| guard_std((q / n - (s / n).powi(2)).max(0.0).sqrt()))
+                    .collect();
+                (mean, std)
+            }
+        }
     }
 }

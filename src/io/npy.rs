@@ -397,6 +397,28 @@ impl RowReader {
         Ok(())
     }
 
+    /// The values of rows `start..start + count` (a positioned read; the
+    /// sequential position of [`RowReader::read_rows`] moves past them).
+    pub fn read_at(&mut self, start: usize, count: usize) -> Result<Elements> {
+        let end = start.checked_add(count).filter(|&e| e <= self.rows());
+        if end.is_none() {
+            return Err(Error::format(
+                &self.path,
+                format!("rows {start}..{start}+{count} are past the {} rows", self.rows()),
+            ));
+        }
+        let size = item_size(&self.header.descr).unwrap_or(1) as u64;
+        let at = self.header.data_offset as u64 + start as u64 * self.row_len as u64 * size;
+        self.file
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.next = start;
+        match self.read_rows(count)? {
+            Some(v) => Ok(v),
+            None => Ok(Elements::F32(Vec::new())),
+        }
+    }
+
     /// The values of the next at most `max` rows, or `None` at the end.
     pub fn read_rows(&mut self, max: usize) -> Result<Option<Elements>> {
         let Some(rows) = super::rows_left(self.next, self.rows(), max) else {

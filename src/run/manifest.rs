@@ -44,6 +44,14 @@ pub struct DataRecord {
     /// Samples in the training split (checked on resume).
     #[serde(default)]
     pub n_train: usize,
+    /// Read the training file a batch at a time instead of whole
+    /// (`--stream`, or chosen when it would not fit the memory budget).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+    /// Rows of a streamed set's shuffle buffer; `None`: what 256 MiB of
+    /// inputs hold. A streamed epoch's order depends on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle_buffer: Option<usize>,
 }
 
 /// Everything about a trained model except its weights.

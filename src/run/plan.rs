@@ -129,7 +129,11 @@ pub struct RunPlan {
     /// Parameter-name prefixes to freeze.
     pub freeze: Vec<String>,
     /// Which of `training`'s settings the model's recipe decides once the
-    /// training set's size is known; `training`'s own values stand for the others.
+    /// training set's size is known; `training`'s own values stand for the
+    /// others. [`RunPlan::new`] sets only what the recipe sizes by the data
+    /// (fcn1d's step budget and batch rule): clear these flags to keep values
+    /// of your own for such a model. Runs with phases keep their epochs and
+    /// rates.
     pub from_recipe: FromRecipe,
 }
 
@@ -163,7 +167,11 @@ impl RunPlan {
     pub fn new(model: ModelSource, data: &str, seed: u64) -> Self {
         let recipe = model.recipe();
         let batch = recipe.batch_size(0);
-        let training = TrainConfig::new(recipe.epochs(0, batch), batch, seed);
+        let mut training = TrainConfig::new(recipe.epochs(0, batch), batch, seed);
+        training.schedule = recipe_schedule(&recipe, training.epochs);
+        // Only what depends on the data's size is left to `training_for`, so
+        // that a field set here by hand is the one used.
+        let sized = matches!(recipe.budget, zoo::Budget::Steps(_));
         RunPlan {
             model,
             data: DataRecord {
@@ -179,7 +187,11 @@ impl RunPlan {
             weights: None,
             head: None,
             freeze: Vec::new(),
-            from_recipe: FromRecipe::all(),
+            from_recipe: FromRecipe {
+                epochs: sized,
+                batch: matches!(recipe.batch, zoo::BatchRule::TenthOfData { .. }),
+                schedule: sized,
+            },
         }
     }
 
@@ -193,24 +205,14 @@ impl RunPlan {
         if from.batch {
             t.batch_size = recipe.batch_size(n);
         }
-        if from.epochs {
+        // Phases (one-cycle, fine-tune) decide their own epochs and rates.
+        let per_epoch = t.phases.is_empty();
+        if from.epochs && per_epoch {
             t.epochs = recipe.epochs(n, t.batch_size);
         }
-        if from.schedule {
-            t.schedule = match recipe.schedule {
-                RecipeSchedule::Constant => None,
-                RecipeSchedule::Cosine => Some(LrSchedule::Cosine {
-                    t_max: t.epochs.max(1),
-                    eta_min: 0.0,
-                }),
-                RecipeSchedule::Plateau { factor, min_lr, .. } => Some(LrSchedule::keras_plateau(
-                    "loss",
-                    factor,
-                    recipe.patience(t.epochs),
-                    min_lr,
-                )),
-            };
-        } else if let (true, Some(LrSchedule::Cosine { t_max, .. })) = (from.epochs, &mut t.schedule) {
+        if from.schedule && per_epoch {
+            t.schedule = recipe_schedule(&recipe, t.epochs);
+        } else if let (true, Some(LrSchedule::Cosine { t_max, .. })) = (from.epochs && per_epoch, &mut t.schedule) {
             *t_max = t.epochs.max(1);
         }
         if let zoo::Budget::Steps(steps) = recipe.budget
@@ -228,5 +230,22 @@ impl RunPlan {
             ));
         }
         t
+    }
+}
+
+/// The learning-rate schedule of `recipe` for a run of `epochs` epochs.
+fn recipe_schedule(recipe: &zoo::Recipe, epochs: usize) -> Option<LrSchedule> {
+    match recipe.schedule {
+        RecipeSchedule::Constant => None,
+        RecipeSchedule::Cosine => Some(LrSchedule::Cosine {
+            t_max: epochs.max(1),
+            eta_min: 0.0,
+        }),
+        RecipeSchedule::Plateau { factor, min_lr, .. } => Some(LrSchedule::keras_plateau(
+            "loss",
+            factor,
+            recipe.patience(epochs),
+            min_lr,
+        )),
     }
 }

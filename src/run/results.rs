@@ -105,7 +105,12 @@ impl Run {
         crate::weights::save_weights(&self.model, &self.dir.weights())?;
         crate::atomic::write_str(&self.dir.history(), &self.trainer.progress.history.to_csv())?;
         let (evaluated_on, eval_set) = self.sets.evaluation_set();
-        let evaluation = self.trainer.evaluate(&mut self.model, eval_set)?;
+        let evaluation = crate::train::evaluate_samples(
+            &mut self.model,
+            eval_set.view(),
+            self.trainer.loss(),
+            self.trainer.config.eval_batch_size,
+        )?;
         let labels = eval_set.labels().unwrap_or(&[]);
         let metrics = evaluation.report(labels, &self.manifest.classes, effs)?;
         let results = Results {
@@ -123,7 +128,8 @@ impl Run {
             let classes = &self.manifest.classes;
             let per_class = (32 / classes.len().max(1)).clamp(2, 8);
             let picked = report::pick_samples(labels, per_class);
-            let images: Vec<&[f32]> = picked.iter().map(|&i| eval_set.x.item(i)).collect();
+            let picked_x = eval_set.items(&picked)?;
+            let images: Vec<&[f32]> = (0..picked.len()).map(|k| picked_x.item(k)).collect();
             let predicted: Vec<u32> = picked.iter().map(|&i| evaluation.predicted[i]).collect();
             let truth: Vec<u32> = picked.iter().map(|&i| labels[i]).collect();
             charts.push(report::samples_chart(
@@ -133,7 +139,10 @@ impl Run {
                 &truth,
                 classes,
             ));
-            charts.extend(report::class_means_chart(&eval_set.x, labels, classes));
+            // Class means need every sample: charted for sets held in memory.
+            if let Some(d) = eval_set.in_memory() {
+                charts.extend(report::class_means_chart(&d.x, labels, classes));
+            }
         }
         let warnings = write_charts(&self.dir, &charts)?;
         self.notes.extend(warnings.iter().map(|w| format!("warning: {w}")));

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::data::preprocess::Preprocess;
-use crate::data::source::Role;
+use crate::data::source::{Role, Stored};
 use crate::error::{Error, Result};
 use crate::model::Sequential;
 use crate::optim::Optimizer;
@@ -12,7 +12,7 @@ use crate::train::{Callback, Outcome, Trainer};
 
 use super::checkpoint::{self, Checkpointer};
 use super::dir::RunDir;
-use super::manifest::Manifest;
+use super::manifest::{DataRecord, Manifest};
 use super::plan::RunPlan;
 use super::sets::{self, Sets};
 
@@ -56,14 +56,8 @@ impl Run {
     /// existing run in `dir` is an error unless `overwrite`.
     pub fn create(plan: &RunPlan, dir: RunDir, overwrite: bool) -> Result<Run> {
         let mut notes = Vec::new();
-        let raw_train = sets::read_raw(&plan.data.train, Role::Train, &plan.data.read)?;
-        let prep = plan_preprocess(plan, &raw_train, &mut notes)?;
         let mut record = plan.data.clone();
-        if record.test.is_none() && record.test_split.is_none() && sets::has_own_test_split(&record.train) {
-            record.test = Some(record.train.clone());
-        }
-        let mut prep = prep;
-        let sets = Sets::build(&record, &raw_train, &mut prep, true)?;
+        let (sets, prep) = build_sets(plan, &mut record, &mut notes)?;
         record.n_train = sets.train.len();
         let model = build_model(plan, &prep.input_shape(), sets.class_names.len(), &mut notes)?;
         let mut training = plan.training_for(sets.train.len(), &mut notes);
@@ -134,9 +128,15 @@ impl Run {
         } else {
             None
         };
-        let raw_train = sets::read_raw(&manifest.data.train, Role::Train, &manifest.data.read)?;
         let mut prep = manifest.preprocess.clone();
-        let sets = Sets::build(&manifest.data, &raw_train, &mut prep, false)?;
+        let sets = if manifest.data.stream {
+            let opened = sets::open_stream(&manifest.data.train, &manifest.data.read)?;
+            let opened = opened.ok_or_else(|| Error::Data(format!("{} cannot be streamed", manifest.data.train)))?;
+            Sets::build_streamed(&manifest.data, opened, &mut prep, false)?
+        } else {
+            let raw_train = sets::read_raw(&manifest.data.train, Role::Train, &manifest.data.read)?;
+            Sets::build(&manifest.data, &raw_train, &mut prep, false)?
+        };
         if sets.train.len() != manifest.data.n_train {
             return Err(Error::Data(format!(
                 "the training data now has {} samples, the run was started with {}; resume needs the same data",
@@ -189,11 +189,11 @@ impl Run {
             all.push(&mut **c);
         }
         all.push(&mut checkpointer);
-        let outcome = self.trainer.fit(
+        let outcome = self.trainer.fit_samples(
             &mut self.model,
             &mut self.optimizer,
-            &self.sets.train,
-            self.sets.valid.as_ref(),
+            self.sets.train.view(),
+            self.sets.valid.as_ref().map(|v| v.view()),
             &mut all,
         );
         self.seconds += started.elapsed().as_secs_f64();
@@ -247,11 +247,53 @@ fn build_model(plan: &RunPlan, input: &[usize], classes: usize, notes: &mut Vec<
     Ok(model)
 }
 
+/// The sets of a new run and their preprocessing: the training file is
+/// streamed when the record asks (`--stream`) or when its samples would take
+/// more than half the memory budget; otherwise read whole. Sets
+/// `record.stream` to what was chosen.
+fn build_sets(plan: &RunPlan, record: &mut DataRecord, notes: &mut Vec<String>) -> Result<(Sets, Preprocess)> {
+    let opened = match sets::open_stream(&record.train, &record.read) {
+        Ok(o) => o,
+        Err(e) if record.stream => return Err(e),
+        Err(_) => None,
+    };
+    if let Some(opened) = opened {
+        let stored = opened.source.stored();
+        let mut prep = plan_preprocess(plan, &stored, notes)?;
+        let item = prep.input_shape().iter().product::<usize>() as u128;
+        let bytes = stored.shape[0] as u128 * item * 4;
+        if record.stream || bytes * 2 > u128::from(crate::budget::limit()) {
+            if !record.stream {
+                notes.push(format!(
+                    "streaming {} from disk: its samples take {}, more than half the memory budget (--max-memory)",
+                    record.train,
+                    crate::budget::human_bytes(bytes)
+                ));
+            }
+            record.stream = true;
+            let sets = Sets::build_streamed(record, opened, &mut prep, true)?;
+            return Ok((sets, prep));
+        }
+    } else if record.stream {
+        return Err(Error::invalid(
+            "--stream",
+            format!("streams .npy and HDF5 files; {} is neither", record.train),
+        ));
+    }
+    let raw_train = sets::read_raw(&record.train, Role::Train, &record.read)?;
+    let mut prep = plan_preprocess(plan, &raw_train.stored(), notes)?;
+    if record.test.is_none() && record.test_split.is_none() && sets::has_own_test_split(&record.train) {
+        record.test = Some(record.train.clone());
+    }
+    let sets = Sets::build(record, &raw_train, &mut prep, true)?;
+    Ok((sets, prep))
+}
+
 /// The preprocessing plan; pads images to a fixed-size model's input when
 /// the caller did not choose a size.
-fn plan_preprocess(plan: &RunPlan, raw: &crate::data::source::RawData, notes: &mut Vec<String>) -> Result<Preprocess> {
+fn plan_preprocess(plan: &RunPlan, raw: &Stored, notes: &mut Vec<String>) -> Result<Preprocess> {
     let rank = plan.model.input_rank();
-    let prep = Preprocess::plan(raw, &plan.prep, rank)?;
+    let prep = Preprocess::plan_stored(raw, &plan.prep, rank)?;
     let (Some([fh, fw]), None) = (plan.model.fixed_hw(), plan.prep.pad_to) else {
         return Ok(prep);
     };
@@ -276,5 +318,5 @@ fn plan_preprocess(plan: &RunPlan, raw: &crate::data::source::RawData, notes: &m
         shape[2],
         plan.model.name()
     ));
-    Preprocess::plan(raw, &opts, rank)
+    Preprocess::plan_stored(raw, &opts, rank)
 }

@@ -2,22 +2,26 @@
 //! arranged the same way when training starts, when it resumes and when a
 //! run is evaluated.
 
+use crate::data::batches::SampleSet;
 use crate::data::preprocess::Preprocess;
 use crate::data::source::{RawData, ReadOptions, Role};
-use crate::data::{Dataset, Targets};
+use crate::data::stream::StreamSet;
+use crate::data::stream::files::{self, Opened};
+use crate::data::{Targets, split_indices};
 use crate::error::{Error, Result};
 use crate::sources::{self, Source};
 
 use super::manifest::DataRecord;
 
-/// The data sets of a run.
+/// The data sets of a run, in memory or streamed from disk
+/// ([`Sets::build_streamed`]).
 pub struct Sets {
     /// The training split.
-    pub train: Dataset,
+    pub train: SampleSet,
     /// The validation split, when the run has one.
-    pub valid: Option<Dataset>,
+    pub valid: Option<SampleSet>,
     /// The test set and a description of where it came from.
-    pub test: Option<(String, Dataset)>,
+    pub test: Option<(String, SampleSet)>,
     /// One name per class the labels index.
     pub class_names: Vec<String>,
 }
@@ -25,6 +29,16 @@ pub struct Sets {
 /// Reads `spec` (a path or `builtin:NAME`) as raw samples.
 pub fn read_raw(spec: &str, role: Role, opts: &ReadOptions) -> Result<RawData> {
     sources::read(&sources::detect(spec)?, role, opts)
+}
+
+/// The training data of `spec` opened for streaming, when it is a file
+/// striate can stream (`.npy`, HDF5); `None` for other sources.
+pub fn open_stream(spec: &str, opts: &ReadOptions) -> Result<Option<Opened>> {
+    match sources::detect(spec)? {
+        Source::Npy(p) if !p.to_string_lossy().to_ascii_lowercase().ends_with(".gz") => files::open(&p, opts).map(Some),
+        Source::Hdf5(p) => files::open(&p, opts).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// True when the source holds a test split of its own (an IDX folder, a
@@ -78,20 +92,92 @@ impl Sets {
         if fit {
             prep.fit(&all);
         }
-        let mut sets = Sets {
-            train: all,
-            valid,
-            test,
-            class_names,
-        };
-        for d in sets.all_mut() {
+        for d in [Some(&mut all), valid.as_mut(), test.as_mut().map(|(_, t)| t)]
+            .into_iter()
+            .flatten()
+        {
             prep.standardize(d);
         }
+        let mut sets = Sets {
+            train: SampleSet::Memory(all),
+            valid: valid.map(SampleSet::Memory),
+            test: test.map(|(o, t)| (o, SampleSet::Memory(t))),
+            class_names,
+        };
         sets.agree_on_classes();
         Ok(sets)
     }
 
-    fn all_mut(&mut self) -> impl Iterator<Item = &mut Dataset> {
+    /// [`Sets::build`] for a training file read a batch at a time: the
+    /// splits are chosen from the labels alone, exactly as in memory, and
+    /// are sets of rows of the same file (validation and test are read by
+    /// positioned reads when evaluated, never held whole); standardisation
+    /// statistics are fitted by streaming passes over the training rows.
+    /// Separate validation and test files are read into memory.
+    pub fn build_streamed(rec: &DataRecord, opened: Opened, prep: &mut Preprocess, fit: bool) -> Result<Sets> {
+        let mut all = StreamSet::new(opened.source, opened.labels, prep)?;
+        if let Some(b) = rec.shuffle_buffer {
+            all.buffer = b.max(1);
+        }
+        if let Some(n) = rec.limit {
+            if n == 0 {
+                return Err(Error::invalid("--limit", "0 leaves no training data"));
+            }
+            let keep = crate::data::sample_indices(all.len(), all.targets.labels(), n, rec.split_seed ^ 0x11A1);
+            all = all.subset(&keep)?;
+        }
+        let split = |set: &StreamSet, f: f64, seed: u64, flag: &str| -> Result<(StreamSet, StreamSet)> {
+            let k = match &set.targets {
+                Targets::Classes { n_classes, .. } => *n_classes,
+                Targets::Values(_) => 0,
+            };
+            let (keep, held) = split_indices(set.len(), set.targets.labels(), k, f, seed).map_err(split_error(flag))?;
+            Ok((set.subset(&keep)?, set.subset(&held)?))
+        };
+        let mut test = None;
+        if let Some(f) = rec.test_split {
+            let (rest, held) = split(&all, f, rec.split_seed, "--test-split")?;
+            test = Some((format!("{:.0}% held out of {}", f * 100.0, all.origin()), held));
+            all = rest;
+        }
+        let mut valid = None;
+        if let Some(f) = rec.valid_split {
+            let (rest, held) = split(&all, f, rec.split_seed ^ 0x5EED, "--valid-split")?;
+            valid = Some(held);
+            all = rest;
+        }
+        if fit {
+            all.fit(prep)?;
+        }
+        for s in [Some(&mut all), valid.as_mut(), test.as_mut().map(|(_, t)| t)]
+            .into_iter()
+            .flatten()
+        {
+            s.set_prep(prep);
+        }
+        let in_memory = |spec: &String, role: Role| -> Result<(String, SampleSet)> {
+            let raw = read_raw(spec, role, &rec.read)?;
+            Ok((raw.origin.clone(), SampleSet::Memory(prep.apply(&raw)?)))
+        };
+        let test = match (&rec.test, test) {
+            (Some(spec), None) => Some(in_memory(spec, Role::Test)?),
+            (_, t) => t.map(|(o, t)| (o, SampleSet::Stream(t))),
+        };
+        let valid = match (&rec.valid, valid) {
+            (Some(spec), None) => Some(in_memory(spec, Role::Train)?.1),
+            (_, v) => v.map(SampleSet::Stream),
+        };
+        let mut sets = Sets {
+            train: SampleSet::Stream(all),
+            valid,
+            test,
+            class_names: Vec::new(),
+        };
+        sets.agree_on_classes();
+        Ok(sets)
+    }
+
+    fn all_mut(&mut self) -> impl Iterator<Item = &mut SampleSet> {
         [
             Some(&mut self.train),
             self.valid.as_mut(),
@@ -110,12 +196,15 @@ impl Sets {
         ]
         .into_iter()
         .flatten()
-        .map(|d| d.n_classes())
+        .map(|d| match d.targets() {
+            Targets::Classes { n_classes, .. } => *n_classes,
+            Targets::Values(_) => 0,
+        })
         .max()
         .unwrap_or(0)
         .max(self.class_names.len());
         for d in self.all_mut() {
-            if let Targets::Classes { n_classes, .. } = &mut d.targets {
+            if let Targets::Classes { n_classes, .. } = d.targets_mut() {
                 *n_classes = k;
             }
         }
@@ -126,7 +215,7 @@ impl Sets {
 
     /// The set a final evaluation uses — the test set, else validation, else
     /// the training data — with a description of it.
-    pub fn evaluation_set(&self) -> (String, &Dataset) {
+    pub fn evaluation_set(&self) -> (String, &SampleSet) {
         match (&self.test, &self.valid) {
             (Some((origin, t)), _) => (format!("test set ({origin})"), t),
             (None, Some(v)) => ("validation set".into(), v),

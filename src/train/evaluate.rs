@@ -1,6 +1,7 @@
 //! Running a model over a data set in evaluation mode: loss, accuracy,
 //! probabilities and predicted classes.
 
+use crate::data::batches::Samples;
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::metrics::{self, EvalReport};
@@ -45,19 +46,19 @@ impl<T: Scalar> Default for Buffers<T> {
     }
 }
 
-/// Loss of a batch of outputs against the targets of `data` at `indices`,
+/// Loss of a batch of outputs against the `targets` at `indices`,
 /// with the gradient when asked; also counts correct predictions for class
 /// targets.
 pub(super) fn batch_loss<T: Scalar>(
     loss: &Loss,
     outputs: &Tensor<T>,
-    data: &Dataset,
+    targets: &Targets,
     indices: &[usize],
     labels: &mut Vec<u32>,
     values: &mut Tensor<T>,
     grad: Option<&mut Tensor<T>>,
 ) -> Result<(f64, Option<u64>)> {
-    match &data.targets {
+    match targets {
         Targets::Classes { labels: all, .. } => {
             labels.clear();
             labels.extend(indices.iter().map(|&i| all[i]));
@@ -95,6 +96,16 @@ pub fn evaluate<T: Scalar>(
     loss: &Loss,
     batch_size: usize,
 ) -> Result<Evaluation> {
+    evaluate_samples(model, data.into(), loss, batch_size)
+}
+
+/// [`evaluate`] on samples in memory or streamed from disk (in order).
+pub fn evaluate_samples<T: Scalar>(
+    model: &mut Sequential<T>,
+    data: Samples<'_>,
+    loss: &Loss,
+    batch_size: usize,
+) -> Result<Evaluation> {
     if data.sample_shape() != model.input_shape() {
         return Err(Error::Data(format!(
             "samples have shape {:?} but the model expects {:?}",
@@ -111,12 +122,18 @@ pub fn evaluate<T: Scalar>(
     let mut indices = Vec::with_capacity(batch_size.min(n));
     let mut scratch = (Vec::new(), Vec::new());
     let classes = data.labels().is_some();
-    for start in (0..n).step_by(batch_size.max(1)) {
-        indices.clear();
-        indices.extend(start..(start + batch_size).min(n));
-        buf.x.gather_items(&data.x, &indices);
+    let mut reader = data.epoch(0, 0, false, batch_size, 0)?;
+    while reader.next_into(&mut buf.x, &mut indices)? {
         let logits = model.forward_logits(&buf.x, false)?;
-        let (l, c) = batch_loss(loss, logits, data, &indices, &mut buf.labels, &mut buf.values, None)?;
+        let (l, c) = batch_loss(
+            loss,
+            logits,
+            data.targets(),
+            &indices,
+            &mut buf.labels,
+            &mut buf.values,
+            None,
+        )?;
         loss_sum += l * indices.len() as f64;
         correct += c.unwrap_or(0);
         for row in logits.data().chunks_exact(width.max(1)) {

@@ -185,7 +185,7 @@ impl Trainer {
                 format!("needs 0 < start ({}) < end ({})", find.start_lr, find.end_lr),
             ));
         }
-        self.check_data(model, train, "training")?;
+        self.check_data(model, train.into(), "training")?;
         let (saved, rng, saved_opt) = (snapshot(model), model.rng_state().clone(), opt.clone());
         let result = self.sweep(model, opt, train, find);
         let restored = restore(model, &saved);
@@ -217,7 +217,8 @@ impl Trainer {
                 let it = out.lrs.len();
                 let lr = sched_exp(find.start_lr, find.end_lr, it as f64 / num_it as f64);
                 opt.set_rates(lr, &vec![lr; groups]);
-                let (loss, _) = self.train_batch(model, opt, train, indices, &mut buf)?;
+                buf.x.gather_items(&train.x, indices);
+                let (loss, _) = self.train_batch(model, opt, &train.targets, indices, &mut buf)?;
                 val = loss + (val - loss) * find.beta;
                 let smooth = val / (1.0 - find.beta.powi(it as i32 + 1));
                 out.lrs.push(lr);

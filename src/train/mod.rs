@@ -26,6 +26,6 @@ pub mod trainer;
 
 pub use callback::{Callback, Control, Outcome};
 pub use config::{EarlyStopping, LossConfig, TrainConfig};
-pub use evaluate::{Evaluation, classification_summary, epoch_roc, evaluate};
+pub use evaluate::{Evaluation, classification_summary, epoch_roc, evaluate, evaluate_samples};
 pub use history::{BatchLog, EpochLog, History};
 pub use trainer::{EpochSums, Progress, Trainer, epoch_order};

@@ -7,19 +7,20 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::batches::Samples;
+pub use crate::data::batches::epoch_order;
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::model::Sequential;
 use crate::ops::loss::Loss;
 use crate::optim::Optimizer;
 use crate::optim::schedule::Watch;
-use crate::rng::SeededRng;
 use crate::scalar::Scalar;
 use crate::weights::Stored;
 
 use super::callback::{Callback, Control, Outcome};
 use super::config::TrainConfig;
-use super::evaluate::{Buffers, Evaluation, batch_loss, epoch_roc, evaluate};
+use super::evaluate::{Buffers, Evaluation, batch_loss, epoch_roc, evaluate_samples};
 use super::history::{BatchLog, EpochLog, History};
 use super::recipe::{self, PhaseStep};
 
@@ -77,15 +78,6 @@ struct Step<'m, 'c, 'd, T: Scalar> {
     callbacks: &'c mut [&'d mut dyn Callback<T>],
 }
 
-/// The permutation of epoch `epoch` (0-based) for `n` samples.
-pub fn epoch_order(seed: u64, epoch: usize, n: usize, shuffle: bool) -> Vec<usize> {
-    if shuffle {
-        SeededRng::new(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).permutation(n)
-    } else {
-        (0..n).collect()
-    }
-}
-
 impl Trainer {
     /// A trainer at epoch 0; fails when the config cannot work or names an unknown loss.
     pub fn new(config: TrainConfig) -> Result<Self> {
@@ -119,6 +111,18 @@ impl Trainer {
         opt: &mut Optimizer<T>,
         train: &Dataset,
         valid: Option<&Dataset>,
+        callbacks: &mut [&mut dyn Callback<T>],
+    ) -> Result<Outcome> {
+        self.fit_samples(model, opt, train.into(), valid.map(Samples::from), callbacks)
+    }
+
+    /// [`Trainer::fit`] on samples in memory or streamed from disk.
+    pub fn fit_samples<T: Scalar>(
+        &mut self,
+        model: &mut Sequential<T>,
+        opt: &mut Optimizer<T>,
+        train: Samples<'_>,
+        valid: Option<Samples<'_>>,
         callbacks: &mut [&mut dyn Callback<T>],
     ) -> Result<Outcome> {
         self.check_data(model, train, "training")?;
@@ -170,14 +174,16 @@ impl Trainer {
     fn train_epoch<T: Scalar>(
         &mut self,
         step: &mut Step<'_, '_, '_, T>,
-        train: &Dataset,
+        train: Samples<'_>,
         buf: &mut Buffers<T>,
         started: Instant,
     ) -> Result<Option<Outcome>> {
         let epoch = self.progress.epoch;
         let (n, bs) = (train.len(), self.config.batch_size);
         let batches = n.div_ceil(bs);
-        let order = epoch_order(self.config.seed, epoch, n, self.config.shuffle);
+        let (seed, shuffle) = (self.config.seed, self.config.shuffle);
+        let mut reader = train.epoch(seed, epoch, shuffle, bs, self.progress.batch)?;
+        let mut indices = Vec::with_capacity(bs);
         for cb in step.callbacks.iter_mut() {
             cb.on_epoch_begin(epoch + 1, batches);
         }
@@ -190,8 +196,12 @@ impl Trainer {
         while self.progress.batch < batches {
             let b = self.progress.batch;
             phases.before_batch(step.opt, epoch, b, batches);
-            let indices = &order[b * bs..((b + 1) * bs).min(n)];
-            let (loss, correct) = self.train_batch(step.model, step.opt, train, indices, buf)?;
+            if !reader.next_into(&mut buf.x, &mut indices)? {
+                return Err(Error::Data(format!(
+                    "the training data ended after {b} of {batches} batches"
+                )));
+            }
+            let (loss, correct) = self.train_batch(step.model, step.opt, train.targets(), &indices, buf)?;
             if !loss.is_finite() {
                 return Err(Error::NonFiniteLoss {
                     epoch: epoch + 1,
@@ -237,8 +247,8 @@ impl Trainer {
     fn end_epoch<T: Scalar>(
         &mut self,
         step: &mut Step<'_, '_, '_, T>,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: Samples<'_>,
+        valid: Option<Samples<'_>>,
         started: Instant,
     ) -> Result<Option<Outcome>> {
         let epoch = self.progress.epoch;
@@ -246,7 +256,7 @@ impl Trainer {
         let wants_classes = train.labels().is_some() && self.loss.wants_classes();
         let (val_loss, val_accuracy, roc) = match valid {
             Some(v) => {
-                let e = self.evaluate(step.model, v)?;
+                let e = evaluate_samples(step.model, v, &self.loss, self.config.eval_batch_size)?;
                 let roc = v
                     .labels()
                     .and_then(|l| epoch_roc(&e, l, &self.config.signal_efficiencies));
@@ -295,7 +305,7 @@ impl Trainer {
         Ok(None)
     }
 
-    pub(super) fn check_data<T: Scalar>(&self, model: &Sequential<T>, data: &Dataset, what: &str) -> Result<()> {
+    pub(super) fn check_data<T: Scalar>(&self, model: &Sequential<T>, data: Samples<'_>, what: &str) -> Result<()> {
         if data.is_empty() {
             return Err(Error::Data(format!("the {what} set is empty")));
         }
@@ -307,7 +317,7 @@ impl Trainer {
             )));
         }
         let outputs = model.n_outputs();
-        match (&data.targets, &self.loss) {
+        match (data.targets(), &self.loss) {
             (Targets::Classes { n_classes, .. }, Loss::CrossEntropy { .. }) if *n_classes > outputs => {
                 Err(Error::Data(format!(
                     "the {what} set has {n_classes} classes but the model has {outputs} outputs"
@@ -325,7 +335,7 @@ impl Trainer {
     /// A monitored `val_auc` or `val_rejection@…` needs a validation set
     /// with signal and background: without them the quantity is never
     /// logged, so say so before the first epoch rather than after it.
-    fn check_roc_monitors(&self, valid: Option<&Dataset>) -> Result<()> {
+    fn check_roc_monitors(&self, valid: Option<Samples<'_>>) -> Result<()> {
         let monitors = self
             .config
             .early_stopping
@@ -333,7 +343,7 @@ impl Trainer {
             .map(|es| es.monitor.as_str())
             .chain(self.config.schedule.as_ref().and_then(|s| s.monitor()));
         for m in monitors.filter(|m| m.starts_with("val_auc") || m.starts_with("val_rejection")) {
-            let classes = valid.and_then(Dataset::labels).map(|labels| {
+            let classes = valid.and_then(|v| v.labels()).map(|labels| {
                 let mut seen = std::collections::BTreeSet::new();
                 seen.extend(labels.iter().map(|&l| l.min(1)));
                 seen.len()
@@ -348,22 +358,22 @@ impl Trainer {
         Ok(())
     }
 
-    /// One optimisation step; returns the batch's mean loss and, for class
-    /// targets, the number of correct predictions.
+    /// One optimisation step on the batch in `buf.x` (the samples at
+    /// `indices` of a set labelled by `targets`); returns the batch's mean
+    /// loss and, for class targets, the number of correct predictions.
     pub(super) fn train_batch<T: Scalar>(
         &self,
         model: &mut Sequential<T>,
         opt: &mut Optimizer<T>,
-        data: &Dataset,
+        targets: &Targets,
         indices: &[usize],
         buf: &mut Buffers<T>,
     ) -> Result<(f64, Option<u64>)> {
-        buf.x.gather_items(&data.x, indices);
         let logits = model.forward_logits(&buf.x, true)?;
         let (loss, correct) = batch_loss(
             &self.loss,
             logits,
-            data,
+            targets,
             indices,
             &mut buf.labels,
             &mut buf.values,
@@ -376,7 +386,7 @@ impl Trainer {
 
     /// Loss, accuracy and outputs of `model` on `data` in evaluation mode.
     pub fn evaluate<T: Scalar>(&self, model: &mut Sequential<T>, data: &Dataset) -> Result<Evaluation> {
-        evaluate(model, data, &self.loss, self.config.eval_batch_size)
+        evaluate_samples(model, data.into(), &self.loss, self.config.eval_batch_size)
     }
 
     /// Early stopping bookkeeping; true when training should stop.

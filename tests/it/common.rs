@@ -195,3 +195,17 @@ pub fn randn<T: Scalar>(shape: &[usize], seed: u64) -> Tensor<T> {
     let mut rng = SeededRng::new(seed);
     Tensor::from_fn(shape, |_| T::lit(rng.normal()))
 }
+
+/// Stops a run after a given number of batches, like Ctrl-C would.
+pub struct StopAfter(pub usize);
+
+impl striate::train::Callback<f32> for StopAfter {
+    fn on_batch_end(&mut self, _log: &striate::train::BatchLog) -> striate::train::Control {
+        self.0 -= 1;
+        if self.0 == 0 {
+            striate::train::Control::Stop
+        } else {
+            striate::train::Control::Continue
+        }
+    }
+}

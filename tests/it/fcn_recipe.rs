@@ -6,6 +6,7 @@
 use serde_json::Value;
 use striate::optim::LrSchedule;
 use striate::optim::schedule::{Direction, Watch};
+use striate::run::{ModelSource, RunPlan};
 
 fn fixture() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keras_plateau.json");
@@ -91,7 +92,6 @@ fn plateau_torch_rule_waits_one_epoch_longer_than_keras() {
 /// the Keras plateau on the training loss with patience 1/40 of the epochs.
 #[test]
 fn fcn_budget_adapts_to_the_training_set() {
-    use striate::run::{ModelSource, RunPlan};
     let plan = RunPlan::new(ModelSource::parse("fcn1d").unwrap(), "x.ts", 0);
     for (n, batch) in [(36, 8), (67, 8), (250, 16), (1000, 16)] {
         let mut notes = Vec::new();
@@ -123,6 +123,35 @@ fn fcn_budget_adapts_to_the_training_set() {
     fixed.training.epochs = 7;
     let t = fixed.training_for(36, &mut Vec::new());
     assert_eq!((t.epochs, t.batch_size), (7, 8));
+    // Phases keep their own epochs and rates.
+    let mut cycled = plan.clone();
+    cycled.training = cycled.training.with_phases(striate::optim::one_cycle::fit_one_cycle(
+        3,
+        striate::optim::one_cycle::LrSlice::Single { lr: 1e-3 },
+    ));
+    let t = cycled.training_for(36, &mut Vec::new());
+    assert_eq!((t.epochs, t.schedule.is_none()), (3, true));
+}
+
+/// A recipe that does not depend on the data's size leaves what the caller
+/// set on the plan alone (an image model's 10 epochs of 64 are only defaults).
+#[test]
+fn fixed_recipes_keep_hand_set_settings() {
+    let model = ModelSource::parse("jet_cnn").unwrap();
+    let mut plan = RunPlan::new(model, "builtin:jets", 0);
+    assert_eq!((plan.training.epochs, plan.training.batch_size), (10, 64));
+    plan.training.epochs = 3;
+    plan.training.batch_size = 16;
+    let t = plan.training_for(5000, &mut Vec::new());
+    assert_eq!((t.epochs, t.batch_size), (3, 16));
+    let model = ModelSource::parse("lenet1d").unwrap();
+    let mut plan = RunPlan::new(model, "builtin:jets", 0);
+    assert!(matches!(
+        plan.training.schedule,
+        Some(LrSchedule::Cosine { t_max: 100, .. })
+    ));
+    plan.training.schedule = None;
+    assert!(plan.training_for(100, &mut Vec::new()).schedule.is_none());
 }
 
 fn ucr(name: &str) -> String {

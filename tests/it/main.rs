@@ -21,6 +21,7 @@ mod recipes;
 mod regression;
 mod reports;
 mod series;
+mod stream;
 mod torch_ref;
 mod train_smoke;
 mod transfer;

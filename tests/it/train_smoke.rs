@@ -9,7 +9,7 @@ use striate::model::ModelSpec;
 use striate::optim::LrSchedule;
 use striate::optim::{Optimizer, OptimizerConfig};
 use striate::rng::SeededRng;
-use striate::train::{Callback, Control, EarlyStopping, Outcome, TrainConfig, Trainer};
+use striate::train::{EarlyStopping, Outcome, TrainConfig, Trainer};
 use striate::weights::model_state;
 use striate::{Error, Sequential};
 
@@ -94,16 +94,6 @@ fn same_seed_same_numbers() {
     );
 }
 
-/// Stops the run after a given number of batches, like Ctrl-C would.
-struct StopAfter(usize);
-
-impl Callback<f32> for StopAfter {
-    fn on_batch_end(&mut self, _log: &striate::train::BatchLog) -> Control {
-        self.0 -= 1;
-        if self.0 == 0 { Control::Stop } else { Control::Continue }
-    }
-}
-
 #[test]
 fn resuming_mid_epoch_ends_in_the_same_weights() {
     let data = bars(96, 1);
@@ -120,7 +110,13 @@ fn resuming_mid_epoch_ends_in_the_same_weights() {
     let mut opt = Optimizer::new(OptimizerConfig::adam(0.01)).unwrap();
     let mut t = Trainer::new(config.clone()).unwrap();
     let outcome = t
-        .fit(&mut model, &mut opt, &data, None, &mut [&mut StopAfter(8)])
+        .fit(
+            &mut model,
+            &mut opt,
+            &data,
+            None,
+            &mut [&mut crate::common::StopAfter(8)],
+        )
         .unwrap();
     assert_eq!(outcome, Outcome::Interrupted { epoch: 2, batch: 2 });
     // What a checkpoint holds: weights, optimizer state, progress, RNG state.

@@ -248,6 +248,14 @@ pub struct TrainArgs {
     /// Use only N training samples (quick tries): a seeded draw, stratified by class, kept in file order.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Read the training file (.npy or HDF5) a batch at a time instead of whole; chosen
+    /// automatically when its samples would take more than half of --max-memory.
+    #[arg(long)]
+    pub stream: bool,
+    /// Rows of the shuffle buffer when streaming (default: 256 MiB of inputs); a buffer of the
+    /// whole set shuffles exactly as in memory.
+    #[arg(long, value_name = "ROWS")]
+    pub shuffle_buffer: Option<usize>,
     /// Epochs (default: the model's recipe: 10 for image models, 100 for lenet1d; for fcn1d
     /// as many as 2,000 optimizer steps take).
     #[arg(long, short)]

@@ -62,9 +62,10 @@ pub fn lr_find(args: &LrFindArgs) -> Result<()> {
         num_it: args.num_it,
         ..LrFindConfig::default()
     };
-    let finding = run
-        .trainer
-        .lr_find(&mut run.model, &mut run.optimizer, &run.sets.train, &find)?;
+    let Some(train) = run.sets.train.in_memory() else {
+        bail!("lr-find needs the training data in memory; it does not stream (drop --stream)");
+    };
+    let finding = run.trainer.lr_find(&mut run.model, &mut run.optimizer, train, &find)?;
     let mut marks = Vec::new();
     for r in [Suggestion::Valley, Suggestion::Minimum, Suggestion::Steep] {
         if let Some((lr, (x, y))) = finding.suggest(r) {

@@ -51,6 +51,8 @@ pub fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan>
             split_seed: args.seed,
             read: args.read.options(),
             n_train: 0,
+            stream: args.stream,
+            shuffle_buffer: args.shuffle_buffer,
         },
         prep: args.prep.options(),
         training,
@@ -108,9 +110,14 @@ fn print_start(run: &Run) {
     let sets = &run.sets;
     println!("{}\n", run.model.summary());
     println!(
-        "data: {} training samples of shape {:?}{}{}, {} classes",
+        "data: {} training samples of shape {:?}{}{}{}, {} classes",
         sets.train.len(),
         sets.train.sample_shape(),
+        if sets.train.is_streamed() {
+            " (streamed from disk)"
+        } else {
+            ""
+        },
         sets.valid
             .as_ref()
             .map_or(String::new(), |v| format!(", {} validation", v.len())),

@@ -17,24 +17,7 @@ pub fn load(path: &Path, opts: &ReadOptions) -> Result<RawData> {
             .collect::<Result<Vec<_>>>()?;
         stack_classes(path, parts)?
     } else {
-        let names: Vec<String> = list(path)?.into_iter().map(|d| d.name).collect();
-        let x_key = opts
-            .x_key
-            .clone()
-            .or_else(|| first_present(&names, &["images", "x", "X", "data"]).cloned());
-        let y_key = opts
-            .y_key
-            .clone()
-            .or_else(|| first_present(&names, &["labels", "y", "Y", "targets"]).cloned());
-        let (Some(xk), Some(yk)) = (x_key, y_key) else {
-            return Err(Error::format(
-                path,
-                format!(
-                    "cannot tell samples from labels among datasets {}; pass --x-key and --y-key, or --class-keys A,B",
-                    names.join(", ")
-                ),
-            ));
-        };
+        let (xk, yk) = keys(path, opts)?;
         let x = read(path, &xk)?;
         let labels = read(path, &yk)?.to_labels(path, &format!("label (dataset {yk:?})"))?;
         (x, labels, Vec::new())
@@ -46,4 +29,28 @@ pub fn load(path: &Path, opts: &ReadOptions) -> Result<RawData> {
         origin: path.display().to_string(),
         channels_first: false,
     })
+}
+
+/// The datasets holding the samples and the labels: named by the options,
+/// or guessed (`images`/`x`/`X`/`data`, `labels`/`y`/`Y`/`targets`).
+pub fn keys(path: &Path, opts: &ReadOptions) -> Result<(String, String)> {
+    let names: Vec<String> = list(path)?.into_iter().map(|d| d.name).collect();
+    let x_key = opts
+        .x_key
+        .clone()
+        .or_else(|| first_present(&names, &["images", "x", "X", "data"]).cloned());
+    let y_key = opts
+        .y_key
+        .clone()
+        .or_else(|| first_present(&names, &["labels", "y", "Y", "targets"]).cloned());
+    match (x_key, y_key) {
+        (Some(x), Some(y)) => Ok((x, y)),
+        _ => Err(Error::format(
+            path,
+            format!(
+                "cannot tell samples from labels among datasets {}; pass --x-key and --y-key, or --class-keys A,B",
+                names.join(", ")
+            ),
+        )),
+    }
 }

@@ -87,7 +87,29 @@ pub struct RawData {
     pub channels_first: bool,
 }
 
+/// What preprocessing needs to know of stored samples, without the values:
+/// the shape (`[n, …]`), whether they are bytes, and whether images are
+/// channels-first already.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stored {
+    /// Shape of the samples, `[n, …]`.
+    pub shape: Vec<usize>,
+    /// True when the values are bytes (scaled by 1/255 by default).
+    pub bytes: bool,
+    /// True when the samples are images stored channels-first already.
+    pub channels_first: bool,
+}
+
 impl RawData {
+    /// The shape and kind of the samples.
+    pub fn stored(&self) -> Stored {
+        Stored {
+            shape: self.x.shape.clone(),
+            bytes: self.x.is_bytes(),
+            channels_first: self.channels_first,
+        }
+    }
+
     /// Number of classes: one more than the largest label, or the number of
     /// class names if larger.
     pub fn n_classes(&self) -> usize {

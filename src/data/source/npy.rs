@@ -11,15 +11,7 @@ use crate::io::npy::read;
 /// when none are found and the options allow unlabelled data).
 pub fn load(path: &Path, opts: &ReadOptions) -> Result<RawData> {
     let x = read(path)?;
-    let labels_path = match &opts.labels_file {
-        Some(p) => Some(p.clone()),
-        None if opts.allow_unlabeled => sibling_labels(path).ok(),
-        None => Some(sibling_labels(path)?),
-    };
-    let labels = match labels_path {
-        Some(lp) => read(&lp)?.to_labels(&lp, "label")?,
-        None => vec![0; x.shape.first().copied().unwrap_or(0)],
-    };
+    let labels = labels(path, opts, x.shape.first().copied().unwrap_or(0))?;
     Ok(RawData {
         x,
         labels,
@@ -27,6 +19,21 @@ pub fn load(path: &Path, opts: &ReadOptions) -> Result<RawData> {
         origin: path.display().to_string(),
         channels_first: false,
     })
+}
+
+/// The labels of the `n` samples of the `.npy` file `path`: from
+/// `--labels`, else the `*label*.npy` beside it, else (when the options allow
+/// unlabelled data) 0 for every sample.
+pub fn labels(path: &Path, opts: &ReadOptions, n: usize) -> Result<Vec<u32>> {
+    let labels_path = match &opts.labels_file {
+        Some(p) => Some(p.clone()),
+        None if opts.allow_unlabeled => sibling_labels(path).ok(),
+        None => Some(sibling_labels(path)?),
+    };
+    match labels_path {
+        Some(lp) => read(&lp)?.to_labels(&lp, "label"),
+        None => Ok(vec![0; n]),
+    }
 }
 
 /// The labels file beside an `.npy` of samples: the `*label*.npy` there whose

@@ -7,6 +7,7 @@
 
 pub mod append;
 pub mod pandas;
+pub mod rows;
 
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub struct DatasetInfo {
     pub dtype: String,
 }
 
-fn h5err(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn h5err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::format(path, format!("HDF5: {e}"))
 }
 
@@ -43,7 +44,7 @@ fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| h5err(path, e))
 }
 
-fn dtype_name(d: &DType) -> String {
+pub(crate) fn dtype_name(d: &DType) -> String {
     match d {
         DType::F32 => "float32".into(),
         DType::F64 => "float64".into(),
@@ -104,10 +105,21 @@ pub fn list(path: &Path) -> Result<Vec<DatasetInfo>> {
     Ok(out)
 }
 
+/// A dataset's dimensions (one that does not fit `usize` saturates, for
+/// the size checks to refuse).
+pub(crate) fn dataset_shape(path: &Path, ds: &hdf5_pure::Dataset) -> Result<Vec<usize>> {
+    Ok(ds
+        .shape()
+        .map_err(|e| h5err(path, e))?
+        .into_iter()
+        .map(|d| usize::try_from(d).unwrap_or(usize::MAX))
+        .collect())
+}
+
 /// The error for a dataset that cannot be opened: the names the file has
 /// when it lists cleanly and lacks `key`, or else the real cause (a
 /// truncated or corrupt file).
-fn missing_dataset(path: &Path, key: &str, cause: hdf5_pure::Error) -> Error {
+pub(crate) fn missing_dataset(path: &Path, key: &str, cause: hdf5_pure::Error) -> Error {
     match list(path) {
         Ok(l) if !l.iter().any(|d| d.name == key) => {
             let names: Vec<String> = l.into_iter().map(|d| d.name).collect();
@@ -167,12 +179,7 @@ fn check_plausible(path: &Path, key: &str, shape: &[usize], dtype: &DType) -> Re
 pub fn read(path: &Path, key: &str) -> Result<Array> {
     let f = open(path)?;
     let ds = f.dataset(key).map_err(|e| missing_dataset(path, key, e))?;
-    let shape: Vec<usize> = ds
-        .shape()
-        .map_err(|e| h5err(path, e))?
-        .into_iter()
-        .map(|d| usize::try_from(d).unwrap_or(usize::MAX))
-        .collect();
+    let shape = dataset_shape(path, &ds)?;
     let dtype = ds.dtype().map_err(|e| h5err(path, e))?;
     check_plausible(path, key, &shape, &dtype)?;
     let ctx = |e: hdf5_pure::Error| Error::format(path, format!("HDF5 dataset {key:?}: {e}"));
@@ -187,19 +194,7 @@ pub fn read(path: &Path, key: &str) -> Result<Array> {
         // Array-typed elements (striate's streamed images): shape [n] + dims.
         DType::Array(ref base, ref dims) if matches!(**base, DType::F32 | DType::F64) => {
             let raw = ds.read_raw().map_err(ctx)?;
-            let elems = if matches!(**base, DType::F32) {
-                Elements::F32(
-                    raw.chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                )
-            } else {
-                Elements::F64(
-                    raw.chunks_exact(8)
-                        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                        .collect(),
-                )
-            };
+            let elems = decode_floats(&raw, matches!(**base, DType::F32));
             let mut full = shape.clone();
             full.extend(dims.iter().map(|&d| d as usize));
             let arr = Array::new(full, dtype_name(base), elems);
@@ -216,6 +211,23 @@ pub fn read(path: &Path, key: &str) -> Result<Array> {
     let arr = Array::new(shape, dtype_name(&dtype), elems);
     arr.check(path)?;
     Ok(arr)
+}
+
+/// Little-endian `f32` (`single`) or `f64` values.
+pub(crate) fn decode_floats(raw: &[u8], single: bool) -> Elements {
+    if single {
+        Elements::F32(
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        )
+    } else {
+        Elements::F64(
+            raw.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect(),
+        )
+    }
 }
 
 /// Writes `f32` arrays and `i64` label arrays as datasets of a new file

@@ -1,0 +1,191 @@
+//! [`RowSource`]s over files: `.npy` through positioned reads
+//! ([`crate::io::npy::RowReader`]) and HDF5 datasets through windowed chunk
+//! reads ([`crate::io::hdf5::rows`]). Labels are read whole (they are small).
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::RowSource;
+use crate::data::source::{ReadOptions, Stored};
+use crate::error::{Error, Result};
+use crate::io::array::{Array, Elements};
+use crate::io::hdf5::rows::{RowWindow, first_dataset};
+use crate::io::npy::RowReader;
+
+/// Bytes of stored rows in one block of a file without chunks of its own.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// Blocks of `rows` rows each (the last shorter) over `n` rows.
+fn fixed_blocks(n: usize, rows: usize) -> Vec<Range<usize>> {
+    let rows = rows.max(1);
+    (0..n.div_ceil(rows))
+        .map(|b| b * rows..((b + 1) * rows).min(n))
+        .collect()
+}
+
+fn widen(e: Elements, out: &mut Vec<f32>) {
+    match e {
+        Elements::U8(v) => out.extend(v.iter().map(|&x| x as f32)),
+        Elements::Int(v) => out.extend(v.iter().map(|&x| x as f32)),
+        Elements::F32(v) if out.is_empty() => *out = v,
+        Elements::F32(v) => out.extend_from_slice(&v),
+        Elements::F64(v) => out.extend(v.iter().map(|&x| x as f32)),
+    }
+}
+
+/// The rows of a C-order `.npy` file.
+pub struct NpyRows {
+    path: PathBuf,
+    reader: RowReader,
+}
+
+impl NpyRows {
+    /// Opens `path`, checking that it holds every row its header declares.
+    pub fn open(path: &Path) -> Result<Self> {
+        let reader = RowReader::open(path)?;
+        if reader.header().shape.len() < 2 {
+            return Err(Error::format(
+                path,
+                format!("samples must be an [n, …] array, got shape {:?}", reader.header().shape),
+            ));
+        }
+        if crate::io::npy::item_size(&reader.header().descr).is_none() {
+            return Err(Error::format(
+                path,
+                format!("unsupported dtype {:?}", reader.header().descr),
+            ));
+        }
+        reader.check_length("rows")?;
+        Ok(NpyRows {
+            path: path.to_path_buf(),
+            reader,
+        })
+    }
+}
+
+impl RowSource for NpyRows {
+    fn origin(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn stored(&self) -> Stored {
+        Stored {
+            shape: self.reader.header().shape.clone(),
+            bytes: self.reader.header().descr.ends_with("u1"),
+            channels_first: false,
+        }
+    }
+
+    fn blocks(&self) -> Vec<Range<usize>> {
+        let size = crate::io::npy::item_size(&self.reader.header().descr).unwrap_or(1);
+        let row = (self.reader.row_len() * size).max(1);
+        fixed_blocks(self.reader.rows(), BLOCK_BYTES / row)
+    }
+
+    fn read_rows(&mut self, start: usize, count: usize, out: &mut Vec<f32>) -> Result<()> {
+        widen(self.reader.read_at(start, count)?, out);
+        Ok(())
+    }
+
+    fn reopen(&self) -> Result<Box<dyn RowSource>> {
+        Ok(Box::new(NpyRows::open(&self.path)?))
+    }
+}
+
+/// The rows of an HDF5 dataset.
+pub struct Hdf5Rows {
+    path: PathBuf,
+    key: String,
+    window: RowWindow,
+}
+
+impl Hdf5Rows {
+    /// Opens dataset `key` of `path`.
+    pub fn open(path: &Path, key: &str) -> Result<Self> {
+        Ok(Hdf5Rows {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            window: RowWindow::open(path, key)?,
+        })
+    }
+}
+
+impl RowSource for Hdf5Rows {
+    fn origin(&self) -> String {
+        format!("{}:{}", self.path.display(), self.key)
+    }
+
+    fn stored(&self) -> Stored {
+        Stored {
+            shape: self.window.shape().to_vec(),
+            bytes: self.window.dtype() == "uint8",
+            channels_first: false,
+        }
+    }
+
+    fn blocks(&self) -> Vec<Range<usize>> {
+        let shape = self.window.shape();
+        let rows = self.window.chunk_rows().unwrap_or_else(|| {
+            let row = shape[1..].iter().product::<usize>().max(1) * 4;
+            BLOCK_BYTES / row
+        });
+        fixed_blocks(shape[0], rows)
+    }
+
+    fn read_rows(&mut self, start: usize, count: usize, out: &mut Vec<f32>) -> Result<()> {
+        widen(self.window.read(start, count)?, out);
+        Ok(())
+    }
+
+    fn reopen(&self) -> Result<Box<dyn RowSource>> {
+        Ok(Box::new(Hdf5Rows::open(&self.path, &self.key)?))
+    }
+}
+
+/// A file's rows with their labels, as [`open`] finds them.
+pub struct Opened {
+    /// The rows.
+    pub source: Box<dyn RowSource>,
+    /// One label per row.
+    pub labels: Vec<u32>,
+}
+
+/// Opens a `.npy` or HDF5 file for streaming, with its labels found as the
+/// in-memory loaders find them (`--labels`, a `*label*.npy` beside it;
+/// `--x-key`/`--y-key` or the usual dataset names).
+pub fn open(path: &Path, opts: &ReadOptions) -> Result<Opened> {
+    let name = crate::data::source::lower_name(path);
+    let (source, labels): (Box<dyn RowSource>, Vec<u32>) = if name.ends_with(".npy") {
+        let rows = NpyRows::open(path)?;
+        let n = rows.reader.rows();
+        let labels = crate::data::source::npy::labels(path, opts, n)?;
+        (Box::new(rows), labels)
+    } else if crate::io::hdf5::is_hdf5(path) {
+        if !opts.class_keys.is_empty() {
+            return Err(Error::invalid(
+                "--stream",
+                "streams one samples dataset with a labels dataset, not --class-keys",
+            ));
+        }
+        let find = |given: &Option<String>, names: &[&str]| -> Result<String> {
+            match given {
+                Some(k) => Ok(k.clone()),
+                None => first_dataset(path, names),
+            }
+        };
+        let xk = find(&opts.x_key, &["images", "x", "X", "data"])?;
+        let yk = find(&opts.y_key, &["labels", "y", "Y", "targets"])?;
+        let rows = Hdf5Rows::open(path, &xk)?;
+        let y = RowWindow::open(path, &yk)?;
+        let n = y.shape()[0];
+        let arr = Array::new(y.shape().to_vec(), y.dtype(), y.read(0, n)?);
+        let labels = arr.to_labels(path, &format!("label (dataset {yk:?})"))?;
+        (Box::new(rows), labels)
+    } else {
+        return Err(Error::invalid(
+            "--stream",
+            format!("{}: streaming reads .npy and HDF5 files", path.display()),
+        ));
+    };
+    Ok(Opened { source, labels })
+}

@@ -1,0 +1,198 @@
+//! Streaming training: the shuffle is a seeded permutation (the in-memory
+//! one when the buffer covers the set), a small set trains to the same
+//! metrics and weights streamed and in memory, an interrupted streamed run
+//! resumes mid-epoch to the same weights, and bad files are one line, exit 2.
+
+use std::path::Path;
+
+use striate::data::batches::epoch_order;
+use striate::data::preprocess::Standardize;
+use striate::data::stream::stream_order;
+use striate::io::array::{Array, Elements};
+use striate::rng::SeededRng;
+use striate::run::{ModelSource, Run, RunDir, RunPlan};
+
+/// `n` 12×12 single-channel images, channels last, whose class (of 3) is a
+/// brighter square somewhere; written as `x.npy` + `x_labels.npy` and as
+/// `x.h5` (chunks of 10 rows, f32) in `dir`.
+fn write_images(dir: &Path, n: usize) {
+    let mut rng = SeededRng::new(11);
+    let mut x = Vec::with_capacity(n * 144);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = i % 3;
+        for p in 0..144 {
+            let (r, col) = (p / 12, p % 12);
+            let lit = r / 4 == c && col / 4 == c;
+            x.push(rng.normal() as f32 * 0.5 + if lit { 1.5 } else { 0.0 });
+        }
+        y.push(c as i64);
+    }
+    std::fs::write(dir.join("x.npy"), striate::io::npy::to_bytes_f32(&[n, 12, 12, 1], &x)).unwrap();
+    std::fs::write(dir.join("x_labels.npy"), striate::io::npy::to_bytes_i64(&[n], &y)).unwrap();
+    let images = Array::from_f32(&[n, 12, 12, 1], x);
+    let labels = Array::new(vec![n], "int64", Elements::Int(y));
+    striate::io::hdf5::write(&dir.join("x.h5"), &[("images", &images), ("labels", &labels)], Some(10)).unwrap();
+}
+
+const MODEL: &str = r#"
+[[layers]]
+type = "conv2d"
+filters = 4
+kernel = 3
+padding = "same"
+[[layers]]
+type = "relu"
+[[layers]]
+type = "max_pool2d"
+kernel = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "dense"
+units = 3
+"#;
+
+fn plan(dir: &Path, data: &str, stream: bool, buffer: Option<usize>) -> RunPlan {
+    std::fs::write(dir.join("tiny.toml"), MODEL).unwrap();
+    let model = ModelSource::parse(dir.join("tiny.toml").to_str().unwrap()).unwrap();
+    let mut plan = RunPlan::new(model, dir.join(data).to_str().unwrap(), 4);
+    plan.training.epochs = 2;
+    plan.training.batch_size = 16;
+    plan.data.valid_split = Some(0.2);
+    plan.data.stream = stream;
+    plan.data.shuffle_buffer = buffer;
+    plan.prep.standardize = Standardize::PerPixel;
+    plan
+}
+
+fn weights(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("model.safetensors")).unwrap()
+}
+
+#[test]
+fn the_streamed_order_is_a_seeded_permutation() {
+    let blocks: Vec<std::ops::Range<usize>> = (0..10).map(|b| b * 10..(b + 1) * 10).collect();
+    for buffer in [1, 7, 35, 99] {
+        let (order, seq) = stream_order(3, 2, 100, &blocks, buffer, true);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>(), "buffer {buffer}");
+        assert_ne!(order, (0..100).collect::<Vec<_>>(), "buffer {buffer}: not shuffled");
+        assert_eq!(
+            stream_order(3, 2, 100, &blocks, buffer, true),
+            (order.clone(), seq.clone())
+        );
+        assert_ne!(stream_order(3, 3, 100, &blocks, buffer, true).0, order, "epochs differ");
+        // A sample leaves the buffer at most `buffer` samples after its
+        // block has been read: a bounded buffer.
+        let pos_of_block: Vec<usize> = {
+            let mut p = vec![0; 10];
+            for (k, &b) in seq.iter().enumerate() {
+                p[b] = k;
+            }
+            p
+        };
+        for (k, &s) in order.iter().enumerate() {
+            let read_by = (pos_of_block[s / 10] + 1) * 10;
+            assert!(
+                k + buffer + 10 >= read_by,
+                "buffer {buffer}: sample {s} sent before its block was read"
+            );
+        }
+    }
+    for shuffle in [false, true] {
+        let (order, _) = stream_order(5, 1, 100, &blocks, 100, shuffle);
+        assert_eq!(order, epoch_order(5, 1, 100, shuffle));
+    }
+}
+
+#[test]
+fn a_small_set_trains_alike_streamed_and_in_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write_images(p, 150);
+    let mut results = Vec::new();
+    for (name, data, stream) in [("mem", "x.npy", false), ("npy", "x.npy", true), ("h5", "x.h5", true)] {
+        let mut run = Run::create(&plan(p, data, stream, None), RunDir::new(p.join(name)), true).unwrap();
+        assert_eq!(run.sets.train.is_streamed(), stream, "{name}");
+        run.fit(&mut []).unwrap();
+        let r = run.finish(&[0.5]).unwrap();
+        results.push((
+            name,
+            r.metrics,
+            run.trainer.progress.history.epochs.clone(),
+            weights(&p.join(name)),
+        ));
+    }
+    let (_, m0, h0, w0) = &results[0];
+    for (name, m, h, w) in &results[1..] {
+        assert_eq!(
+            m.loss.to_bits(),
+            m0.loss.to_bits(),
+            "{name}: loss {} vs {}",
+            m.loss,
+            m0.loss
+        );
+        assert_eq!(m.accuracy, m0.accuracy, "{name}");
+        for (a, b) in h.iter().zip(h0) {
+            assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "{name}: epoch {}", a.epoch);
+            assert_eq!(a.val_loss, b.val_loss, "{name}: epoch {}", a.epoch);
+        }
+        assert!(w == w0, "{name}: the weights differ from the in-memory run's");
+    }
+}
+
+#[test]
+fn an_interrupted_streamed_run_resumes_mid_epoch_to_the_same_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write_images(p, 150);
+    // Blocks of 10 rows through a buffer of 16: the block order and the
+    // buffer both shuffle.
+    let plan = plan(p, "x.h5", true, Some(16));
+    let mut full = Run::create(&plan, RunDir::new(p.join("full")), true).unwrap();
+    full.fit(&mut []).unwrap();
+    full.finish(&[0.5]).unwrap();
+    // 120 training rows in batches of 16: 8 a batch; stop inside both epochs.
+    for stop in [3, 10] {
+        let out = p.join(format!("stop{stop}"));
+        let mut run = Run::create(&plan, RunDir::new(&out), true).unwrap();
+        let outcome = run.fit(&mut [&mut crate::common::StopAfter(stop)]).unwrap();
+        assert!(
+            matches!(outcome, striate::train::Outcome::Interrupted { .. }),
+            "{outcome:?}"
+        );
+        assert!(run.trainer.progress.batch > 0, "stopped at an epoch's end");
+        drop(run);
+        let mut resumed = Run::resume(RunDir::new(&out), None).unwrap();
+        assert!(resumed.sets.train.is_streamed());
+        resumed.fit(&mut []).unwrap();
+        resumed.finish(&[0.5]).unwrap();
+        assert!(
+            weights(&out) == weights(&p.join("full")),
+            "stop after {stop}: weights differ"
+        );
+    }
+}
+
+#[test]
+fn truncated_or_unstreamable_files_are_one_line_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write_images(p, 150);
+    let bytes = std::fs::read(p.join("x.npy")).unwrap();
+    std::fs::write(p.join("cut.npy"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::copy(p.join("x_labels.npy"), p.join("cut_labels.npy")).unwrap();
+    let args = [
+        "train", "--model", "jet_cnn", "--stream", "--epochs", "1", "--quiet", "--data",
+    ];
+    let out = crate::cli::striate(&[&args[..], &["cut.npy"]].concat(), p);
+    crate::cli::user_error(&out, &["cut.npy", "truncated"]);
+    let h5 = std::fs::read(p.join("x.h5")).unwrap();
+    std::fs::write(p.join("cut.h5"), &h5[..h5.len() / 2]).unwrap();
+    let out = crate::cli::striate(&[&args[..], &["cut.h5"]].concat(), p);
+    crate::cli::user_error(&out, &["cut.h5"]);
+    let out = crate::cli::striate(&[&args[..], &["builtin:shapes"]].concat(), p);
+    crate::cli::user_error(&out, &["--stream", "builtin:shapes"]);
+}

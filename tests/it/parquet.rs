@@ -202,3 +202,53 @@ fn train_on_image_shards_and_bad_parquet() {
         user_error(&run, &["bad.parquet"]);
     }
 }
+
+/// The scaled-down path of `scripts/make-toptag.sh`: generated top and QCD
+/// jets written as pandas HDF5 and as Parquet shards, pixelated from both
+/// into identical images, balanced.
+#[test]
+fn generated_top_tagging_files_pixelate_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let run = striate(
+        &[
+            "data",
+            "toptag",
+            "--jets",
+            "3000",
+            "--h5",
+            "t.h5",
+            "--parquet",
+            "pq",
+            "--shard-jets",
+            "1000",
+            "--chunk-jets",
+            "400",
+        ],
+        p,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("1500 top, 1500 QCD"), "{}", run.stdout);
+    let shards: Vec<String> = (0..3)
+        .map(|k| format!("pq/data/train-{k:05}-of-00003.parquet"))
+        .collect();
+    for s in &shards {
+        let f = striate::io::parquet::ParquetFile::open(&p.join(s)).unwrap();
+        assert_eq!(f.group_rows(), [400, 400, 200], "{s}");
+        assert_eq!(f.columns().len(), 806);
+    }
+    for (input, out) in [("t.h5", "h5.npy"), ("pq", "pq.npy")] {
+        let run = striate(&["pixelate", "--input", input, "--npix", "40", "--out", out], p);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.contains("read 3000 jets"), "{}", run.stdout);
+    }
+    let read = |n: &str| striate::io::npy::read(&p.join(n)).unwrap().to_f32();
+    let (a, b) = (read("h5.npy"), read("pq.npy"));
+    assert_eq!(a.len(), 3000 * 40 * 40);
+    assert_eq!(a, b);
+    let labels = read("pq_labels.npy");
+    assert_eq!(labels, read("h5_labels.npy"));
+    assert_eq!(labels.iter().filter(|&&l| l == 1.0).count(), 1500);
+    // Shuffled: the first 100 jets are not all one class.
+    assert!(labels[..100].contains(&0.0) && labels[..100].contains(&1.0));
+}

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parquet::column::reader::ColumnReader;
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
 
 use crate::error::{Error, Result};
 
@@ -122,6 +122,18 @@ impl ParquetFile {
                     format!("row group {g} declares {stored} bytes, more than the {file_len}-byte file"),
                 ));
             }
+            for (c, col) in rg.columns().iter().enumerate() {
+                let start = col.dictionary_page_offset().unwrap_or(col.data_page_offset());
+                let (start, len) = (u64::try_from(start).ok(), u64::try_from(col.compressed_size()).ok());
+                let data = u64::try_from(col.data_page_offset()).ok();
+                let end = start.zip(len).and_then(|(s, l)| s.checked_add(l));
+                if data.is_none() || end.is_none_or(|e| e > file_len) {
+                    return Err(Error::format(
+                        path,
+                        format!("row group {g}, column {c}: its pages lie outside the {file_len}-byte file"),
+                    ));
+                }
+            }
             total = total.saturating_add(rows);
             group_rows.push(rows as usize);
         }
@@ -191,11 +203,9 @@ impl ParquetFile {
         }
         let first = self.group_rows[..group].iter().sum();
         let err = pq_err(&self.path);
-        let reader = self
-            .reader
-            .get_row_group(group)
-            .and_then(|g| g.get_column_reader(col))
-            .map_err(&err)?;
+        let row_group = self.reader.get_row_group(group).map_err(&err)?;
+        self.check_first_page(row_group.as_ref(), group, col)?;
+        let reader = row_group.get_column_reader(col).map_err(&err)?;
         Ok(ColumnCursor {
             path: self.path.clone(),
             column,
@@ -206,6 +216,25 @@ impl ParquetFile {
             def: Vec::new(),
             rep: Vec::new(),
         })
+    }
+
+    /// A column chunk whose first page is a data page encoded with a
+    /// dictionary has lost its dictionary: an error here, where the
+    /// `parquet` crate would panic.
+    fn check_first_page(&self, row_group: &dyn RowGroupReader, group: usize, col: usize) -> Result<()> {
+        use parquet::basic::{Encoding, PageType};
+        let mut pages = row_group.get_column_page_reader(col).map_err(pq_err(&self.path))?;
+        let Some(page) = pages.get_next_page().map_err(pq_err(&self.path))? else {
+            return Ok(());
+        };
+        let dict = matches!(page.encoding(), Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY);
+        if page.page_type() != PageType::DICTIONARY_PAGE && dict {
+            return Err(Error::format(
+                &self.path,
+                format!("row group {group}, column {col}: a dictionary-encoded page without its dictionary"),
+            ));
+        }
+        Ok(())
     }
 
     /// Every row of a numeric column (scalar or list) in row group `group`

@@ -325,9 +325,8 @@ impl JetSource for ParquetJets {
         }
         let rows = rows.unwrap_or(0);
         let mut batch = self.cols.empty_batch(self.next);
-        for r in 0..rows {
-            self.cols.push(&|c| values[c][r], &mut batch, &path, self.next + r)?;
-        }
+        let (cols, next) = (&self.cols, self.next);
+        (0..rows).try_for_each(|r| cols.push(&|c| values[c][r], &mut batch, &path, next + r))?;
         self.next += rows;
         Ok(Some(batch))
     }

@@ -154,10 +154,10 @@ pub fn write(
             writer.write_group(&views)?;
         }
         first += n;
-        if first % spec.shard_jets == 0 || first == spec.jets {
-            if let Some(w) = shard.take() {
-                written.push(w.finish()?);
-            }
+        if (first % spec.shard_jets == 0 || first == spec.jets)
+            && let Some(w) = shard.take()
+        {
+            written.push(w.finish()?);
         }
         progress(first);
     }

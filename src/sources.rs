@@ -8,6 +8,7 @@
 //! | `builtin:shapes` | generated images ([`crate::data::synthetic`]) |
 //! | a folder with `train-images-idx3-ubyte[.gz]` | MNIST/Fashion-MNIST IDX; the split is picked by name |
 //! | a folder of class subfolders with images | PNG/JPEG/… image folder |
+//! | `*.parquet`, or a folder of Parquet shards (`data/train-00000-of-00002.parquet`, …) | Parquet: an `image` column of PNGs or an array column, and a label column; the split is picked by file name |
 //! | `*.h5`, `*.hdf5` | HDF5: `--x-key`/`--y-key` datasets, or one dataset per class (`--class-keys`) |
 //! | `*.npz` | NumPy archive: x/y members by key, or `x_train`/`y_train` (`x_test`/`y_test` for test data) |
 //! | `*.npy[.gz]` | NumPy array of samples; labels from `--labels FILE` or the one `*label*.npy` beside it |
@@ -31,6 +32,8 @@ pub enum Source {
     IdxDir(PathBuf),
     /// A folder of class subfolders of images.
     ImageFolder(PathBuf),
+    /// A Parquet file, or a folder of Parquet shards as the Hugging Face Hub lays them out.
+    Parquet(PathBuf),
     /// An HDF5 file (`*.h5`, `*.hdf5`).
     Hdf5(PathBuf),
     /// A NumPy `.npz` archive.
@@ -71,15 +74,20 @@ pub fn detect(spec: &str) -> Result<Source> {
         if images::is_image_folder(&path) {
             return Ok(Source::ImageFolder(path));
         }
+        if load::parquet::is_parquet_dir(&path) {
+            return Ok(Source::Parquet(path));
+        }
         return Err(Error::format(
             &path,
-            "folder is neither an MNIST-layout IDX folder nor class subfolders of images",
+            "folder is neither an MNIST-layout IDX folder, class subfolders of images nor Parquet shards",
         ));
     }
     let name = lower_name(&path);
     let ext_is = |e: &[&str]| e.iter().any(|x| name.ends_with(x));
     if ext_is(&[".h5", ".hdf5", ".hdf"]) {
         Ok(Source::Hdf5(path))
+    } else if ext_is(&[".parquet"]) {
+        Ok(Source::Parquet(path))
     } else if ext_is(&[".npz"]) {
         Ok(Source::Npz(path))
     } else if ext_is(&[".npy", ".npy.gz"]) {
@@ -92,10 +100,12 @@ pub fn detect(spec: &str) -> Result<Source> {
         Ok(Source::UcrText(path))
     } else if hdf5::is_hdf5(&path) {
         Ok(Source::Hdf5(path))
+    } else if crate::io::parquet::is_parquet(&path) {
+        Ok(Source::Parquet(path))
     } else {
         Err(Error::format(
             &path,
-            "unknown data format (expected a folder, .h5/.hdf5, .npy, .npz, .csv, .ts, .txt/.tsv or builtin:NAME)",
+            "unknown data format (expected a folder, .h5/.hdf5, .parquet, .npy, .npz, .csv, .ts, .txt/.tsv or builtin:NAME)",
         ))
     }
 }
@@ -109,6 +119,7 @@ pub fn read(source: &Source, role: Role, opts: &ReadOptions) -> Result<RawData> 
         Source::IdxDir(dir) => load::idx::load(dir, role)?,
         Source::ImageFolder(dir) => load::images::load(dir, opts)?,
         Source::Hdf5(path) => load::hdf5::load(path, opts)?,
+        Source::Parquet(path) => load::parquet::load(path, role, opts)?,
         Source::Npz(path) => load::npz::load(path, role, opts)?,
         Source::Npy(path) => load::npy::load(path, opts)?,
         Source::Ts(path) => load::series::load_ts(path, opts)?,

@@ -110,14 +110,7 @@ pub fn read_folder(dir: &Path, channels: Channels, resize: Option<[usize; 2]>) -
                 ),
             ));
         }
-        if gray {
-            bytes.extend_from_slice(img.to_luma8().as_raw());
-        } else {
-            let rgb = img.to_rgb8();
-            for ch in 0..3 {
-                bytes.extend(rgb.as_raw().iter().skip(ch).step_by(3));
-            }
-        }
+        push_pixels(img, gray, &mut bytes);
         labels.push(*label);
     }
     Ok(ImageSet {
@@ -125,4 +118,17 @@ pub fn read_folder(dir: &Path, channels: Channels, resize: Option<[usize; 2]>) -
         labels,
         class_names: classes.into_iter().map(|(n, _)| n).collect(),
     })
+}
+
+/// Appends an image's 8-bit pixels to `out`, channels first: one grey
+/// plane, or red, green and blue planes.
+pub(crate) fn push_pixels(img: &image::DynamicImage, gray: bool, out: &mut Vec<u8>) {
+    if gray {
+        out.extend_from_slice(img.to_luma8().as_raw());
+    } else {
+        let rgb = img.to_rgb8();
+        for ch in 0..3 {
+            out.extend(rgb.as_raw().iter().skip(ch).step_by(3));
+        }
+    }
 }

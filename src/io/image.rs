@@ -16,16 +16,21 @@ pub struct Decoded {
 
 /// Decodes an image file, its format guessed from its content.
 pub fn decode(path: &Path) -> Result<Decoded> {
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_bytes(&bytes, path, "cannot decode image")
+}
+
+/// Decodes an image held in memory (a PNG inside a Parquet file, say); its
+/// format is guessed from its content. Errors name `origin` and start with `what`.
+pub fn decode_bytes(bytes: &[u8], origin: &Path, what: &str) -> Result<Decoded> {
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| Error::io(origin, e))?;
     let is_png = reader.format() == Some(image::ImageFormat::Png);
     // A header may declare any size: decoded pixels are allowed what the
-    // file could hold compressed, and never more than the crate's default.
-    let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    // bytes could hold compressed, and never more than the crate's default.
     let mut limits = image::Limits::default();
-    let plausible = file_len
+    let plausible = (bytes.len() as u64)
         .saturating_mul(super::MAX_INFLATE_RATIO)
         .saturating_add(1 << 20);
     limits.max_alloc = Some(limits.max_alloc.map_or(plausible, |m| m.min(plausible)));
@@ -33,7 +38,7 @@ pub fn decode(path: &Path) -> Result<Decoded> {
     reader.limits(limits);
     let image = reader
         .decode()
-        .map_err(|e| Error::format(path, format!("cannot decode image: {e}")))?;
+        .map_err(|e| Error::format(origin, format!("{what}: {e}")))?;
     Ok(Decoded { image, is_png })
 }
 

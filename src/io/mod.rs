@@ -14,6 +14,7 @@
 //! | [`csv`] | delimited text opened as a record reader (gzip included) |
 //! | [`image`] | PNG/JPEG/… decoding and the one PNG encoder |
 //! | [`f16`](mod@f16) | IEEE half precision to `f32` |
+//! | [`parquet`] | Apache Parquet (the Hugging Face Hub's format): row groups read column by column, flat tables written |
 //! | [`pth`] | PyTorch `torch.save` checkpoints (zip + a bounded pickle reader), read only |
 //! | [`safetensors`] | safetensors files: named tensors with metadata, read and write |
 //!
@@ -28,6 +29,7 @@ pub mod idx;
 pub mod image;
 pub mod npy;
 pub mod npz;
+pub mod parquet;
 pub mod pth;
 pub mod safetensors;
 

@@ -18,6 +18,7 @@ pub mod pixelate;
 pub mod reader;
 pub mod sink;
 pub mod sum;
+pub mod toptag;
 
 use serde::{Deserialize, Serialize};
 

@@ -9,6 +9,9 @@
 //!   use) and the `fixed` format (`/table/block0_values`, …) are read.
 //! - **The same columns in a CSV** file with a header row (`.csv`, `.csv.gz`).
 //!   Optional `PID_i` columns give PDG ids (for charged counts).
+//! - **The same columns in Parquet** (`dl4phys/top_tagging` on the Hugging
+//!   Face Hub): a `.parquet` file or a folder of shards (its `train` split,
+//!   or its only one), read row group by row group.
 //! - **NumPy**: `[n, particles, 4]` (`E, px, py, pz`) or `[n, particles, 5]`
 //!   (with a PDG id), or `[n, 4·particles]` interleaved rows. Labels, when
 //!   wanted, come from a separate file.
@@ -24,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::io::array::Elements;
 use crate::io::hdf5::pandas::PandasTable;
 use crate::io::npy::RowReader;
+use crate::io::parquet::{ColumnCursor, ParquetFile};
 
 /// Jets read from a file.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -151,7 +155,12 @@ pub fn open(path: &Path) -> Result<Box<dyn JetSource>> {
         return Err(Error::not_found(path));
     }
     let name = path.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".h5") || name.ends_with(".hdf5") || crate::io::hdf5::is_hdf5(path) {
+    if path.is_dir() {
+        let files = crate::data::source::parquet::split_files(path, crate::data::source::Role::Train)?;
+        Ok(Box::new(ParquetJets::open(files)?))
+    } else if name.ends_with(".parquet") || crate::io::parquet::is_parquet(path) {
+        Ok(Box::new(ParquetJets::open(vec![path.to_path_buf()])?))
+    } else if name.ends_with(".h5") || name.ends_with(".hdf5") || crate::io::hdf5::is_hdf5(path) {
         Ok(Box::new(PandasHdf::open(path)?))
     } else if name.ends_with(".npy") {
         Ok(Box::new(NpyJets::open(path)?))
@@ -160,7 +169,7 @@ pub fn open(path: &Path) -> Result<Box<dyn JetSource>> {
     } else {
         Err(Error::format(
             path,
-            "unknown jet-constituent format (expected .h5, .npy or .csv)",
+            "unknown jet-constituent format (expected .h5, .parquet, a folder of Parquet shards, .npy or .csv)",
         ))
     }
 }
@@ -218,6 +227,108 @@ impl JetSource for PandasHdf {
             .table
             .read_rows(max, &mut |index, get| cols.push(get, &mut batch, path, index))?;
         Ok(more.then_some(batch))
+    }
+}
+
+// ---------------------------------------------------------------- Parquet
+
+/// Parquet files of the top-tagging columns, one after the other, read a
+/// slice of a row group at a time: one cursor per column that makes a jet.
+struct ParquetJets {
+    files: Vec<ParquetFile>,
+    cols: Columns,
+    /// The leaf columns a jet needs (particles, PDG ids, label).
+    needed: Vec<usize>,
+    /// Current file and row group, and the open cursors of its needed columns.
+    at: (usize, usize),
+    cursors: Vec<ColumnCursor>,
+    next: usize,
+}
+
+impl ParquetJets {
+    fn open(paths: Vec<PathBuf>) -> Result<Self> {
+        let files = paths.iter().map(|p| ParquetFile::open(p)).collect::<Result<Vec<_>>>()?;
+        let Some(first) = files.first() else {
+            return Err(Error::Data("no Parquet files".into()));
+        };
+        let names: Vec<String> = first.columns().iter().map(|c| c.path.clone()).collect();
+        for f in &files[1..] {
+            if f.columns().iter().map(|c| &c.path).ne(names.iter()) {
+                return Err(Error::format(
+                    f.path(),
+                    format!("its columns differ from those of {}", first.path().display()),
+                ));
+            }
+        }
+        let cols = Columns::from_names(&names, first.path())?;
+        let mut needed: Vec<usize> = cols.particles.iter().flatten().copied().collect();
+        needed.extend(cols.pids.iter().flatten().copied());
+        needed.extend(cols.label);
+        needed.sort_unstable();
+        needed.dedup();
+        Ok(ParquetJets {
+            files,
+            cols,
+            needed,
+            at: (0, 0),
+            cursors: Vec::new(),
+            next: 0,
+        })
+    }
+
+    /// Opens cursors on the next row group with rows left; false at the end.
+    fn advance(&mut self) -> Result<bool> {
+        loop {
+            if self.cursors.first().is_some_and(|c| c.position() < c.group_end()) {
+                return Ok(true);
+            }
+            let (mut f, mut g) = self.at;
+            if !self.cursors.is_empty() {
+                g += 1;
+            }
+            while f < self.files.len() && g >= self.files[f].group_rows().len() {
+                (f, g) = (f + 1, 0);
+            }
+            if f == self.files.len() {
+                return Ok(false);
+            }
+            self.at = (f, g);
+            let file = &self.files[f];
+            self.cursors = self.needed.iter().map(|&c| file.cursor(g, c)).collect::<Result<_>>()?;
+        }
+    }
+}
+
+impl JetSource for ParquetJets {
+    fn len_hint(&self) -> Option<usize> {
+        Some(self.files.iter().map(ParquetFile::rows).sum())
+    }
+
+    fn next_batch(&mut self, max: usize) -> Result<Option<Batch>> {
+        if max == 0 || !self.advance()? {
+            return Ok(None);
+        }
+        let path = self.files[self.at.0].path().to_path_buf();
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); self.needed.last().map_or(0, |&c| c + 1)];
+        let mut rows = None;
+        for (cursor, &c) in self.cursors.iter_mut().zip(&self.needed) {
+            let n = cursor.numbers(max, &mut values[c])?;
+            if n != Some(1) || *rows.get_or_insert(values[c].len()) != values[c].len() {
+                return Err(Error::format(
+                    &path,
+                    format!(
+                        "column {} is not one number per row",
+                        self.files[self.at.0].columns()[c].path
+                    ),
+                ));
+            }
+        }
+        let rows = rows.unwrap_or(0);
+        let mut batch = self.cols.empty_batch(self.next);
+        let (cols, next) = (&self.cols, self.next);
+        (0..rows).try_for_each(|r| cols.push(&|c| values[c][r], &mut batch, &path, next + r))?;
+        self.next += rows;
+        Ok(Some(batch))
     }
 }
 

@@ -719,3 +719,44 @@ fn harness_reports_an_allocation_past_the_bound() {
         &read,
     );
 }
+
+#[test]
+fn parquet_files() {
+    use striate::data::source::{ReadOptions, Role};
+    use striate::io::parquet::{ColumnKind, ParquetFile};
+    let scratch = Scratch::new("fuzz.parquet");
+    let read = |b: &[u8]| {
+        let p = scratch.put(b);
+        if let Ok(f) = ParquetFile::open(p) {
+            for g in 0..f.group_rows().len() {
+                for (c, col) in f.columns().iter().enumerate() {
+                    let _ = match col.kind {
+                        ColumnKind::Numeric => f.read_f32(g, c).map(|_| ()),
+                        _ => f.read_bytes(g, c).map(|_| ()),
+                    };
+                }
+            }
+        }
+        let _ = striate::jets::reader::read_all(p);
+        if let Ok(raw) = striate::data::source::parquet::load(p, Role::Train, &ReadOptions::default()) {
+            valid(&raw.x, p)?;
+        }
+        Ok(())
+    };
+    let seeds = vec![
+        fixture("arrays.parquet"),
+        fixture("toptag_images/data/test-00000-of-00001.parquet"),
+        fixture("toptag.parquet"),
+    ];
+    run(
+        Target {
+            name: "parquet",
+            seeds,
+            craft: None,
+            text: false,
+            per_byte: 1100,
+            cases: CASES_HDF5,
+        },
+        &read,
+    );
+}

@@ -89,6 +89,33 @@ pub struct BenchArgs {
 pub enum DataCommand {
     /// What a data file holds: shapes, type, labels, value range, mean and std.
     Info(InfoArgs),
+    /// Write generated top and QCD jets in the Top Quark Tagging layout (pandas HDF5, Parquet shards).
+    Toptag(ToptagArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ToptagArgs {
+    /// Number of jets, half top and half QCD, shuffled.
+    #[arg(long, default_value_t = 1_200_000)]
+    pub jets: usize,
+    /// pandas HDF5 file to write (format `table`, key `table`).
+    #[arg(long)]
+    pub h5: Option<PathBuf>,
+    /// Folder to write Parquet shards into, as the Hub lays them out (DIR/data/train-00000-of-000NN.parquet).
+    #[arg(long)]
+    pub parquet: Option<PathBuf>,
+    /// Seed of the generator and the shuffle.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Constituent columns per jet.
+    #[arg(long, default_value_t = 200)]
+    pub constituents: usize,
+    /// Jets per Parquet shard.
+    #[arg(long, default_value_t = 100_000)]
+    pub shard_jets: usize,
+    /// Jets generated at a time (one Parquet row group).
+    #[arg(long, default_value_t = 10_000)]
+    pub chunk_jets: usize,
 }
 
 #[derive(Args, Debug)]

@@ -201,6 +201,7 @@ fn describe(src: &Source) -> String {
         Source::IdxDir(p) => format!("IDX folder {}", p.display()),
         Source::ImageFolder(p) => format!("image folder {}", p.display()),
         Source::Hdf5(p) => format!("HDF5 file {}", p.display()),
+        Source::Parquet(p) => format!("Parquet {}", p.display()),
         Source::Npz(p) => format!("NumPy archive {}", p.display()),
         Source::Npy(p) => format!("NumPy array {}", p.display()),
         Source::Table(p) => format!("table {}", p.display()),

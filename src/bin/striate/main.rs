@@ -50,6 +50,9 @@ fn run(cli: Cli) -> anyhow::Result<train::Finish> {
         Command::Data {
             command: DataCommand::Info(a),
         } => inspect::info(a)?,
+        Command::Data {
+            command: DataCommand::Toptag(a),
+        } => pixelate::toptag(a)?,
     }
     Ok(train::Finish::Done)
 }

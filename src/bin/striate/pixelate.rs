@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use striate::jets::pixelate::{Channels, PixelParams};
 use striate::jets::{CentreScheme, JetImager, convert};
 
-use crate::args::{CentreArg, PixelateArgs};
+use crate::args::{CentreArg, PixelateArgs, ToptagArgs};
 
 pub fn pixelate(args: &PixelateArgs) -> Result<()> {
     let channels = match args.channels.replace(' ', "").as_str() {
@@ -66,6 +66,48 @@ pub fn pixelate(args: &PixelateArgs) -> Result<()> {
             channels.count(),
             done.skipped
         );
+    }
+    Ok(())
+}
+
+/// `striate data toptag`: generated jets in the Top Quark Tagging layout.
+pub fn toptag(args: &ToptagArgs) -> Result<()> {
+    use striate::jets::toptag::{TopTagSpec, write};
+    let spec = TopTagSpec {
+        jets: args.jets,
+        seed: args.seed,
+        constituents: args.constituents,
+        shard_jets: args.shard_jets,
+        chunk_jets: args.chunk_jets,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(args.jets as u64);
+        bar.set_style(
+            ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} jets {per_sec} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    let mut progress = |n: usize| {
+        if let Some(b) = &bar {
+            b.set_position(n as u64);
+        }
+    };
+    let files = write(&spec, args.h5.as_deref(), args.parquet.as_deref(), &mut progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    println!(
+        "wrote {} jets ({} top, {} QCD) to {} files:",
+        args.jets,
+        args.jets / 2,
+        args.jets - args.jets / 2,
+        files.len()
+    );
+    for f in files {
+        let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        println!("  {} ({})", f.display(), striate::budget::human_bytes(u128::from(size)));
     }
     Ok(())
 }

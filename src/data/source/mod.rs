@@ -10,6 +10,7 @@ pub mod idx;
 pub mod images;
 pub mod npy;
 pub mod npz;
+pub mod parquet;
 pub mod series;
 pub mod table;
 

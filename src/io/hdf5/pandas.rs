@@ -303,3 +303,113 @@ impl PandasTable {
         Ok(true)
     }
 }
+
+/// `names` as pandas pickles a list of strings (protocol 0) into a
+/// `values_block_K_kind` attribute; [`pickled_names`] reads it back.
+fn pickle_names(names: &[String]) -> String {
+    let mut s = String::from("(lp1\n");
+    for (k, n) in names.iter().enumerate() {
+        s.push_str(&format!("V{n}\np{}\na", k + 2));
+    }
+    s.push('.');
+    s
+}
+
+/// Writes a pandas `table`-format HDFStore under key `table` as the Top
+/// Quark Tagging files hold it: one compound dataset `/table/table` of
+/// records (`index` int64, `values_block_0` float32 columns,
+/// `values_block_1` int64 columns), chunked, LZF-compressed and appended a
+/// batch of rows at a time; written under a temporary name and renamed
+/// into place when complete. Readable by [`PandasTable`].
+pub struct PandasWriter {
+    final_path: PathBuf,
+    temp: PathBuf,
+    file: hdf5_pure::File,
+    floats: usize,
+    ints: usize,
+    rows: usize,
+}
+
+impl PandasWriter {
+    /// Creates `path` (under a temporary name) with the named float32 and
+    /// int64 columns, in chunks of `chunk_rows` records.
+    pub fn create(path: &Path, floats: &[String], ints: &[String], chunk_rows: usize) -> Result<Self> {
+        let h5 = h5err(path);
+        let array = |base: hdf5_pure::Datatype, n: usize| hdf5_pure::Datatype::Array {
+            base_type: Box::new(base),
+            dimensions: vec![n as u32],
+        };
+        let (f_at, i_at) = (8u64, 8 + 4 * floats.len() as u64);
+        let size = i_at + 8 * ints.len() as u64;
+        let size = u32::try_from(size).map_err(|_| Error::invalid("pandas columns", "too many columns"))?;
+        let dtype = hdf5_pure::CompoundTypeBuilder::with_size(size)
+            .i64_field("index", 0)
+            .field("values_block_0", f_at, array(hdf5_pure::make_f32_type(), floats.len()))
+            .field("values_block_1", i_at, array(hdf5_pure::make_i64_type(), ints.len()))
+            .build()
+            .map_err(|e| Error::invalid("pandas columns", e.to_string()))?;
+        let temp = crate::atomic::temp_path(path);
+        let mut b = hdf5_pure::FileBuilder::new();
+        let mut group = b.create_group("table");
+        group
+            .create_dataset("table")
+            .with_dtype(dtype)
+            .with_shape(&[0])
+            .with_maxshape(&[hdf5_pure::MaxExtent::Unlimited])
+            .with_chunks(&[chunk_rows.max(1) as u64])
+            .with_lzf()
+            .set_attr(
+                "values_block_0_kind",
+                hdf5_pure::AttrValue::String(pickle_names(floats)),
+            )
+            .set_attr("values_block_1_kind", hdf5_pure::AttrValue::String(pickle_names(ints)));
+        b.add_group(group.finish());
+        b.write(&temp).map_err(&h5)?;
+        let file = hdf5_pure::File::open_rw(&temp).map_err(&h5)?;
+        Ok(PandasWriter {
+            final_path: path.to_path_buf(),
+            temp,
+            file,
+            floats: floats.len(),
+            ints: ints.len(),
+            rows: 0,
+        })
+    }
+
+    /// Appends rows: `floats` and `ints` row-major, as many rows of each.
+    pub fn append(&mut self, floats: &[f32], ints: &[i64]) -> Result<()> {
+        let n = floats.len() / self.floats.max(1);
+        if floats.len() != n * self.floats || ints.len() != n * self.ints {
+            return Err(Error::internal(
+                "appending pandas rows",
+                format!("{} floats and {} ints are not whole rows", floats.len(), ints.len()),
+            ));
+        }
+        let mut raw = Vec::with_capacity(n * (8 + 4 * self.floats + 8 * self.ints));
+        for r in 0..n {
+            raw.extend_from_slice(&((self.rows + r) as i64).to_le_bytes());
+            for v in &floats[r * self.floats..(r + 1) * self.floats] {
+                raw.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in &ints[r * self.ints..(r + 1) * self.ints] {
+                raw.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let h5 = h5err(&self.final_path);
+        self.file
+            .dataset("table/table")
+            .map_err(&h5)?
+            .append_raw(&raw)
+            .map_err(&h5)?;
+        self.rows += n;
+        Ok(())
+    }
+
+    /// Closes the file and renames it into place.
+    pub fn finish(self) -> Result<PathBuf> {
+        let path = self.final_path;
+        self.file.close().map_err(h5err(&path))?;
+        std::fs::rename(&self.temp, &path).map_err(|e| Error::io(&path, e))?;
+        Ok(path)
+    }
+}

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::augment::Draw;
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::model::Sequential;
@@ -122,6 +123,7 @@ impl Trainer {
         callbacks: &mut [&mut dyn Callback<T>],
     ) -> Result<Outcome> {
         self.check_data(model, train, "training")?;
+        self.config.augment.check_shape(train.sample_shape())?;
         if let Some(v) = valid {
             self.check_data(model, v, "validation")?;
         }
@@ -332,6 +334,7 @@ impl Trainer {
         buf: &mut Buffers<T>,
     ) -> Result<(f64, Option<u64>)> {
         buf.x.gather_items(&data.x, indices);
+        self.config.augment.apply(&mut buf.x, self.draw())?;
         let logits = model.forward_logits(&buf.x, true)?;
         let (loss, correct) = batch_loss(
             &self.loss,
@@ -345,6 +348,16 @@ impl Trainer {
         model.backward(&buf.x, &buf.grad)?;
         opt.step(model);
         Ok((loss, correct))
+    }
+
+    /// Where the batch being trained sits, for the augmentation's draws
+    /// (the progress counts the batches done, so it names this one).
+    fn draw(&self) -> Draw {
+        Draw {
+            seed: self.config.seed,
+            epoch: self.progress.epoch,
+            batch: self.progress.batch,
+        }
     }
 
     /// Loss, accuracy and outputs of `model` on `data` in evaluation mode.

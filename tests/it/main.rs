@@ -2,6 +2,7 @@
 
 mod architecture;
 mod atomic;
+mod augment;
 mod cli;
 mod common;
 mod crash_resume;

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use striate::data::augment::Augment;
 use striate::data::images::Channels;
-use striate::data::preprocess::{Layout, PrepOptions, Standardize};
+use striate::data::preprocess::{Layout, Normalize, PrepOptions, Standardize};
 use striate::data::source::ReadOptions;
 use striate::data::table::LabelColumn;
 use striate::init::Init;
@@ -186,6 +187,10 @@ pub struct PrepArgs {
     /// Z-normalise each series (time-series convention).
     #[arg(long)]
     pub znorm: bool,
+    /// Fixed normalisation per channel as torchvision's Normalize(mean, std): MEAN/STD, one value
+    /// for every channel or one per channel, e.g. 0.5/0.5 or 0.1,0.2,0.3/0.2,0.2,0.2.
+    #[arg(long, value_name = "MEAN/STD", value_parser = parse_normalize, conflicts_with = "standardize")]
+    pub normalize: Option<Normalize>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -221,6 +226,7 @@ impl PrepArgs {
             reshape: self.reshape.as_ref().map(|s| s.0.clone()),
             pad_to: self.pad_to,
             znorm: self.znorm,
+            normalize: self.normalize.clone(),
         }
     }
 }
@@ -328,6 +334,10 @@ pub struct TrainArgs {
     /// Signal efficiencies at which to report the background rejection 1/εB.
     #[arg(long, value_delimiter = ',', default_values_t = [0.3, 0.5])]
     pub signal_efficiency: Vec<f64>,
+    /// Augment every training batch, in this order: hflip, vflip, rot90, crop:PADDING, shift:PIXELS,
+    /// eta, phi (jet images: reflections in rapidity and azimuth), e.g. hflip,crop:4.
+    #[arg(long, value_name = "SPEC", value_parser = parse_augment)]
+    pub augment: Option<Augment>,
     /// Print nothing while training.
     #[arg(long, short)]
     pub quiet: bool,
@@ -734,6 +744,14 @@ pub fn parse_memory(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// `32x32` (or `32`) → `[32, 32]`.
+fn parse_augment(s: &str) -> std::result::Result<Augment, String> {
+    s.parse().map_err(|e: striate::Error| e.to_string())
+}
+
+fn parse_normalize(s: &str) -> std::result::Result<Normalize, String> {
+    s.parse().map_err(|e: striate::Error| e.to_string())
+}
+
 pub fn parse_hw(s: &str) -> std::result::Result<[usize; 2], String> {
     let d = parse_dims(s)?;
     match *d.as_slice() {

@@ -16,6 +16,7 @@ mod kernel_paths;
 mod limits;
 mod metrics;
 mod model_build;
+mod pixelate_out;
 mod real_data;
 mod recipes;
 mod regression;

@@ -659,9 +659,21 @@ pub struct PixelateArgs {
     /// Only the first N jets.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Pixel type: f32, f16 (half the size, ~3 significant digits) or u8 (round(255·pt fraction);
+    /// needs --norm with --channels pt; read back ×1/255).
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    pub dtype: DtypeArg,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DtypeArg {
+    #[default]
+    F32,
+    F16,
+    U8,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

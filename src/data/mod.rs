@@ -3,6 +3,7 @@
 //! the formats themselves). `data` knows nothing of jets: the data specs
 //! that name jet sources are dispatched by [`crate::sources`].
 
+pub mod augment;
 pub mod batches;
 pub mod idx;
 pub mod images;

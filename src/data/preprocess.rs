@@ -57,6 +57,82 @@ pub struct PrepOptions {
     pub pad_to: Option<[usize; 2]>,
     /// Subtract each series' mean and divide by its standard deviation.
     pub znorm: bool,
+    /// Fixed per-channel normalisation (torchvision's `Normalize`), instead of fitted statistics.
+    pub normalize: Option<Normalize>,
+}
+
+/// torchvision's `Normalize(mean, std)`: `(x − mean[c]) / std[c]` for every
+/// value of channel `c` (axis 0 of a sample), after scaling and padding.
+/// One value stands for every channel. Parsed from `MEAN/STD`, e.g.
+/// `0.5/0.5` or `0.485,0.456,0.406/0.229,0.224,0.225`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Normalize {
+    /// Mean per channel (or one for all).
+    pub mean: Vec<f32>,
+    /// Standard deviation per channel (or one for all), each positive.
+    pub std: Vec<f32>,
+}
+
+impl std::str::FromStr for Normalize {
+    type Err = Error;
+
+    fn from_str(spec: &str) -> Result<Normalize> {
+        let bad = |m: String| Error::invalid("--normalize", m);
+        let (mean, std) = spec.split_once('/').ok_or_else(|| {
+            bad(format!(
+                "{spec:?}: write MEAN/STD, e.g. 0.5/0.5 or 0.1,0.2,0.3/0.2,0.2,0.2"
+            ))
+        })?;
+        let list = |part: &str| -> Result<Vec<f32>> {
+            part.split(',')
+                .map(|v| match v.trim().parse::<f32>() {
+                    Ok(x) if x.is_finite() => Ok(x),
+                    _ => Err(bad(format!("{spec:?}: {:?} is not a number", v.trim()))),
+                })
+                .collect()
+        };
+        let n = Normalize {
+            mean: list(mean)?,
+            std: list(std)?,
+        };
+        n.validate(None)?;
+        Ok(n)
+    }
+}
+
+impl Normalize {
+    /// An error unless every std is positive and each list has one value or
+    /// one per channel (`channels`, when known).
+    pub fn validate(&self, channels: Option<usize>) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid("--normalize", m));
+        if self.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) || self.mean.iter().any(|m| !m.is_finite()) {
+            return bad("every standard deviation must be positive and every mean finite".into());
+        }
+        let (m, s) = (self.mean.len(), self.std.len());
+        if m == 0 || s == 0 || (m != s && m != 1 && s != 1) {
+            return bad(format!("{m} means and {s} standard deviations"));
+        }
+        match channels {
+            Some(c) if m.max(s) > 1 && m.max(s) != c => {
+                bad(format!("{} values per list for inputs with {c} channels", m.max(s)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Normalises one sample (`channels` equal planes, channel-major) in place.
+    pub fn apply(&self, sample: &mut [f32], channels: usize) {
+        let per = sample.len() / channels.max(1);
+        for (c, plane) in sample.chunks_mut(per.max(1)).enumerate() {
+            let (m, s) = (at(&self.mean, c), at(&self.std, c));
+            plane.iter_mut().for_each(|v| *v = (*v - m) / s);
+        }
+    }
+}
+
+/// Entry `c` of a per-channel list, or its only entry.
+fn at(v: &[f32], c: usize) -> f32 {
+    if v.len() == 1 { v[0] } else { v[c] }
 }
 
 /// How stored samples become model inputs; saved with a trained model.
@@ -84,6 +160,9 @@ pub struct Preprocess {
     /// True when each series is z-normalised on its own (its mean subtracted, divided by its standard deviation).
     #[serde(default)]
     pub znorm: bool,
+    /// Fixed per-channel normalisation, applied where fitted statistics would be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Normalize>,
 }
 
 /// Sizes a channel axis has: grey, two-channel jet images (pt and
@@ -164,6 +243,12 @@ impl Preprocess {
         if !(scale.is_finite() && scale != 0.0) {
             return Err(Error::invalid("scale", format!("{scale} must be a non-zero number")));
         }
+        if opts.normalize.is_some() && opts.standardize != Standardize::None {
+            return Err(Error::invalid(
+                "--normalize",
+                "fixed normalisation replaces --standardize; choose one",
+            ));
+        }
         let prep = Preprocess {
             stored_shape: stored,
             channels_last,
@@ -174,7 +259,11 @@ impl Preprocess {
             mean: Vec::new(),
             std: Vec::new(),
             znorm: opts.znorm,
+            normalize: opts.normalize.clone(),
         };
+        if let Some(n) = &prep.normalize {
+            n.validate(Some(prep.channels()))?;
+        }
         Ok(prep)
     }
 
@@ -219,7 +308,10 @@ impl Preprocess {
         if !(self.scale.is_finite() && self.scale != 0.0) {
             return bad(format!("scale {} must be a non-zero number", self.scale));
         }
-        Ok(())
+        match &self.normalize {
+            Some(n) => n.validate(Some(self.channels())),
+            None => Ok(()),
+        }
     }
 
     /// An error unless `n` arranged samples fit in the memory budget.
@@ -342,15 +434,27 @@ impl Preprocess {
         (self.mean, self.std) = fit.finish();
     }
 
-    /// Applies the fitted standardisation in place.
+    /// Channels of a model input: axis 0 of images and series, 1 for vectors.
+    fn channels(&self) -> usize {
+        let shape = self.input_shape();
+        if shape.len() >= 2 { shape[0] } else { 1 }
+    }
+
+    /// Applies the fitted standardisation, or the fixed normalisation, in place.
     pub fn standardize(&self, data: &mut Dataset) {
         self.standardize_batch(&mut data.x);
     }
 
-    /// Applies the fitted standardisation to a batch of model inputs
-    /// (`[n, …]`) in place: the one place it is applied, to a whole
-    /// in-memory set or to each streamed batch.
+    /// Applies the fitted standardisation, or the fixed normalisation, to a
+    /// batch of model inputs (`[n, …]`) in place: the one place either is
+    /// applied, to a whole in-memory set or to each streamed batch.
     pub fn standardize_batch(&self, x: &mut Tensor<f32>) {
+        if let Some(n) = &self.normalize {
+            let (item, c) = (x.item_len(), self.channels());
+            for sample in x.data_mut().chunks_exact_mut(item.max(1)) {
+                n.apply(sample, c);
+            }
+        }
         if self.mean.is_empty() {
             return;
         }

@@ -17,3 +17,74 @@ pub fn f16_to_f32(bits: u16) -> f32 {
     };
     f32::from_bits(out)
 }
+
+/// `f32` to the nearest IEEE half precision, ties to even (NumPy's
+/// `astype(float16)`): too large for half becomes ±∞, too small ±0 or a
+/// subnormal, NaN stays NaN.
+pub fn f32_to_f16(v: f32) -> u16 {
+    let x = v.to_bits();
+    let sign = (x >> 16) & 0x8000;
+    let exp = (x >> 23) & 0xff;
+    let man = x & 0x007f_ffff;
+    if exp == 0xff {
+        let nan = if man == 0 { 0 } else { 0x0200 };
+        return (sign | 0x7c00 | nan | (man >> 13)) as u16;
+    }
+    let half_exp = exp as i32 - 127 + 15;
+    if half_exp >= 0x1f {
+        return (sign | 0x7c00) as u16;
+    }
+    // Rounds `m >> shift` to nearest, ties to even.
+    let round = |m: u32, shift: u32| -> u32 {
+        let kept = m >> shift;
+        let half = 1u32 << (shift - 1);
+        let rest = m & ((1u32 << shift) - 1);
+        kept + u32::from(rest > half || (rest == half && kept & 1 == 1))
+    };
+    if half_exp <= 0 {
+        let shift = (14 - half_exp) as u32;
+        if shift > 24 {
+            return sign as u16;
+        }
+        // A subnormal half; rounding up may reach the smallest normal, which the bits encode correctly.
+        return (sign | round(man | 0x0080_0000, shift)) as u16;
+    }
+    // Rounding up may carry into the exponent (and up to ∞), which the bits encode correctly.
+    (sign | (((half_exp as u32) << 10) + round(man, 13))) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_half_survives_the_round_trip() {
+        for bits in 0..=u16::MAX {
+            let v = f16_to_f32(bits);
+            if v.is_nan() {
+                assert!(f16_to_f32(f32_to_f16(v)).is_nan(), "{bits:#06x}");
+            } else {
+                assert_eq!(f32_to_f16(v), bits, "{bits:#06x} = {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn halfway_values_round_to_even_and_overflow_to_infinity() {
+        // Between two neighbouring finite halves of the same sign, the exact midpoint goes to the even one.
+        for bits in (0..0x7bffu16).chain(0x8000..0xfbff) {
+            let (a, b) = (f16_to_f32(bits), f16_to_f32(bits + 1));
+            let mid = ((a as f64 + b as f64) / 2.0) as f32;
+            let even = if bits % 2 == 0 { bits } else { bits + 1 };
+            assert_eq!(f32_to_f16(mid), even, "midpoint of {bits:#06x} and the next");
+            let below = f32::from_bits(mid.to_bits() - 1);
+            if below.abs() > a.abs() {
+                assert_eq!(f32_to_f16(below), bits, "just below the midpoint of {bits:#06x}");
+            }
+        }
+        assert_eq!(f32_to_f16(65520.0), 0x7c00);
+        assert_eq!(f32_to_f16(65519.0), 0x7bff);
+        assert_eq!(f32_to_f16(-1e10), 0xfc00);
+        assert_eq!(f32_to_f16(1e-10), 0);
+    }
+}

@@ -466,7 +466,7 @@ const STREAM_PREAMBLE: usize = 128;
 
 impl StreamWriter {
     /// Starts `path` with items of `item_shape` (`[]` for scalars) of type
-    /// `descr` (`<f4` or `<i8`).
+    /// `descr` (`<f4`, `<f2`, `|u1` or `<i8`).
     pub fn create(path: &Path, descr: &'static str, item_shape: Vec<usize>) -> Result<Self> {
         let temp = atomic::temp_path(path);
         let f = std::fs::File::create(&temp).map_err(|e| Error::io(path, e))?;
@@ -506,6 +506,17 @@ impl StreamWriter {
     pub fn write_f32(&mut self, values: &[f32]) -> Result<()> {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.append("<f4", &bytes, values.len())
+    }
+
+    /// Appends half-precision values (whole items, as their bits) to a `<f2` file.
+    pub fn write_f16(&mut self, bits: &[u16]) -> Result<()> {
+        let bytes: Vec<u8> = bits.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.append("<f2", &bytes, bits.len())
+    }
+
+    /// Appends bytes (whole items) to a `|u1` file.
+    pub fn write_u8(&mut self, values: &[u8]) -> Result<()> {
+        self.append("|u1", values, values.len())
     }
 
     /// Appends `i64` values (whole items) to a `<i8` file.

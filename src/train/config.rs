@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::augment::Augment;
 use crate::error::{Error, Result};
 use crate::ops::loss::Loss;
 use crate::optim::one_cycle::Phase;
@@ -87,6 +88,9 @@ pub struct TrainConfig {
     /// background rejection (`val_rejection@EFF`).
     #[serde(default)]
     pub signal_efficiencies: Vec<f64>,
+    /// Augmentation of every training batch (never of evaluation); default none.
+    #[serde(default, skip_serializing_if = "Augment::is_empty")]
+    pub augment: Augment,
 }
 
 fn yes() -> bool {
@@ -171,6 +175,7 @@ impl TrainConfig {
             layer_groups: Vec::new(),
             wd_bn_bias: false,
             signal_efficiencies: Vec::new(),
+            augment: Augment::default(),
         }
     }
 

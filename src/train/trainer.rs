@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::augment::Draw;
 use crate::data::batches::Samples;
 pub use crate::data::batches::epoch_order;
 use crate::data::{Dataset, Targets};
@@ -126,6 +127,7 @@ impl Trainer {
         callbacks: &mut [&mut dyn Callback<T>],
     ) -> Result<Outcome> {
         self.check_data(model, train, "training")?;
+        self.config.augment.check_shape(&train.sample_shape())?;
         if let Some(v) = valid {
             self.check_data(model, v, "validation")?;
         }
@@ -369,6 +371,7 @@ impl Trainer {
         indices: &[usize],
         buf: &mut Buffers<T>,
     ) -> Result<(f64, Option<u64>)> {
+        self.config.augment.apply(&mut buf.x, self.draw())?;
         let logits = model.forward_logits(&buf.x, true)?;
         let (loss, correct) = batch_loss(
             &self.loss,
@@ -382,6 +385,16 @@ impl Trainer {
         model.backward(&buf.x, &buf.grad)?;
         opt.step(model);
         Ok((loss, correct))
+    }
+
+    /// Where the batch being trained sits, for the augmentation's draws
+    /// (the progress counts the batches done, so it names this one).
+    fn draw(&self) -> Draw {
+        Draw {
+            seed: self.config.seed,
+            epoch: self.progress.epoch,
+            batch: self.progress.batch,
+        }
     }
 
     /// Loss, accuracy and outputs of `model` on `data` in evaluation mode.

@@ -156,3 +156,41 @@ fn a_checkpoint_with_an_absurd_batch_counter_is_an_error() {
     let out = crate::cli::striate(&["train", "--resume", "r"], p);
     crate::cli::user_error(&out, &["checkpoint", "1000000000000"]);
 }
+
+/// Augmented training killed in the middle of an epoch resumes with the same
+/// augmentations: its weights are those of the run that never stopped (and
+/// differ from an unaugmented run's, so the augmentation did something).
+#[test]
+fn an_augmented_run_killed_mid_epoch_resumes_to_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("tiny.toml"), MODEL).unwrap();
+    let args = |out: &str| {
+        let mut a = train_args(out);
+        a.extend(["--augment".to_string(), "hflip,vflip,rot90,crop:2,shift:1".to_string()]);
+        a
+    };
+    let weights = |out: &str| std::fs::read(p.join(out).join("model.safetensors")).unwrap();
+    for (out, a) in [("plain", train_args("plain")), ("full", args("full"))] {
+        let (code, err) = run(p, &a, None);
+        assert_eq!(code, Some(0), "{out}: {err}");
+    }
+    assert!(weights("full") != weights("plain"), "augmentation changed nothing");
+    let manifest = std::fs::read_to_string(p.join("full/model.toml")).unwrap();
+    assert!(
+        manifest.contains("augment = \"hflip,vflip,rot90,crop:2,shift:1\""),
+        "{manifest}"
+    );
+    for point in ["batch:2", "batch:4", "batch:8"] {
+        let out = format!("crash-{}", point.replace(':', ""));
+        let (code, err) = run(p, &args(&out), Some(point));
+        assert_eq!(code, None, "{point}: the run was not killed: {err}");
+        let (code, err) = run(
+            p,
+            &["train".into(), "--resume".into(), out.clone(), "--quiet".into()],
+            None,
+        );
+        assert_eq!(code, Some(0), "{point}: resuming failed: {err}");
+        assert!(weights(&out) == weights("full"), "{point}: the weights differ");
+    }
+}

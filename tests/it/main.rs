@@ -2,6 +2,7 @@
 
 mod architecture;
 mod atomic;
+mod augment;
 mod cli;
 mod common;
 mod crash_resume;
@@ -17,6 +18,7 @@ mod limits;
 mod metrics;
 mod model_build;
 mod parquet;
+mod pixelate_out;
 mod real_data;
 mod recipes;
 mod regression;

@@ -109,12 +109,23 @@ fn the_streamed_order_is_a_seeded_permutation() {
 
 #[test]
 fn a_small_set_trains_alike_streamed_and_in_memory() {
+    // Plain, and with augmentation (drawn per batch position, so alike too).
+    for augment in ["", "hflip,crop:2"] {
+        trains_alike_streamed_and_in_memory(augment);
+    }
+}
+
+fn trains_alike_streamed_and_in_memory(augment: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
     write_images(p, 150);
     let mut results = Vec::new();
     for (name, data, stream) in [("mem", "x.npy", false), ("npy", "x.npy", true), ("h5", "x.h5", true)] {
-        let mut run = Run::create(&plan(p, data, stream, None), RunDir::new(p.join(name)), true).unwrap();
+        let mut plan = plan(p, data, stream, None);
+        if !augment.is_empty() {
+            plan.training.augment = augment.parse().unwrap();
+        }
+        let mut run = Run::create(&plan, RunDir::new(p.join(name)), true).unwrap();
         assert_eq!(run.sets.train.is_streamed(), stream, "{name}");
         run.fit(&mut []).unwrap();
         let r = run.finish(&[0.5]).unwrap();
@@ -130,7 +141,7 @@ fn a_small_set_trains_alike_streamed_and_in_memory() {
         assert_eq!(
             m.loss.to_bits(),
             m0.loss.to_bits(),
-            "{name}: loss {} vs {}",
+            "{name} {augment:?}: loss {} vs {}",
             m.loss,
             m0.loss
         );
@@ -139,7 +150,10 @@ fn a_small_set_trains_alike_streamed_and_in_memory() {
             assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "{name}: epoch {}", a.epoch);
             assert_eq!(a.val_loss, b.val_loss, "{name}: epoch {}", a.epoch);
         }
-        assert!(w == w0, "{name}: the weights differ from the in-memory run's");
+        assert!(
+            w == w0,
+            "{name} {augment:?}: the weights differ from the in-memory run's"
+        );
     }
 }
 

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use striate::data::augment::Augment;
 use striate::data::images::Channels;
-use striate::data::preprocess::{Layout, PrepOptions, Standardize};
+use striate::data::preprocess::{Layout, Normalize, PrepOptions, Standardize};
 use striate::data::source::ReadOptions;
 use striate::data::table::LabelColumn;
 use striate::init::Init;
@@ -213,6 +214,10 @@ pub struct PrepArgs {
     /// Z-normalise each series (time-series convention).
     #[arg(long)]
     pub znorm: bool,
+    /// Fixed normalisation per channel as torchvision's Normalize(mean, std): MEAN/STD, one value
+    /// for every channel or one per channel, e.g. 0.5/0.5 or 0.1,0.2,0.3/0.2,0.2,0.2.
+    #[arg(long, value_name = "MEAN/STD", value_parser = parse_normalize, conflicts_with = "standardize")]
+    pub normalize: Option<Normalize>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -248,6 +253,7 @@ impl PrepArgs {
             reshape: self.reshape.as_ref().map(|s| s.0.clone()),
             pad_to: self.pad_to,
             znorm: self.znorm,
+            normalize: self.normalize.clone(),
         }
     }
 }
@@ -366,6 +372,10 @@ pub struct TrainArgs {
     /// Signal efficiencies at which to report the background rejection 1/εB.
     #[arg(long, value_delimiter = ',', default_values_t = [0.3, 0.5])]
     pub signal_efficiency: Vec<f64>,
+    /// Augment every training batch, in this order: hflip, vflip, rot90, crop:PADDING, shift:PIXELS,
+    /// eta, phi (jet images: reflections in rapidity and azimuth), e.g. hflip,crop:4.
+    #[arg(long, value_name = "SPEC", value_parser = parse_augment)]
+    pub augment: Option<Augment>,
     /// Print nothing while training.
     #[arg(long, short)]
     pub quiet: bool,
@@ -690,9 +700,21 @@ pub struct PixelateArgs {
     /// Only the first N jets.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Pixel type: f32, f16 (half the size, ~3 significant digits) or u8 (round(255·pt fraction);
+    /// needs --norm with --channels pt; read back ×1/255).
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    pub dtype: DtypeArg,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DtypeArg {
+    #[default]
+    F32,
+    F16,
+    U8,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -775,6 +797,14 @@ pub fn parse_memory(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// `32x32` (or `32`) → `[32, 32]`.
+fn parse_augment(s: &str) -> std::result::Result<Augment, String> {
+    s.parse().map_err(|e: striate::Error| e.to_string())
+}
+
+fn parse_normalize(s: &str) -> std::result::Result<Normalize, String> {
+    s.parse().map_err(|e: striate::Error| e.to_string())
+}
+
 pub fn parse_hw(s: &str) -> std::result::Result<[usize; 2], String> {
     let d = parse_dims(s)?;
     match *d.as_slice() {

@@ -5,9 +5,10 @@ use std::io::IsTerminal;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use striate::jets::pixelate::{Channels, PixelParams};
+use striate::jets::sink::ImageDtype;
 use striate::jets::{CentreScheme, JetImager, convert};
 
-use crate::args::{CentreArg, PixelateArgs, ToptagArgs};
+use crate::args::{CentreArg, DtypeArg, PixelateArgs, ToptagArgs};
 
 pub fn pixelate(args: &PixelateArgs) -> Result<()> {
     let channels = match args.channels.replace(' ', "").as_str() {
@@ -51,7 +52,16 @@ pub fn pixelate(args: &PixelateArgs) -> Result<()> {
             b.set_position(read as u64);
         }
     };
-    let done = convert::pixelate_file(&args.input, &args.out, &imager, args.limit, &mut progress)?;
+    let opts = convert::ConvertOptions {
+        dtype: match args.dtype {
+            DtypeArg::F32 => ImageDtype::F32,
+            DtypeArg::F16 => ImageDtype::F16,
+            DtypeArg::U8 => ImageDtype::U8,
+        },
+        limit: args.limit,
+        ..Default::default()
+    };
+    let done = convert::pixelate_file_with(&args.input, &args.out, &imager, &opts, &mut progress)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -27,6 +27,7 @@ pub fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan>
     training.schedule = args.schedule(recipe, epochs)?;
     training.early_stopping = args.early_stopping();
     training.signal_efficiencies = args.signal_efficiency.clone();
+    training.augment = args.augment.clone().unwrap_or_default();
     let optimizer = args.optimizer()?;
     if args.one_cycle || args.fine_tune.is_some() {
         training.schedule = None;

@@ -56,6 +56,7 @@ pub(crate) fn dtype_name(d: &DType) -> String {
         DType::U16 => "uint16".into(),
         DType::U32 => "uint32".into(),
         DType::U64 => "uint64".into(),
+        d if is_f16(d) => "float16".into(),
         other => other.to_string(),
     }
 }
@@ -135,9 +136,40 @@ pub(crate) fn missing_dataset(path: &Path, key: &str, cause: hdf5_pure::Error) -
     }
 }
 
+/// True for IEEE half precision, little-endian (h5py's `float16`).
+fn is_f16(d: &DType) -> bool {
+    matches!(d, DType::Other(t) if matches!(**t, hdf5_pure::Datatype::FloatingPoint {
+        size: 2,
+        byte_order: hdf5_pure::DatatypeByteOrder::LittleEndian,
+        ..
+    }))
+}
+
+/// The values of raw little-endian bytes of element type `base` (`f32`,
+/// `f64`, `u8` or `float16`, widened to `f32`); `None` for other types.
+fn decode_raw(base: &DType, raw: &[u8]) -> Option<Elements> {
+    Some(match base {
+        DType::F32 => decode_floats(raw, true),
+        DType::F64 => decode_floats(raw, false),
+        DType::U8 => Elements::U8(raw.to_vec()),
+        d if is_f16(d) => decode_f16(raw),
+        _ => return None,
+    })
+}
+
+/// Little-endian IEEE half-precision values, widened to `f32`.
+pub(crate) fn decode_f16(raw: &[u8]) -> Elements {
+    Elements::F32(
+        raw.chunks_exact(2)
+            .map(|c| super::f16::f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+    )
+}
+
 /// Bytes of one value of the number types [`read`] accepts (1 for others).
 fn item_size(d: &DType) -> usize {
     match d {
+        d if is_f16(d) => 2,
         DType::I16 | DType::U16 => 2,
         DType::F32 | DType::I32 | DType::U32 => 4,
         DType::F64 | DType::I64 | DType::U64 => 8,
@@ -191,10 +223,15 @@ pub fn read(path: &Path, key: &str) -> Result<Array> {
             Elements::Int(ds.read_i64().map_err(ctx)?)
         }
         DType::U64 => Elements::Int(ds.read_u64().map_err(ctx)?.into_iter().map(|v| v as i64).collect()),
-        // Array-typed elements (striate's streamed images): shape [n] + dims.
-        DType::Array(ref base, ref dims) if matches!(**base, DType::F32 | DType::F64) => {
+        // Half precision (h5py's float16), widened to f32.
+        ref d if is_f16(d) => {
             let raw = ds.read_raw().map_err(ctx)?;
-            let elems = decode_floats(&raw, matches!(**base, DType::F32));
+            decode_raw(d, &raw).unwrap_or(Elements::F32(Vec::new()))
+        }
+        // Array-typed elements (striate's streamed images): shape [n] + dims.
+        DType::Array(ref base, ref dims) if decode_raw(base, &[]).is_some() => {
+            let raw = ds.read_raw().map_err(ctx)?;
+            let elems = decode_raw(base, &raw).unwrap_or(Elements::F32(Vec::new()));
             let mut full = shape.clone();
             full.extend(dims.iter().map(|&d| d as usize));
             let arr = Array::new(full, dtype_name(base), elems);

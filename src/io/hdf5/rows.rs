@@ -15,7 +15,6 @@ use hdf5_pure::{DType, Datatype, DatatypeByteOrder};
 use super::{dataset_shape, dtype_name, h5err, missing_dataset};
 use crate::error::{Error, Result};
 use crate::io::array::Elements;
-use crate::io::f16::f16_to_f32;
 
 /// How one stored value is decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,14 +136,7 @@ impl RowWindow {
         let elems = match self.kind {
             Kind::U8 => Elements::U8(self.ds.read_u8_rows(s, c).map_err(ctx)?),
             Kind::Int => Elements::Int(self.ds.read_i64_rows(s, c).map_err(ctx)?),
-            Kind::F16 => {
-                let raw = self.ds.read_raw_rows(s, c).map_err(ctx)?;
-                Elements::F32(
-                    raw.chunks_exact(2)
-                        .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                        .collect(),
-                )
-            }
+            Kind::F16 => super::decode_f16(&self.ds.read_raw_rows(s, c).map_err(ctx)?),
             Kind::F32 | Kind::F64 => {
                 let raw = self.ds.read_raw_rows(s, c).map_err(ctx)?;
                 super::decode_floats(&raw, self.kind == Kind::F32)

@@ -94,7 +94,29 @@ fn load(path: &Path) -> (Vec<usize>, Vec<f32>, bool) {
         let source = striate::sources::detect(path.to_str().unwrap()).unwrap();
         striate::sources::read(&source, Role::Train, &opts).unwrap().x
     };
-    (x.shape.clone(), x.to_f32(), x.is_bytes())
+    let values = x.to_f32();
+    // The streamed reader (`--stream`) gives the same values, row by row.
+    let opts = ReadOptions {
+        allow_unlabeled: true,
+        ..Default::default()
+    };
+    use striate::data::stream::{RowSource, files};
+    let mut source: Box<dyn RowSource> = if path.extension().is_some_and(|e| e == "h5") {
+        Box::new(files::Hdf5Rows::open(path, "images").unwrap())
+    } else {
+        files::open(path, &opts).unwrap().source
+    };
+    assert_eq!(source.stored().shape, x.shape, "{}", path.display());
+    let mut streamed = Vec::new();
+    for (start, count) in [(0, 7), (7, x.shape[0] - 7)] {
+        source.read_rows(start, count, &mut streamed).unwrap();
+    }
+    assert!(
+        streamed.iter().zip(&values).all(|(a, b)| a.to_bits() == b.to_bits()) && streamed.len() == values.len(),
+        "{}: streamed rows differ",
+        path.display()
+    );
+    (x.shape.clone(), values, x.is_bytes())
 }
 
 #[test]

@@ -666,8 +666,9 @@ pub struct FilterArgs {
 
 #[derive(Args, Debug)]
 pub struct PixelateArgs {
-    /// Constituents: a pandas HDF5 file in the Top Quark Tagging layout, .npy
-    /// ([n, particles, 4|5] or [n, 4·particles]) or .csv with E_0, PX_0, … columns.
+    /// Constituents: a pandas HDF5 file or Parquet table in the Top Quark Tagging layout
+    /// (or a folder of Parquet shards as the Hugging Face Hub lays out dl4phys/top_tagging),
+    /// .npy ([n, particles, 4|5] or [n, 4·particles]) or .csv with E_0, PX_0, … columns.
     #[arg(long, short)]
     pub input: PathBuf,
     /// Pixels per side.

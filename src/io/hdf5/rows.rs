@@ -43,9 +43,14 @@ fn kind_of(dtype: &DType, datatype: &Datatype) -> Option<(Kind, Vec<usize>)> {
         DType::F32 => Kind::F32,
         DType::F64 => Kind::F64,
         DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::U16 | DType::U32 => Kind::Int,
+        // Array-typed elements (what `striate pixelate` appends): rows of
+        // `dims` values of the base type.
         DType::Array(base, dims) => {
-            let (k, _) = kind_of(base, datatype)?;
-            if !matches!(k, Kind::F32 | Kind::F64) {
+            let Datatype::Array { base_type, .. } = datatype else {
+                return None;
+            };
+            let (k, _) = kind_of(base, base_type)?;
+            if k == Kind::Int {
                 return None;
             }
             return Some((k, dims.iter().map(|&d| d as usize).collect()));
@@ -134,7 +139,8 @@ impl RowWindow {
         let ctx = |e: hdf5_pure::Error| Error::format(&self.path, format!("HDF5 dataset {:?}: {e}", self.key));
         let (s, c) = (start as u64, count as u64);
         let elems = match self.kind {
-            Kind::U8 => Elements::U8(self.ds.read_u8_rows(s, c).map_err(ctx)?),
+            // One byte a value: the raw bytes are the values (plain or array-typed).
+            Kind::U8 => Elements::U8(self.ds.read_raw_rows(s, c).map_err(ctx)?),
             Kind::Int => Elements::Int(self.ds.read_i64_rows(s, c).map_err(ctx)?),
             Kind::F16 => super::decode_f16(&self.ds.read_raw_rows(s, c).map_err(ctx)?),
             Kind::F32 | Kind::F64 => {

@@ -210,3 +210,37 @@ fn truncated_or_unstreamable_files_are_one_line_exit_2() {
     let out = crate::cli::striate(&[&args[..], &["builtin:shapes"]].concat(), p);
     crate::cli::user_error(&out, &["--stream", "builtin:shapes"]);
 }
+
+/// With no `--stream`, a training set whose samples would take more than a
+/// third of `--max-memory` (150 images of 12×12: 86 KB) is streamed, and
+/// says so; under a larger budget it is read whole.
+#[test]
+fn a_set_over_a_third_of_the_memory_budget_streams_by_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write_images(p, 150);
+    std::fs::write(p.join("tiny.toml"), MODEL).unwrap();
+    for (budget, streamed) in [("250K", true), ("1G", false)] {
+        let run = crate::cli::striate(
+            &[
+                "train",
+                "--model",
+                "tiny.toml",
+                "--data",
+                "x.h5",
+                "--epochs",
+                "1",
+                "--max-memory",
+                budget,
+                "--out",
+                budget,
+            ],
+            p,
+        );
+        assert_eq!(run.code, 0, "{budget}: {}", run.stderr);
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert_eq!(said.contains("streaming x.h5 from disk"), streamed, "{budget}: {said}");
+        let manifest = std::fs::read_to_string(p.join(budget).join("model.toml")).unwrap();
+        assert_eq!(manifest.contains("stream = true"), streamed, "{budget}: {manifest}");
+    }
+}

@@ -282,7 +282,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub limit: Option<usize>,
     /// Read the training file (.npy or HDF5) a batch at a time instead of whole; chosen
-    /// automatically when its samples would take more than half of --max-memory.
+    /// automatically when its samples would take more than a third of --max-memory.
     #[arg(long)]
     pub stream: bool,
     /// Rows of the shuffle buffer when streaming (default: 256 MiB of inputs); a buffer of the

@@ -193,30 +193,37 @@ fn an_interrupted_streamed_run_resumes_mid_epoch_to_the_same_weights() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
     write_images(p, 150);
-    // Blocks of 10 rows through a buffer of 16: the block order and the
-    // buffer both shuffle.
-    let plan = plan(p, "x.h5", true, Some(16));
-    let mut full = Run::create(&plan, RunDir::new(p.join("full")), true).unwrap();
-    full.fit(&mut []).unwrap();
-    full.finish(&[0.5]).unwrap();
+    // Blocks of 10 rows (HDF5 chunks, Parquet row groups) through a buffer
+    // of 16: the block order and the buffer both shuffle.
+    for data in ["x.h5", "x.parquet"] {
+        resumes_to_the_same_weights(p, data);
+    }
+}
+
+fn resumes_to_the_same_weights(p: &Path, data: &str) {
+    let plan = plan(p, data, true, Some(16));
+    let full = p.join(format!("full-{data}"));
+    let mut run = Run::create(&plan, RunDir::new(&full), true).unwrap();
+    run.fit(&mut []).unwrap();
+    run.finish(&[0.5]).unwrap();
     // 120 training rows in batches of 16: 8 a batch; stop inside both epochs.
     for stop in [3, 10] {
-        let out = p.join(format!("stop{stop}"));
+        let out = p.join(format!("stop{stop}-{data}"));
         let mut run = Run::create(&plan, RunDir::new(&out), true).unwrap();
         let outcome = run.fit(&mut [&mut crate::common::StopAfter(stop)]).unwrap();
         assert!(
             matches!(outcome, striate::train::Outcome::Interrupted { .. }),
-            "{outcome:?}"
+            "{data}: {outcome:?}"
         );
-        assert!(run.trainer.progress.batch > 0, "stopped at an epoch's end");
+        assert!(run.trainer.progress.batch > 0, "{data}: stopped at an epoch's end");
         drop(run);
         let mut resumed = Run::resume(RunDir::new(&out), None).unwrap();
         assert!(resumed.sets.train.is_streamed());
         resumed.fit(&mut []).unwrap();
         resumed.finish(&[0.5]).unwrap();
         assert!(
-            weights(&out) == weights(&p.join("full")),
-            "stop after {stop}: weights differ"
+            weights(&out) == weights(&full),
+            "{data}: stop after {stop}: weights differ"
         );
     }
 }

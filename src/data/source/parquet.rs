@@ -26,10 +26,12 @@ use super::{RawData, ReadOptions, Role, Stored, first_present};
 use crate::data::images::{Channels, push_pixels};
 use crate::error::{Error, Result};
 use crate::io::array::{Array, Elements};
-use crate::io::parquet::{ColumnCursor, ColumnKind, ParquetFile};
+use crate::io::parquet::{ColumnKind, ParquetFile};
 
 const X_NAMES: &[&str] = &["images", "image", "x", "X", "data", "pixel_values", "features"];
 const Y_NAMES: &[&str] = &["label", "labels", "y", "Y", "target", "targets", "is_signal_new"];
+/// Rows read from a column at a time.
+const SLICE_ROWS: usize = 4096;
 
 /// The split a shard belongs to: `train` of `train-00000-of-00003.parquet`
 /// or of `train/0000.parquet`, else the file's stem.
@@ -440,11 +442,41 @@ impl Table {
     ) -> Result<()> {
         let shard = &self.shards[s];
         let mut cursor = file.cursor(group, shard.x_col)?;
-        // Reads `n` rows through `read`, in slices.
-        let mut each = |n: usize, read: &mut dyn FnMut(&mut ColumnCursor, usize) -> Result<usize>| -> Result<()> {
-            let mut left = n;
+        let (mut encoded, mut numbers) = (Vec::new(), Vec::new());
+        // The rows before `rows` are read past, then `rows` kept, a slice at a time.
+        for (mut left, keep) in [(rows.start, false), (rows.len(), true)] {
             while left > 0 {
-                let got = read(&mut cursor, left.min(4096))?;
+                let (first, n) = (cursor.position(), left.min(SLICE_ROWS));
+                match (self.layout, &mut *out) {
+                    (Layout::Images { gray, h, w }, Elements::U8(bytes)) => {
+                        encoded.clear();
+                        cursor.bytes(n, &mut encoded)?;
+                        if keep {
+                            push_images(&shard.path, first, &encoded, (gray, h, w), bytes)?;
+                        }
+                    }
+                    (Layout::Arrays { len }, Elements::F32(values)) => {
+                        numbers.clear();
+                        if let Some(l) = cursor.numbers(n, &mut numbers)?
+                            && l != len
+                        {
+                            return Err(Error::format(
+                                &shard.path,
+                                format!("rows of {l} values, earlier rows {len}"),
+                            ));
+                        }
+                        if keep {
+                            values.extend(numbers.iter().map(|&v| v as f32));
+                        }
+                    }
+                    _ => {
+                        return Err(Error::internal(
+                            "reading a Parquet table",
+                            "samples asked for in the wrong element type",
+                        ));
+                    }
+                }
+                let got = cursor.position() - first;
                 if got == 0 {
                     return Err(Error::format(
                         &shard.path,
@@ -456,59 +488,8 @@ impl Table {
                 }
                 left -= got.min(left);
             }
-            Ok(())
-        };
-        match (self.layout, out) {
-            (Layout::Images { gray, h, w }, Elements::U8(bytes)) => {
-                let mut png = Vec::new();
-                each(rows.start, &mut |c, n| {
-                    png.clear();
-                    c.bytes(n, &mut png)
-                })?;
-                each(rows.len(), &mut |c, n| {
-                    png.clear();
-                    let got = c.bytes(n, &mut png)?;
-                    let row = c.position() - got;
-                    for (r, data) in png.iter().enumerate() {
-                        let img = decode_image(data, &shard.path, row + r)?;
-                        let (ih, iw) = (img.height() as usize, img.width() as usize);
-                        if (ih, iw) != (h, w) {
-                            return Err(Error::format(
-                                &shard.path,
-                                format!("row {}: image is {ih}×{iw}, the first one {h}×{w}", row + r),
-                            ));
-                        }
-                        push_pixels(&img, gray, bytes);
-                    }
-                    Ok(got)
-                })
-            }
-            (Layout::Arrays { len }, Elements::F32(values)) => {
-                let mut buf = Vec::new();
-                let mut numbers = |c: &mut ColumnCursor, n: usize, keep: bool| -> Result<usize> {
-                    buf.clear();
-                    let before = c.position();
-                    if let Some(l) = c.numbers(n, &mut buf)? {
-                        if l != len {
-                            return Err(Error::format(
-                                &shard.path,
-                                format!("rows of {l} values, earlier rows {len}"),
-                            ));
-                        }
-                        if keep {
-                            values.extend(buf.iter().map(|&v| v as f32));
-                        }
-                    }
-                    Ok(c.position() - before)
-                };
-                each(rows.start, &mut |c, n| numbers(c, n, false))?;
-                each(rows.len(), &mut |c, n| numbers(c, n, true))
-            }
-            _ => Err(Error::internal(
-                "reading a Parquet table",
-                "samples asked for in the wrong element type",
-            )),
         }
+        Ok(())
     }
 
     /// An empty buffer of the element type [`Table::read`] appends to.
@@ -518,6 +499,29 @@ impl Table {
             Layout::Arrays { .. } => Elements::F32(Vec::new()),
         }
     }
+}
+
+/// Decodes the images `encoded` of rows `first…` of `path` and appends
+/// their pixels (`gray` or colour planes) to `out`; each must be `h`×`w`.
+fn push_images(
+    path: &Path,
+    first: usize,
+    encoded: &[Vec<u8>],
+    (gray, h, w): (bool, usize, usize),
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    for (r, data) in encoded.iter().enumerate() {
+        let img = decode_image(data, path, first + r)?;
+        let (ih, iw) = (img.height() as usize, img.width() as usize);
+        if (ih, iw) != (h, w) {
+            return Err(Error::format(
+                path,
+                format!("row {}: image is {ih}×{iw}, the first one {h}×{w}", first + r),
+            ));
+        }
+        push_pixels(&img, gray, out);
+    }
+    Ok(())
 }
 
 /// The image of row `row` of `path`, decoded.

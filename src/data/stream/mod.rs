@@ -5,11 +5,11 @@
 //! one file or the training split of a folder of shards — a row group at a
 //! time, images decoded row by row): its shape, its natural blocks of rows
 //! (HDF5 chunks, Parquet row groups across the shards, fixed-size blocks of
-//! a `.npy`) and a read of a row range widened to `f32`. A [`StreamSet`] is a set of rows of
-//! one source (all of them, or a split) with their labels in memory and the
-//! preprocessing to apply; the trainer and evaluation read it through
-//! [`crate::data::batches::Samples`], the same path as an in-memory
-//! [`crate::data::Dataset`].
+//! a `.npy`) and a read of a row range widened to `f32`. A [`StreamSet`] is
+//! a set of rows of one source (all of them, or a split) with their labels
+//! in memory and the preprocessing to apply; the trainer and evaluation read
+//! it through [`crate::data::batches::Samples`], the same path as an
+//! in-memory [`crate::data::Dataset`].
 //!
 //! # Shuffling
 //! An epoch's order ([`stream_order`]) is a seeded permutation, recomputable
@@ -20,8 +20,8 @@
 //!   sent out in random order. At most `buffer` rows plus one block are held
 //!   (for Parquet a block is a whole row group, however the file was written).
 //! - when the buffer covers the whole set, the order is exactly the
-//!   in-memory [`epoch_order`](crate::data::batches::epoch_order), so a set
-//!   that fits trains to the same weights streamed and in memory.
+//!   in-memory [`epoch_order`], so a set that fits trains to the same weights
+//!   streamed and in memory.
 //!
 //! Batches are assembled on a background thread ([`feed`]) two batches ahead
 //! of the model.

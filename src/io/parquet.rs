@@ -11,8 +11,8 @@
 //! list column read as an array must hold the same number of values. A null
 //! value is an error naming its row.
 //!
-//! [`TableWriter`] writes flat tables of `float`/`int64` columns a row
-//! group at a time (snappy-compressed, as pyarrow writes by default), under
+//! [`TableWriter`] writes tables of `float`/`int64` columns and `float`
+//! list columns (pyarrow's `list<float>`) a row group at a time (snappy-compressed, as pyarrow writes by default), under
 //! a temporary name renamed into place when complete.
 //!
 //! For a row-group-level consumer: [`ParquetFile::open`], then
@@ -441,10 +441,12 @@ pub enum WriteType {
     F32,
     /// `int64`.
     I64,
+    /// A list of `float`s per row (pyarrow's `list<float>`, three-level).
+    F32List,
 }
 
-/// Writes a flat table (`float` and `int64` columns, no nulls) a row group
-/// at a time, snappy-compressed, under a temporary name.
+/// Writes a table (`float`, `int64` and `float` list columns, no nulls) a
+/// row group at a time, snappy-compressed, under a temporary name.
 pub struct TableWriter {
     final_path: PathBuf,
     temp: PathBuf,
@@ -458,6 +460,14 @@ pub enum ColumnValues<'a> {
     F32(&'a [f32]),
     /// Values of a [`WriteType::I64`] column.
     I64(&'a [i64]),
+    /// Values of a [`WriteType::F32List`] column, `len` (at least 1) per
+    /// row, rows one after another.
+    F32List {
+        /// Every row's values.
+        values: &'a [f32],
+        /// Values per row.
+        len: usize,
+    },
 }
 
 impl TableWriter {
@@ -470,6 +480,9 @@ impl TableWriter {
             .map(|(name, t)| match t {
                 WriteType::F32 => format!("required float {name}; "),
                 WriteType::I64 => format!("required int64 {name}; "),
+                WriteType::F32List => {
+                    format!("required group {name} (LIST) {{ repeated group list {{ required float element; }} }} ")
+                }
             })
             .collect();
         let err = pq_err(path);
@@ -510,6 +523,18 @@ impl TableWriter {
             match v {
                 ColumnValues::F32(x) => col.typed::<FloatType>().write_batch(x, None, None),
                 ColumnValues::I64(x) => col.typed::<Int64Type>().write_batch(x, None, None),
+                ColumnValues::F32List { values, len } => {
+                    if *len == 0 || values.len() % len != 0 {
+                        return Err(Error::internal(
+                            "writing a Parquet list column",
+                            format!("{} values in rows of {len}", values.len()),
+                        ));
+                    }
+                    // Every value is defined (level 1); a row starts at repetition level 0.
+                    let def = vec![1i16; values.len()];
+                    let rep: Vec<i16> = (0..values.len()).map(|i| i16::from(i % len != 0)).collect();
+                    col.typed::<FloatType>().write_batch(values, Some(&def), Some(&rep))
+                }
             }
             .map_err(&err)?;
             col.close().map_err(&err)?;

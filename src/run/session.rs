@@ -279,7 +279,7 @@ fn build_sets(plan: &RunPlan, record: &mut DataRecord, notes: &mut Vec<String>) 
     } else if record.stream {
         return Err(Error::invalid(
             "--stream",
-            format!("streams .npy and HDF5 files; {} is neither", record.train),
+            format!("streams .npy, HDF5 and Parquet files; {} is none of them", record.train),
         ));
     }
     let raw_train = sets::read_raw(&record.train, Role::Train, &record.read)?;

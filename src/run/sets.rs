@@ -32,11 +32,12 @@ pub fn read_raw(spec: &str, role: Role, opts: &ReadOptions) -> Result<RawData> {
 }
 
 /// The training data of `spec` opened for streaming, when it is a file
-/// striate can stream (`.npy`, HDF5); `None` for other sources.
+/// striate can stream (`.npy`, HDF5, Parquet or a folder of Parquet
+/// shards); `None` for other sources.
 pub fn open_stream(spec: &str, opts: &ReadOptions) -> Result<Option<Opened>> {
     match sources::detect(spec)? {
         Source::Npy(p) if !p.to_string_lossy().to_ascii_lowercase().ends_with(".gz") => files::open(&p, opts).map(Some),
-        Source::Hdf5(p) => files::open(&p, opts).map(Some),
+        Source::Hdf5(p) | Source::Parquet(p) => files::open(&p, opts).map(Some),
         _ => Ok(None),
     }
 }
@@ -115,7 +116,9 @@ impl Sets {
     /// statistics are fitted by streaming passes over the training rows.
     /// Separate validation and test files are read into memory.
     pub fn build_streamed(rec: &DataRecord, opened: Opened, prep: &mut Preprocess, fit: bool) -> Result<Sets> {
+        let class_names = opened.class_names;
         let mut all = StreamSet::new(opened.source, opened.labels, prep)?;
+        all.class_names = class_names.clone();
         if let Some(b) = rec.shuffle_buffer {
             all.buffer = b.max(1);
         }
@@ -171,7 +174,7 @@ impl Sets {
             train: SampleSet::Stream(all),
             valid,
             test,
-            class_names: Vec::new(),
+            class_names,
         };
         sets.agree_on_classes();
         Ok(sets)

@@ -1,7 +1,9 @@
 //! Streaming training: the shuffle is a seeded permutation (the in-memory
 //! one when the buffer covers the set), a small set trains to the same
-//! metrics and weights streamed and in memory, an interrupted streamed run
-//! resumes mid-epoch to the same weights, and bad files are one line, exit 2.
+//! metrics and weights streamed (`.npy`, HDF5, Parquet arrays and Parquet
+//! image shards) and in memory, an interrupted streamed run resumes
+//! mid-epoch to the same weights, a Parquet file above half the memory
+//! budget streams on its own, and bad files are one line, exit 2.
 
 use std::path::Path;
 
@@ -13,8 +15,10 @@ use striate::rng::SeededRng;
 use striate::run::{ModelSource, Run, RunDir, RunPlan};
 
 /// `n` 12×12 single-channel images, channels last, whose class (of 3) is a
-/// brighter square somewhere; written as `x.npy` + `x_labels.npy` and as
-/// `x.h5` (chunks of 10 rows, f32) in `dir`.
+/// brighter square somewhere; written as `x.npy` + `x_labels.npy`, as
+/// `x.h5` (chunks of 10 rows, f32) and as `x.parquet` (a `list<float>`
+/// column `x` of 144 values and an int64 `label`, row groups of 10 rows)
+/// in `dir`.
 fn write_images(dir: &Path, n: usize) {
     let mut rng = SeededRng::new(11);
     let mut x = Vec::with_capacity(n * 144);
@@ -30,9 +34,25 @@ fn write_images(dir: &Path, n: usize) {
     }
     std::fs::write(dir.join("x.npy"), striate::io::npy::to_bytes_f32(&[n, 12, 12, 1], &x)).unwrap();
     std::fs::write(dir.join("x_labels.npy"), striate::io::npy::to_bytes_i64(&[n], &y)).unwrap();
+    write_parquet(&dir.join("x.parquet"), &x, &y, 10);
     let images = Array::from_f32(&[n, 12, 12, 1], x);
     let labels = Array::new(vec![n], "int64", Elements::Int(y));
     striate::io::hdf5::write(&dir.join("x.h5"), &[("images", &images), ("labels", &labels)], Some(10)).unwrap();
+}
+
+/// Rows of 144 values `x` with labels `y` as a Parquet table, `group` rows a row group.
+fn write_parquet(path: &Path, x: &[f32], y: &[i64], group: usize) {
+    use striate::io::parquet::{ColumnValues, TableWriter, WriteType};
+    let columns = [
+        ("x".to_string(), WriteType::F32List),
+        ("label".to_string(), WriteType::I64),
+    ];
+    let mut w = TableWriter::create(path, &columns).unwrap();
+    for (xs, ys) in x.chunks(group * 144).zip(y.chunks(group)) {
+        w.write_group(&[ColumnValues::F32List { values: xs, len: 144 }, ColumnValues::I64(ys)])
+            .unwrap();
+    }
+    w.finish().unwrap();
 }
 
 const MODEL: &str = r#"
@@ -63,6 +83,10 @@ fn plan(dir: &Path, data: &str, stream: bool, buffer: Option<usize>) -> RunPlan 
     plan.data.stream = stream;
     plan.data.shuffle_buffer = buffer;
     plan.prep.standardize = Standardize::PerPixel;
+    if data.ends_with(".parquet") {
+        // The Parquet rows are flat: the same 12×12 images, one channel.
+        plan.prep.reshape = Some(vec![1, 12, 12]);
+    }
     plan
 }
 
@@ -120,7 +144,14 @@ fn trains_alike_streamed_and_in_memory(augment: &str) {
     let p = tmp.path();
     write_images(p, 150);
     let mut results = Vec::new();
-    for (name, data, stream) in [("mem", "x.npy", false), ("npy", "x.npy", true), ("h5", "x.h5", true)] {
+    let sets = [
+        ("mem", "x.npy", false),
+        ("npy", "x.npy", true),
+        ("h5", "x.h5", true),
+        ("pq-mem", "x.parquet", false),
+        ("pq", "x.parquet", true),
+    ];
+    for (name, data, stream) in sets {
         let mut plan = plan(p, data, stream, None);
         if !augment.is_empty() {
             plan.training.augment = augment.parse().unwrap();
@@ -162,30 +193,37 @@ fn an_interrupted_streamed_run_resumes_mid_epoch_to_the_same_weights() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
     write_images(p, 150);
-    // Blocks of 10 rows through a buffer of 16: the block order and the
-    // buffer both shuffle.
-    let plan = plan(p, "x.h5", true, Some(16));
-    let mut full = Run::create(&plan, RunDir::new(p.join("full")), true).unwrap();
-    full.fit(&mut []).unwrap();
-    full.finish(&[0.5]).unwrap();
+    // Blocks of 10 rows (HDF5 chunks, Parquet row groups) through a buffer
+    // of 16: the block order and the buffer both shuffle.
+    for data in ["x.h5", "x.parquet"] {
+        resumes_to_the_same_weights(p, data);
+    }
+}
+
+fn resumes_to_the_same_weights(p: &Path, data: &str) {
+    let plan = plan(p, data, true, Some(16));
+    let full = p.join(format!("full-{data}"));
+    let mut run = Run::create(&plan, RunDir::new(&full), true).unwrap();
+    run.fit(&mut []).unwrap();
+    run.finish(&[0.5]).unwrap();
     // 120 training rows in batches of 16: 8 a batch; stop inside both epochs.
     for stop in [3, 10] {
-        let out = p.join(format!("stop{stop}"));
+        let out = p.join(format!("stop{stop}-{data}"));
         let mut run = Run::create(&plan, RunDir::new(&out), true).unwrap();
         let outcome = run.fit(&mut [&mut crate::common::StopAfter(stop)]).unwrap();
         assert!(
             matches!(outcome, striate::train::Outcome::Interrupted { .. }),
-            "{outcome:?}"
+            "{data}: {outcome:?}"
         );
-        assert!(run.trainer.progress.batch > 0, "stopped at an epoch's end");
+        assert!(run.trainer.progress.batch > 0, "{data}: stopped at an epoch's end");
         drop(run);
         let mut resumed = Run::resume(RunDir::new(&out), None).unwrap();
         assert!(resumed.sets.train.is_streamed());
         resumed.fit(&mut []).unwrap();
         resumed.finish(&[0.5]).unwrap();
         assert!(
-            weights(&out) == weights(&p.join("full")),
-            "stop after {stop}: weights differ"
+            weights(&out) == weights(&full),
+            "{data}: stop after {stop}: weights differ"
         );
     }
 }
@@ -242,5 +280,85 @@ fn a_set_over_a_third_of_the_memory_budget_streams_by_itself() {
         assert_eq!(said.contains("streaming x.h5 from disk"), streamed, "{budget}: {said}");
         let manifest = std::fs::read_to_string(p.join(budget).join("model.toml")).unwrap();
         assert_eq!(manifest.contains("stream = true"), streamed, "{budget}: {manifest}");
+    }
+}
+
+/// The Hub's image layout (`data/train-0000k-of-00002.parquet`, PNGs in an
+/// `image` column, a ClassLabel `label`): streamed a row group at a time
+/// across the two shards, it trains as read whole.
+#[test]
+fn parquet_image_shards_train_alike_streamed_and_in_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let shards = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toptag_images");
+    let mut results = Vec::new();
+    for (name, stream) in [("mem", false), ("stream", true)] {
+        let mut plan = plan(p, "unused", stream, None);
+        std::fs::write(p.join("tiny2.toml"), MODEL.replace("units = 3", "units = 2")).unwrap();
+        plan.model = ModelSource::parse(p.join("tiny2.toml").to_str().unwrap()).unwrap();
+        plan.data.train = shards.to_str().unwrap().to_string();
+        plan.training.batch_size = 3;
+        let mut run = Run::create(&plan, RunDir::new(p.join(name)), true).unwrap();
+        assert_eq!(run.sets.train.is_streamed(), stream, "{name}");
+        assert_eq!(run.sets.class_names, ["qcd", "top"], "{name}");
+        run.fit(&mut []).unwrap();
+        let r = run.finish(&[0.5]).unwrap();
+        results.push((r.metrics, weights(&p.join(name))));
+    }
+    let ((m0, w0), (m1, w1)) = (&results[0], &results[1]);
+    assert_eq!(m1.loss.to_bits(), m0.loss.to_bits(), "loss {} vs {}", m1.loss, m0.loss);
+    assert_eq!(m1.accuracy, m0.accuracy);
+    assert!(w1 == w0, "the streamed weights differ from the in-memory run's");
+}
+
+/// `striate train` of the tiny model for one epoch on the flat rows of a
+/// Parquet table (reshaped to 12×12 images), with `more` arguments.
+fn train_flat(dir: &Path, more: &[&str]) -> crate::cli::Out {
+    std::fs::write(dir.join("tiny.toml"), MODEL).unwrap();
+    let args = ["train", "--model", "tiny.toml", "--reshape", "1,12,12", "--epochs", "1"];
+    crate::cli::striate(&[&args[..], more].concat(), dir)
+}
+
+/// A Parquet table whose samples take more than a third of `--max-memory`
+/// streams without `--stream`; one that fits is read whole.
+#[test]
+fn a_parquet_table_above_a_third_of_the_budget_streams() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write_images(p, 150);
+    // 150 rows of 144 f32: 86 KB of samples.
+    let run = train_flat(p, &["--data", "x.parquet", "--out", "big", "--max-memory", "150K"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("streaming") && run.stdout.contains("x.parquet"),
+        "{}",
+        run.stdout
+    );
+    let run = train_flat(p, &["--data", "x.parquet", "--out", "small"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("streaming"), "{}", run.stdout);
+}
+
+#[test]
+fn truncated_or_corrupt_parquet_streams_as_one_line_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write_images(p, 150);
+    let bytes = std::fs::read(p.join("x.parquet")).unwrap();
+    std::fs::write(p.join("cut.parquet"), &bytes[..bytes.len() / 2]).unwrap();
+    // The page header of row group 7's samples overwritten, the footer and
+    // the labels left whole: the file opens, and the error comes from the
+    // reader thread when that row group is read, mid-epoch.
+    let at = {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let f = SerializedFileReader::new(std::fs::File::open(p.join("x.parquet")).unwrap()).unwrap();
+        f.metadata().row_group(7).column(0).data_page_offset() as usize
+    };
+    let mut bad = bytes.clone();
+    bad[at..at + 24].fill(0xA5);
+    std::fs::write(p.join("bad.parquet"), &bad).unwrap();
+    for name in ["cut.parquet", "bad.parquet"] {
+        let out = train_flat(p, &["--stream", "--quiet", "--data", name]);
+        crate::cli::user_error(&out, &[name]);
     }
 }

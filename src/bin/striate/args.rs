@@ -281,7 +281,8 @@ pub struct TrainArgs {
     /// Use only N training samples (quick tries): a seeded draw, stratified by class, kept in file order.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Read the training file (.npy or HDF5) a batch at a time instead of whole; chosen
+    /// Read the training data (.npy, HDF5, Parquet or a folder of Parquet shards) a batch at a
+    /// time instead of whole (Parquet a row group at a time); chosen
     /// automatically when its samples would take more than a third of --max-memory.
     #[arg(long)]
     pub stream: bool,

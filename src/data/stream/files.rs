@@ -1,16 +1,20 @@
 //! [`RowSource`]s over files: `.npy` through positioned reads
-//! ([`crate::io::npy::RowReader`]) and HDF5 datasets through windowed chunk
-//! reads ([`crate::io::hdf5::rows`]). Labels are read whole (they are small).
+//! ([`crate::io::npy::RowReader`]), HDF5 datasets through windowed chunk
+//! reads ([`crate::io::hdf5::rows`]) and Parquet tables (a file or a folder
+//! of shards) a row group at a time ([`crate::data::source::parquet::Table`]).
+//! Labels are read whole (they are small).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::RowSource;
-use crate::data::source::{ReadOptions, Stored};
+use crate::data::source::parquet::Table;
+use crate::data::source::{ReadOptions, Role, Stored};
 use crate::error::{Error, Result};
 use crate::io::array::{Array, Elements};
 use crate::io::hdf5::rows::{RowWindow, first_dataset};
 use crate::io::npy::RowReader;
+use crate::io::parquet::ParquetFile;
 
 /// Bytes of stored rows in one block of a file without chunks of its own.
 const BLOCK_BYTES: usize = 1 << 20;
@@ -142,19 +146,84 @@ impl RowSource for Hdf5Rows {
     }
 }
 
+/// The rows of a Parquet table (a file or one split of a folder of shards):
+/// its row groups are the blocks, and a read decodes only the rows asked for
+/// (images one by one, as the in-memory loader does).
+pub struct ParquetRows {
+    table: Table,
+    /// The shard last read from, kept open.
+    file: Option<(usize, ParquetFile)>,
+}
+
+impl ParquetRows {
+    /// The rows of `table`.
+    pub fn new(table: Table) -> Self {
+        ParquetRows { table, file: None }
+    }
+}
+
+impl RowSource for ParquetRows {
+    fn origin(&self) -> String {
+        self.table.origin.clone()
+    }
+
+    fn stored(&self) -> Stored {
+        self.table.stored()
+    }
+
+    fn blocks(&self) -> Vec<Range<usize>> {
+        self.table.groups()
+    }
+
+    fn read_rows(&mut self, start: usize, count: usize, out: &mut Vec<f32>) -> Result<()> {
+        let end = start
+            .checked_add(count)
+            .ok_or_else(|| Error::Data(format!("{}: rows {start}+{count} overflow", self.table.origin)))?;
+        for (s, group, rows) in self.table.locate(start..end)? {
+            if self.file.as_ref().is_none_or(|(open, _)| *open != s) {
+                self.file = Some((s, self.table.open_shard(s)?));
+            }
+            let Some((_, file)) = &self.file else {
+                return Err(Error::internal("streaming Parquet", "no shard open"));
+            };
+            let mut x = self.table.elements();
+            self.table.read(s, file, group, rows, &mut x)?;
+            widen(x, out);
+        }
+        Ok(())
+    }
+
+    fn reopen(&self) -> Result<Box<dyn RowSource>> {
+        Ok(Box::new(ParquetRows::new(self.table.clone())))
+    }
+}
+
 /// A file's rows with their labels, as [`open`] finds them.
 pub struct Opened {
     /// The rows.
     pub source: Box<dyn RowSource>,
     /// One label per row.
     pub labels: Vec<u32>,
+    /// Names of the classes, when the file has them (Parquet's `ClassLabel`).
+    pub class_names: Vec<String>,
 }
 
-/// Opens a `.npy` or HDF5 file for streaming, with its labels found as the
+/// Opens a `.npy`, HDF5 or Parquet file (or a folder of Parquet shards,
+/// its training split) for streaming, with its labels found as the
 /// in-memory loaders find them (`--labels`, a `*label*.npy` beside it;
-/// `--x-key`/`--y-key` or the usual dataset names).
+/// `--x-key`/`--y-key` or the usual dataset or column names).
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Opened> {
     let name = crate::data::source::lower_name(path);
+    if path.is_dir() || name.ends_with(".parquet") || crate::io::parquet::is_parquet(path) {
+        let table = Table::open(path, Role::Train, opts)?;
+        let labels = table.labels()?;
+        let class_names = table.class_names.clone();
+        return Ok(Opened {
+            source: Box::new(ParquetRows::new(table)),
+            labels,
+            class_names,
+        });
+    }
     let (source, labels): (Box<dyn RowSource>, Vec<u32>) = if name.ends_with(".npy") {
         let rows = NpyRows::open(path)?;
         let n = rows.reader.rows();
@@ -184,8 +253,12 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Opened> {
     } else {
         return Err(Error::invalid(
             "--stream",
-            format!("{}: streaming reads .npy and HDF5 files", path.display()),
+            format!("{}: streaming reads .npy, HDF5 and Parquet files", path.display()),
         ));
     };
-    Ok(Opened { source, labels })
+    Ok(Opened {
+        source,
+        labels,
+        class_names: Vec::new(),
+    })
 }

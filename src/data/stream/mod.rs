@@ -1,14 +1,15 @@
 //! Samples read from disk a batch at a time instead of held in memory.
 //!
 //! A [`RowSource`] is one file's rows as stored (`.npy` through positioned
-//! reads, an HDF5 dataset through windowed chunk reads; a Parquet row-group
-//! reader plugs in the same way): its shape, its natural blocks of rows
-//! (HDF5 chunks, Parquet row groups, fixed-size blocks of a `.npy`) and a
-//! read of a row range widened to `f32`. A [`StreamSet`] is a set of rows of
-//! one source (all of them, or a split) with their labels in memory and the
-//! preprocessing to apply; the trainer and evaluation read it through
-//! [`crate::data::batches::Samples`], the same path as an in-memory
-//! [`crate::data::Dataset`].
+//! reads, an HDF5 dataset through windowed chunk reads, a Parquet table —
+//! one file or the training split of a folder of shards — a row group at a
+//! time, images decoded row by row): its shape, its natural blocks of rows
+//! (HDF5 chunks, Parquet row groups across the shards, fixed-size blocks of
+//! a `.npy`) and a read of a row range widened to `f32`. A [`StreamSet`] is
+//! a set of rows of one source (all of them, or a split) with their labels
+//! in memory and the preprocessing to apply; the trainer and evaluation read
+//! it through [`crate::data::batches::Samples`], the same path as an
+//! in-memory [`crate::data::Dataset`].
 //!
 //! # Shuffling
 //! An epoch's order ([`stream_order`]) is a seeded permutation, recomputable
@@ -16,10 +17,11 @@
 //! - the blocks are visited in a permuted order, and their rows pass through
 //!   a shuffle buffer of `buffer` rows: once the buffer is full, each new row
 //!   sends out a uniformly chosen row of the buffer; at the end the rest is
-//!   sent out in random order. At most `buffer` rows plus one block are held.
+//!   sent out in random order. At most `buffer` rows plus one block are held
+//!   (for Parquet a block is a whole row group, however the file was written).
 //! - when the buffer covers the whole set, the order is exactly the
-//!   in-memory [`epoch_order`](crate::data::batches::epoch_order), so a set
-//!   that fits trains to the same weights streamed and in memory.
+//!   in-memory [`epoch_order`], so a set that fits trains to the same weights
+//!   streamed and in memory.
 //!
 //! Batches are assembled on a background thread ([`feed`]) two batches ahead
 //! of the model.
@@ -42,8 +44,7 @@ use crate::tensor::Tensor;
 pub const DEFAULT_BUFFER_BYTES: usize = 256 << 20;
 
 /// One file's rows as stored, read a range at a time. Implemented for
-/// `.npy` and HDF5 in [`files`]; a Parquet reader implements it with its
-/// row groups as blocks.
+/// `.npy`, HDF5 and Parquet (row groups as blocks) in [`files`].
 pub trait RowSource: Send {
     /// Where the rows come from, for messages (`path`, `path:dataset`).
     fn origin(&self) -> String;

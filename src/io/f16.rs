@@ -18,6 +18,25 @@ pub fn f16_to_f32(bits: u16) -> f32 {
     f32::from_bits(out)
 }
 
+/// Every half's `f32` value, indexed by its bits: [`f16_to_f32`] computed
+/// once (256 KiB), so that widening a stored array is one load a value.
+fn table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| (0..=u16::MAX).map(f16_to_f32).collect())
+}
+
+/// Little-endian half-precision bytes (two a value; a trailing odd byte is
+/// ignored) widened to `f32`, appended to `out`: what streamed `f16` files
+/// and NumPy's `<f2` arrays are read through. Equal to [`f16_to_f32`] on
+/// every value (`tests::the_table_is_the_scalar_conversion`).
+pub fn widen_le(raw: &[u8], out: &mut Vec<f32>) {
+    let t = table();
+    out.extend(
+        raw.chunks_exact(2)
+            .map(|c| t[usize::from(u16::from_le_bytes([c[0], c[1]]))]),
+    );
+}
+
 /// `f32` to the nearest IEEE half precision, ties to even (NumPy's
 /// `astype(float16)`): too large for half becomes ±∞, too small ±0 or a
 /// subnormal, NaN stays NaN.
@@ -56,6 +75,17 @@ pub fn f32_to_f16(v: f32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_is_the_scalar_conversion() {
+        let raw: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_le_bytes).chain([7]).collect();
+        let mut out = vec![1.5];
+        widen_le(&raw, &mut out);
+        assert_eq!(out.len(), 65537);
+        for (bits, v) in (0..=u16::MAX).zip(&out[1..]) {
+            assert_eq!(v.to_bits(), f16_to_f32(bits).to_bits(), "{bits:#06x}");
+        }
+    }
 
     #[test]
     fn every_half_survives_the_round_trip() {

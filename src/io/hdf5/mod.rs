@@ -159,11 +159,9 @@ fn decode_raw(base: &DType, raw: &[u8]) -> Option<Elements> {
 
 /// Little-endian IEEE half-precision values, widened to `f32`.
 pub(crate) fn decode_f16(raw: &[u8]) -> Elements {
-    Elements::F32(
-        raw.chunks_exact(2)
-            .map(|c| super::f16::f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-    )
+    let mut out = Vec::with_capacity(raw.len() / 2);
+    super::f16::widen_le(raw, &mut out);
+    Elements::F32(out)
 }
 
 /// Bytes of one value of the number types [`read`] accepts (1 for others).

@@ -46,8 +46,11 @@ def main():
     out = {"jets": n, "skipped": n - len(images), "seconds": seconds, "jets_per_s": n / seconds,
            "energyflow": ef.__version__, "numpy": np.__version__}
     if a.compare:
-        theirs = np.load(a.compare, mmap_mode="r")[:len(images), :, :, 0]
-        out["max_abs_diff"] = float(np.max(np.abs(np.stack(images) - theirs)))
+        # striate writes [n, npix, npix, 1]; EnergyFlow's pixelate gives
+        # [npix, npix] or [npix, npix, 1] a jet depending on its version.
+        theirs = np.load(a.compare, mmap_mode="r")[:len(images)]
+        mine = np.stack(images).reshape(theirs.shape)
+        out["max_abs_diff"] = float(np.max(np.abs(mine - theirs)))
     print(json.dumps(out))
 
 

@@ -255,6 +255,24 @@ impl<T: Scalar> Tensor<T> {
         Ok(())
     }
 
+    /// Keeps only the items `keep` (ascending, each at most once) along the
+    /// leading dimension, moving them forward in place and releasing the
+    /// rest: no second copy of the tensor is ever held.
+    pub fn retain_items(&mut self, keep: &[usize]) {
+        debug_assert!(keep.windows(2).all(|w| w[0] < w[1]));
+        let k = self.item_len();
+        for (to, &from) in keep.iter().enumerate() {
+            if to != from {
+                self.data.copy_within(from * k..(from + 1) * k, to * k);
+            }
+        }
+        self.data.truncate(keep.len() * k);
+        self.data.shrink_to_fit();
+        if let Some(n) = self.shape.first_mut() {
+            *n = keep.len();
+        }
+    }
+
     /// Copies the items `indices` of `src` (along its leading dimension) into
     /// `self`, converting the element type; used to gather minibatches without
     /// allocating once the buffer has grown.

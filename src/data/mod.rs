@@ -222,6 +222,17 @@ impl Dataset {
         let (keep, held) = split_indices(self.len(), self.labels(), self.n_classes(), fraction, seed)?;
         Ok((self.subset(&keep), self.subset(&held)))
     }
+
+    /// [`Dataset::split`] in place: the held-out samples are returned and
+    /// the rest stay in `self`, moved forward without a second copy of the
+    /// set (what a large set read whole needs).
+    pub fn split_off(&mut self, fraction: f64, seed: u64) -> Result<Dataset> {
+        let (keep, held) = split_indices(self.len(), self.labels(), self.n_classes(), fraction, seed)?;
+        let out = self.subset(&held);
+        self.x.retain_items(&keep);
+        self.targets = self.targets.subset(&keep);
+        Ok(out)
+    }
 }
 
 /// The indices [`Dataset::sample`] keeps: `n` of `len` drawn with `seed`,
@@ -348,5 +359,20 @@ mod tests {
         assert_eq!(s.x.data(), d.sample(10, 7).x.data(), "seeded");
         assert_ne!(s.x.data(), d.sample(10, 8).x.data());
         assert_eq!(d.sample(1000, 1).len(), 100);
+    }
+
+    #[test]
+    fn splitting_off_in_place_equals_the_copying_split() {
+        let labels: Vec<u32> = (0..97).map(|i| (i % 3) as u32).collect();
+        let x = Tensor::from_vec(&[97, 2, 3], (0..97 * 6).map(|i| i as f32).collect()).unwrap();
+        let d = Dataset::classification(x, labels, 3).unwrap();
+        for (fraction, seed) in [(0.2, 1), (0.5, 9), (0.05, 3)] {
+            let (rest, held) = d.split(fraction, seed).unwrap();
+            let mut in_place = d.clone();
+            let off = in_place.split_off(fraction, seed).unwrap();
+            assert_eq!(off, held, "{fraction}");
+            assert_eq!(in_place, rest, "{fraction}");
+            assert_eq!(in_place.x.shape(), [rest.len(), 2, 3]);
+        }
     }
 }

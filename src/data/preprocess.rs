@@ -349,12 +349,11 @@ impl Preprocess {
         let out_shape = self.input_shape();
         let out_item = numel(&out_shape);
         let mut out = vec![0f32; n * out_item];
-        let vals = raw.x.to_f32();
-        for (src, dst) in vals
-            .chunks_exact(item.max(1))
-            .zip(out.chunks_exact_mut(out_item.max(1)))
-        {
-            self.arrange_row(src, dst);
+        // Row by row, so a large set is never held a third time as f32.
+        let mut row = Vec::with_capacity(item);
+        for (i, dst) in out.chunks_exact_mut(out_item.max(1)).enumerate().take(n) {
+            raw.x.range_f32(i * item..(i + 1) * item, &mut row);
+            self.arrange_row(&row, dst);
         }
         let x = Tensor::from_vec(&[n, out_shape.iter().product::<usize>()], out)?
             .reshape(&[&[n][..], &out_shape].concat())?;

@@ -91,6 +91,18 @@ impl Array {
         }
     }
 
+    /// Values `range` as `f32`, written over `out` (resized to fit): a row
+    /// at a time, with no copy of the whole array.
+    pub fn range_f32(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        out.clear();
+        match &self.elems {
+            Elements::U8(v) => out.extend(v[range].iter().map(|&x| x as f32)),
+            Elements::Int(v) => out.extend(v[range].iter().map(|&x| x as f32)),
+            Elements::F32(v) => out.extend_from_slice(&v[range]),
+            Elements::F64(v) => out.extend(v[range].iter().map(|&x| x as f32)),
+        }
+    }
+
     /// All values as `f32`.
     pub fn to_f32(&self) -> Vec<f32> {
         match &self.elems {

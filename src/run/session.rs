@@ -135,7 +135,7 @@ impl Run {
             Sets::build_streamed(&manifest.data, opened, &mut prep, false)?
         } else {
             let raw_train = sets::read_raw(&manifest.data.train, Role::Train, &manifest.data.read)?;
-            Sets::build(&manifest.data, &raw_train, &mut prep, false)?
+            Sets::build(&manifest.data, raw_train, &mut prep, false)?
         };
         if sets.train.len() != manifest.data.n_train {
             return Err(Error::Data(format!(
@@ -249,9 +249,10 @@ fn build_model(plan: &RunPlan, input: &[usize], classes: usize, notes: &mut Vec<
 
 /// The sets of a new run and their preprocessing: the training file is
 /// streamed when the record asks (`--stream`) or when its samples would take
-/// more than a third of the memory budget (a whole read peaks near three
-/// copies of them: the stored values, the arranged set and its splits;
-/// measured 2.9× on 300,000 40×40 images); otherwise read whole. Sets
+/// more than a third of the memory budget (a whole read peaks near two
+/// copies of them, the stored values and the arranged set: 3.76 GB for
+/// 1.92 GB of 40×40 images; the model and its activations need room too);
+/// otherwise read whole. Sets
 /// `record.stream` to what was chosen.
 fn build_sets(plan: &RunPlan, record: &mut DataRecord, notes: &mut Vec<String>) -> Result<(Sets, Preprocess)> {
     let opened = match sets::open_stream(&record.train, &record.read) {
@@ -287,7 +288,7 @@ fn build_sets(plan: &RunPlan, record: &mut DataRecord, notes: &mut Vec<String>) 
     if record.test.is_none() && record.test_split.is_none() && sets::has_own_test_split(&record.train) {
         record.test = Some(record.train.clone());
     }
-    let sets = Sets::build(record, &raw_train, &mut prep, true)?;
+    let sets = Sets::build(record, raw_train, &mut prep, true)?;
     Ok((sets, prep))
 }
 

@@ -58,20 +58,24 @@ impl Sets {
     /// arranging samples with `prep`. With `fit`, standardisation statistics
     /// are computed on the training split first (a new run); otherwise the
     /// recorded ones are used (resume).
-    pub fn build(rec: &DataRecord, raw_train: &RawData, prep: &mut Preprocess, fit: bool) -> Result<Sets> {
-        let mut all = prep.arrange(raw_train)?;
+    ///
+    /// The raw data are dropped once arranged and the splits are taken in
+    /// place, so at most about two copies of the samples are held at once.
+    pub fn build(rec: &DataRecord, mut raw_train: RawData, prep: &mut Preprocess, fit: bool) -> Result<Sets> {
+        let mut all = prep.arrange(&raw_train)?;
+        let mut class_names = std::mem::take(&mut raw_train.class_names);
+        let train_origin = std::mem::take(&mut raw_train.origin);
+        drop(raw_train);
         if let Some(n) = rec.limit {
             if n == 0 {
                 return Err(Error::invalid("--limit", "0 leaves no training data"));
             }
             all = all.sample(n, rec.split_seed ^ 0x11A1);
         }
-        let mut class_names = raw_train.class_names.clone();
         let mut test = None;
         if let Some(f) = rec.test_split {
-            let (rest, held) = all.split(f, rec.split_seed).map_err(split_error("--test-split"))?;
-            all = rest;
-            test = Some((format!("{:.0}% held out of {}", f * 100.0, raw_train.origin), held));
+            let held = all.split_off(f, rec.split_seed).map_err(split_error("--test-split"))?;
+            test = Some((format!("{:.0}% held out of {}", f * 100.0, train_origin), held));
         } else if let Some(spec) = &rec.test {
             let raw = read_raw(spec, Role::Test, &rec.read)?;
             if class_names.is_empty() {
@@ -81,10 +85,9 @@ impl Sets {
         }
         let mut valid = None;
         if let Some(f) = rec.valid_split {
-            let (rest, held) = all
-                .split(f, rec.split_seed ^ 0x5EED)
+            let held = all
+                .split_off(f, rec.split_seed ^ 0x5EED)
                 .map_err(split_error("--valid-split"))?;
-            all = rest;
             valid = Some(held);
         } else if let Some(spec) = &rec.valid {
             let raw = read_raw(spec, Role::Train, &rec.read)?;

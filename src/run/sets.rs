@@ -123,7 +123,13 @@ impl Sets {
         let mut all = StreamSet::new(opened.source, opened.labels, prep)?;
         all.class_names = class_names.clone();
         if let Some(b) = rec.shuffle_buffer {
-            all.buffer = b.max(1);
+            if b == 0 {
+                return Err(Error::invalid(
+                    "--shuffle-buffer",
+                    "0 rows cannot shuffle; give at least 1",
+                ));
+            }
+            all.buffer = b;
         }
         if let Some(n) = rec.limit {
             if n == 0 {

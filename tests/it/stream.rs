@@ -247,6 +247,8 @@ fn truncated_or_unstreamable_files_are_one_line_exit_2() {
     crate::cli::user_error(&out, &["cut.h5"]);
     let out = crate::cli::striate(&[&args[..], &["builtin:shapes"]].concat(), p);
     crate::cli::user_error(&out, &["--stream", "builtin:shapes"]);
+    let out = crate::cli::striate(&[&args[..], &["x.npy", "--shuffle-buffer", "0"]].concat(), p);
+    crate::cli::user_error(&out, &["--shuffle-buffer"]);
 }
 
 /// With no `--stream`, a training set whose samples would take more than a

@@ -217,6 +217,16 @@ impl<T: Scalar> Tensor<T> {
         self.data.fill(T::zero());
     }
 
+    /// Overwrites `self` with `src` converted to this element type, reusing
+    /// `self`'s buffer once it has grown (a streamed batch taken into the
+    /// trainer's input buffer).
+    pub fn assign_cast<U: Scalar>(&mut self, src: &Tensor<U>) {
+        self.shape.clear();
+        self.shape.extend_from_slice(&src.shape);
+        self.data.clear();
+        self.data.extend(src.data.iter().map(|&v| T::lit(v.f64())));
+    }
+
     /// Converts the element type.
     pub fn cast<U: Scalar>(&self) -> Tensor<U> {
         Tensor {

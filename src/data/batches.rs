@@ -188,7 +188,6 @@ impl<'a> Samples<'a> {
                 let feeder = s.feeder(rest, blocks, batch)?;
                 Ok(EpochBatches::Stream {
                     reader: Prefetch::spawn(feeder)?,
-                    iota: Vec::new(),
                 })
             }
         }
@@ -212,8 +211,6 @@ pub enum EpochBatches<'a> {
     Stream {
         /// The reader.
         reader: Prefetch,
-        /// `0..batch`, reused.
-        iota: Vec<usize>,
     },
 }
 
@@ -233,15 +230,13 @@ impl EpochBatches<'_> {
                 *at = end;
                 Ok(true)
             }
-            EpochBatches::Stream { reader, iota } => match reader.next_batch()? {
+            EpochBatches::Stream { reader } => match reader.next_batch()? {
                 None => Ok(false),
                 Some((idx, xb)) => {
                     if xb.batch() != idx.len() {
                         return Err(Error::Data("the reader sent a malformed batch".into()));
                     }
-                    iota.clear();
-                    iota.extend(0..idx.len());
-                    x.gather_items(&xb, iota);
+                    x.assign_cast(&xb);
                     indices.extend_from_slice(&idx);
                     Ok(true)
                 }

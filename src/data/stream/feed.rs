@@ -135,20 +135,21 @@ impl Feeder {
         let indices = self.order[self.at..end].to_vec();
         let mut shape = vec![indices.len()];
         shape.extend(self.shared.prep.input_shape());
-        let mut x = Tensor::zeros(&shape);
-        for (k, &s) in indices.iter().enumerate() {
+        // Filled row by row from the pool: no zeroing first.
+        let mut data = Vec::with_capacity(indices.len() * self.item);
+        for &s in &indices {
             while self.slot_of[s] == NONE {
                 if !self.load_next_block()? {
                     return Err(Error::Data(format!("sample {s} is in no block of the source")));
                 }
             }
             let slot = self.slot_of[s] as usize;
-            x.item_mut(k)
-                .copy_from_slice(&self.pool[slot * self.item..(slot + 1) * self.item]);
+            data.extend_from_slice(&self.pool[slot * self.item..(slot + 1) * self.item]);
             self.slot_of[s] = NONE;
             self.needed[s] = false;
             self.free.push(slot as u32);
         }
+        let mut x = Tensor::from_vec(&shape, data)?;
         self.shared.prep.standardize_batch(&mut x);
         self.at = end;
         Ok(Some((indices, x)))

@@ -234,7 +234,7 @@ impl RunPlan {
 }
 
 /// The learning-rate schedule of `recipe` for a run of `epochs` epochs.
-fn recipe_schedule(recipe: &zoo::Recipe, epochs: usize) -> Option<LrSchedule> {
+pub fn recipe_schedule(recipe: &zoo::Recipe, epochs: usize) -> Option<LrSchedule> {
     match recipe.schedule {
         RecipeSchedule::Constant => None,
         RecipeSchedule::Cosine => Some(LrSchedule::Cosine {

@@ -21,8 +21,8 @@ use crate::alloc_probe;
 
 /// Cases per reader.
 const CASES: usize = 4000;
-/// Cases for the HDF5 readers, whose valid inputs are larger.
-const CASES_HDF5: usize = 2000;
+/// Cases for the readers of larger valid inputs (HDF5, Parquet).
+const CASES_LARGE: usize = 2000;
 const SEED: u64 = 0x5712_A7E5_0012;
 /// Allocations every reader may make regardless of its input (buffers, tables).
 const BASE_BOUND: usize = 16 << 20;
@@ -478,7 +478,7 @@ fn hdf5_generic() {
             craft: None,
             text: false,
             per_byte: 1100,
-            cases: CASES_HDF5,
+            cases: CASES_LARGE,
         },
         &read,
     );
@@ -513,7 +513,7 @@ fn hdf5_pandas_tables() {
             craft: None,
             text: false,
             per_byte: 1100,
-            cases: CASES_HDF5,
+            cases: CASES_LARGE,
         },
         &read,
     );
@@ -755,7 +755,7 @@ fn parquet_files() {
             craft: None,
             text: false,
             per_byte: 1100,
-            cases: CASES_HDF5,
+            cases: CASES_LARGE,
         },
         &read,
     );

@@ -525,12 +525,9 @@ impl TrainArgs {
 
     /// The schedule asked for, or the recipe's; `epochs` is the resolved count.
     pub fn schedule(&self, recipe: striate::zoo::Recipe, epochs: usize) -> Result<Option<LrSchedule>> {
-        let s = match &self.schedule {
-            Some(s) => s.clone(),
-            None if recipe.schedule == striate::zoo::RecipeSchedule::Cosine => "cosine".to_string(),
-            None => return Ok(None),
+        let Some(s) = &self.schedule else {
+            return Ok(striate::run::plan::recipe_schedule(&recipe, epochs));
         };
-        let s = &s;
         let parts: Vec<&str> = s.split(':').collect();
         let num = |i: usize, what: &str| -> Result<f64> {
             parts

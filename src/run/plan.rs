@@ -219,10 +219,15 @@ impl RunPlan {
             && (from.epochs || from.batch)
         {
             notes.push(format!(
-                "{} recipe for {n} training samples: batch {}, {} epochs (about {steps} steps){}",
+                "{} recipe for {n} training samples: batch {}, {} epochs{}{}",
                 self.model.name(),
                 t.batch_size,
                 t.epochs,
+                if from.epochs && per_epoch {
+                    format!(" (about {steps} steps)")
+                } else {
+                    String::new()
+                },
                 match &t.schedule {
                     Some(LrSchedule::Plateau { patience, .. }) => format!(", plateau patience {patience} epochs"),
                     _ => String::new(),

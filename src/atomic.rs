@@ -66,11 +66,18 @@ fn create_exclusive(tmp: &Path) -> std::io::Result<std::fs::File> {
 
 /// Writes `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with(path, bytes.len() as u64, |w| w.write_all(bytes))
+}
+
+/// Writes `path` atomically from `fill`, which writes its `len` bytes into
+/// a buffered writer: a large file need not be held in memory whole.
+pub fn write_with(path: &Path, len: u64, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let tmp = temp_path(path);
     let result = (|| -> std::io::Result<()> {
-        let mut f = create_exclusive(&tmp)?;
-        crash_point(&mut f, bytes);
-        f.write_all(bytes)?;
+        let f = create_exclusive(&tmp)?;
+        let mut w = CrashPoint::new(std::io::BufWriter::with_capacity(1 << 20, f), len);
+        fill(&mut w)?;
+        let f = w.inner.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
@@ -94,7 +101,7 @@ pub fn write_str(path: &Path, text: &str) -> Result<()> {
     write(path, text.as_bytes())
 }
 
-/// Writes left before [`crash_point`] aborts the process; 0: never.
+/// Writes left before one aborts the process half written; 0: never.
 static CRASH_COUNTDOWN: AtomicUsize = AtomicUsize::new(0);
 
 /// Testing crash safety: the `n`th atomic write from now (1 = the next one)
@@ -105,15 +112,51 @@ pub fn crash_during_write(n: usize) {
     CRASH_COUNTDOWN.store(n, Ordering::SeqCst);
 }
 
-fn crash_point(f: &mut std::fs::File, bytes: &[u8]) {
-    let left = CRASH_COUNTDOWN.load(Ordering::SeqCst);
-    if left == 0 {
-        return;
+/// The file being written; when [`crash_during_write`] picked this write,
+/// it aborts the process once half of the file's `len` bytes are on disk.
+struct CrashPoint {
+    inner: std::io::BufWriter<std::fs::File>,
+    /// Bytes still to write before aborting; `None`: never.
+    left: Option<u64>,
+}
+
+impl CrashPoint {
+    fn new(inner: std::io::BufWriter<std::fs::File>, len: u64) -> Self {
+        let countdown = CRASH_COUNTDOWN.load(Ordering::SeqCst);
+        if countdown > 0 {
+            CRASH_COUNTDOWN.store(countdown - 1, Ordering::SeqCst);
+        }
+        let mut w = CrashPoint {
+            inner,
+            left: (countdown == 1).then_some(len / 2),
+        };
+        w.maybe_abort();
+        w
     }
-    CRASH_COUNTDOWN.store(left - 1, Ordering::SeqCst);
-    if left == 1 {
-        let _ = f.write_all(&bytes[..bytes.len() / 2]);
-        let _ = f.sync_all();
-        std::process::abort();
+
+    /// Aborts, with what was written on disk, when the countdown is spent.
+    fn maybe_abort(&mut self) {
+        if self.left == Some(0) {
+            let _ = self.inner.flush();
+            let _ = self.inner.get_ref().sync_all();
+            std::process::abort();
+        }
+    }
+}
+
+impl Write for CrashPoint {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(left) = self.left else {
+            return self.inner.write(buf);
+        };
+        let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        self.inner.write_all(&buf[..take])?;
+        self.left = Some(left - take as u64);
+        self.maybe_abort();
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }

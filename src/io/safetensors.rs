@@ -3,11 +3,11 @@
 //! written from them (F32, F64, I64). Mapping names onto a model is
 //! [`crate::weights`]'s business.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, SafeTensors, View};
+use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
@@ -51,43 +51,115 @@ impl Stored {
     }
 }
 
-struct Bytes {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
+impl DType {
+    /// Bytes per element.
+    fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 | DType::I64 => 8,
+        }
+    }
+
+    /// The name in a safetensors header.
+    fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "F32",
+            DType::F64 => "F64",
+            DType::I64 => "I64",
+        }
+    }
+
+    /// Where the `safetensors` crate puts it: wider types first (its `Dtype`
+    /// order), so that 8-byte values stay 8-byte aligned.
+    fn rank(self) -> u8 {
+        match self {
+            DType::F32 => 0,
+            DType::F64 => 1,
+            DType::I64 => 2,
+        }
+    }
 }
 
-impl View for &Bytes {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-    fn data_len(&self) -> usize {
-        self.data.len()
-    }
+/// Where each tensor goes in a file, and its header.
+struct Layout {
+    /// Length prefix, JSON header (keys sorted) and padding to 8 bytes.
+    head: Vec<u8>,
+    /// Indices into the tensors in the order their data is written.
+    order: Vec<usize>,
+    /// Bytes of the whole file.
+    len: u64,
 }
 
-fn to_bytes(s: &Stored) -> Bytes {
-    let data: Vec<u8> = match s.dtype {
-        DType::F32 => s.values.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect(),
-        DType::F64 => s.values.iter().flat_map(|&v| v.to_le_bytes()).collect(),
-        DType::I64 => s.values.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect(),
-    };
-    let dtype = match s.dtype {
-        DType::F32 => Dtype::F32,
-        DType::F64 => Dtype::F64,
-        DType::I64 => Dtype::I64,
-    };
-    Bytes {
-        dtype,
-        shape: s.shape.clone(),
-        data,
+/// Lays the tensors out as the `safetensors` crate does (wider types
+/// first, then by name), with the header's keys in sorted order so that
+/// two identical runs write identical files.
+fn layout(tensors: &[(String, Stored)], metadata: Option<HashMap<String, String>>) -> Result<Layout> {
+    let mut order: Vec<usize> = (0..tensors.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (na, sa) = &tensors[a];
+        let (nb, sb) = &tensors[b];
+        sb.dtype.rank().cmp(&sa.dtype.rank()).then(na.cmp(nb))
+    });
+    // serde_json's maps are BTreeMaps (no preserve_order feature): sorted keys.
+    let mut header = serde_json::Map::new();
+    let mut offset = 0u64;
+    for &i in &order {
+        let (name, s) = &tensors[i];
+        if s.values.len() != crate::tensor::numel(&s.shape) {
+            return Err(Error::Weights(format!(
+                "cannot serialise tensors: {name} has shape {:?} but {} values",
+                s.shape,
+                s.values.len()
+            )));
+        }
+        let end = offset + (s.values.len() * s.dtype.size()) as u64;
+        let entry = serde_json::json!({"dtype": s.dtype.name(), "shape": s.shape, "data_offsets": [offset, end]});
+        if header.insert(name.clone(), entry).is_some() || name == "__metadata__" {
+            return Err(Error::Weights(format!(
+                "cannot serialise tensors: the name {name:?} is used twice"
+            )));
+        }
+        offset = end;
     }
+    if let Some(md) = metadata {
+        header.insert("__metadata__".into(), serde_json::json!(md));
+    }
+    let mut text = serde_json::Value::Object(header).to_string();
+    while !text.len().is_multiple_of(8) {
+        text.push(' ');
+    }
+    let mut head = Vec::with_capacity(8 + text.len());
+    head.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    head.extend_from_slice(text.as_bytes());
+    Ok(Layout {
+        len: head.len() as u64 + offset,
+        head,
+        order,
+    })
+}
+
+/// Writes the file `layout` describes, converting each tensor's values as
+/// it goes, so no copy of the whole file is ever held.
+fn write_file(w: &mut dyn Write, layout: &Layout, tensors: &[(String, Stored)]) -> std::io::Result<()> {
+    w.write_all(&layout.head)?;
+    let mut buf = Vec::with_capacity(1 << 16);
+    for &i in &layout.order {
+        let s = &tensors[i].1;
+        for chunk in s.values.chunks(8192) {
+            buf.clear();
+            match s.dtype {
+                DType::F32 => chunk
+                    .iter()
+                    .for_each(|&v| buf.extend_from_slice(&(v as f32).to_le_bytes())),
+                DType::F64 => chunk.iter().for_each(|&v| buf.extend_from_slice(&v.to_le_bytes())),
+                DType::I64 => chunk
+                    .iter()
+                    .for_each(|&v| buf.extend_from_slice(&(v as i64).to_le_bytes())),
+            }
+            w.write_all(&buf)?;
+        }
+    }
+    Ok(())
 }
 
 /// Serialises named tensors (and optional string metadata) to safetensors bytes.
@@ -95,42 +167,21 @@ pub fn to_safetensors_bytes(
     tensors: &[(String, Stored)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Bytes)> = tensors.iter().map(|(n, s)| (n.clone(), to_bytes(s))).collect();
-    let file = safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), metadata)
-        .map_err(|e| Error::Weights(format!("cannot serialise tensors: {e}")))?;
-    with_sorted_header(file)
-}
-
-/// The same file with its JSON header's keys (and the metadata's) in sorted
-/// order: the `safetensors` crate writes its metadata map in hash order, so
-/// two identical runs would otherwise give different files.
-fn with_sorted_header(file: Vec<u8>) -> Result<Vec<u8>> {
-    let bad = || Error::internal("sorting the safetensors header", "malformed header");
-    let len_bytes: [u8; 8] = file.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
-    let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad())?;
-    let end = len.checked_add(8).filter(|&e| e <= file.len()).ok_or_else(bad)?;
-    // serde_json's maps are BTreeMaps (no preserve_order feature): sorted keys.
-    let header: serde_json::Value =
-        serde_json::from_slice(&file[8..end]).map_err(|e| Error::internal("sorting the safetensors header", e))?;
-    let mut text = serde_json::to_string(&header).map_err(|e| Error::internal("sorting the safetensors header", e))?;
-    while text.len() % 8 != 0 {
-        text.push(' ');
-    }
-    let mut out = Vec::with_capacity(8 + text.len() + file.len() - end);
-    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(&file[end..]);
+    let layout = layout(tensors, metadata)?;
+    let mut out = Vec::with_capacity(usize::try_from(layout.len).unwrap_or(0));
+    write_file(&mut out, &layout, tensors).map_err(|e| Error::internal("serialising tensors", e))?;
     Ok(out)
 }
 
-/// Writes named tensors to a safetensors file, atomically.
+/// Writes named tensors to a safetensors file, atomically, a tensor at a
+/// time (a checkpoint of a large model is never held whole in memory).
 pub fn write_safetensors(
     path: &Path,
     tensors: &[(String, Stored)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<()> {
-    let bytes = to_safetensors_bytes(tensors, metadata)?;
-    crate::atomic::write(path, &bytes)
+    let layout = layout(tensors, metadata)?;
+    crate::atomic::write_with(path, layout.len, |w| write_file(w, &layout, tensors))
 }
 
 /// The tensors and metadata of a safetensors file, in name order.
@@ -215,4 +266,104 @@ pub fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<TensorFile> {
 pub fn read_safetensors(path: &Path) -> Result<TensorFile> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_safetensors(&bytes, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use safetensors::tensor::{Dtype, View};
+
+    use super::*;
+
+    struct Bytes(Dtype, Vec<usize>, Vec<u8>);
+
+    impl View for &Bytes {
+        fn dtype(&self) -> Dtype {
+            self.0
+        }
+        fn shape(&self) -> &[usize] {
+            &self.1
+        }
+        fn data(&self) -> Cow<'_, [u8]> {
+            Cow::Borrowed(&self.2)
+        }
+        fn data_len(&self) -> usize {
+            self.2.len()
+        }
+    }
+
+    /// The `safetensors` crate's serialisation, with the header's keys then sorted.
+    fn reference(tensors: &[(String, Stored)], md: Option<HashMap<String, String>>) -> Vec<u8> {
+        let bytes: Vec<(String, Bytes)> = tensors
+            .iter()
+            .map(|(n, s)| {
+                let (dtype, data) = match s.dtype {
+                    DType::F32 => (
+                        Dtype::F32,
+                        s.values.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect(),
+                    ),
+                    DType::F64 => (Dtype::F64, s.values.iter().flat_map(|&v| v.to_le_bytes()).collect()),
+                    DType::I64 => (
+                        Dtype::I64,
+                        s.values.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect(),
+                    ),
+                };
+                (n.clone(), Bytes(dtype, s.shape.clone(), data))
+            })
+            .collect();
+        let file = safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), md).unwrap();
+        let len = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&file[8..8 + len]).unwrap();
+        let mut text = header.to_string();
+        while !text.len().is_multiple_of(8) {
+            text.push(' ');
+        }
+        let mut out = (text.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(&file[8 + len..]);
+        out
+    }
+
+    fn stored(dtype: DType, shape: &[usize], first: f64) -> Stored {
+        let n = crate::tensor::numel(shape);
+        Stored {
+            dtype,
+            shape: shape.to_vec(),
+            values: (0..n).map(|i| first + i as f64 * 0.37).collect(),
+        }
+    }
+
+    #[test]
+    fn streamed_file_equals_the_crates_serialisation() {
+        let tensors = vec![
+            ("layer.weight".to_string(), stored(DType::F32, &[3, 5, 700], -1.5)),
+            ("a.bias".to_string(), stored(DType::F32, &[3], 0.25)),
+            ("bn.num_batches_tracked".to_string(), stored(DType::I64, &[], 7.0)),
+            ("z.double".to_string(), stored(DType::F64, &[2, 2], 1e-3)),
+            ("empty".to_string(), stored(DType::F32, &[0, 4], 0.0)),
+        ];
+        let md: HashMap<String, String> = [("format", "pt"), ("producer", "striate")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for md in [None, Some(md)] {
+            let ours = to_safetensors_bytes(&tensors, md.clone()).unwrap();
+            assert_eq!(ours, reference(&tensors, md.clone()));
+            let dir = std::env::temp_dir().join(format!("striate-st-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("t.safetensors");
+            write_safetensors(&path, &tensors, md).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), ours);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn values_that_do_not_fill_the_shape_are_refused() {
+        let mut bad = stored(DType::F32, &[2, 3], 0.0);
+        bad.values.pop();
+        let e = to_safetensors_bytes(&[("w".into(), bad)], None).unwrap_err();
+        assert!(e.to_string().contains("shape [2, 3] but 5 values"), "{e}");
+    }
 }

@@ -23,8 +23,12 @@ pub struct Sequential<T: Scalar = f32> {
     spec: ModelSpec,
     input: Vec<usize>,
     layers: Vec<Box<dyn Layer<T>>>,
-    /// `acts[i]`: output of layer `i` in the last forward pass.
+    /// `acts[i]`: output of layer `i` in the last training-mode pass.
     acts: Vec<Tensor<T>>,
+    /// An inference pass alternates between these two, so it holds two
+    /// layer outputs at a time rather than one per layer (as PyTorch under
+    /// `no_grad`), and leaves the training buffers at the training batch size.
+    infer: [Tensor<T>; 2],
     /// `grads[i]`: gradient with respect to the output of layer `i`.
     grads: Vec<Tensor<T>>,
     /// Layers run by the last forward pass.
@@ -113,6 +117,7 @@ impl<T: Scalar> Sequential<T> {
             input,
             layers,
             acts: (0..n).map(|_| Tensor::default()).collect(),
+            infer: Default::default(),
             grads: (0..n).map(|_| Tensor::default()).collect(),
             ran: 0,
             lowest_trainable: None,
@@ -164,13 +169,23 @@ impl<T: Scalar> Sequential<T> {
             backward: train,
             rng: &mut self.rng,
         };
+        if !train {
+            // An inference pass keeps nothing for backward.
+            self.ran = 0;
+            let [a, b] = &mut self.infer;
+            let (mut cur, mut next) = (a, b);
+            for (i, layer) in self.layers[..upto].iter_mut().enumerate() {
+                layer.forward(if i == 0 { x } else { cur }, next, &mut ctx);
+                std::mem::swap(&mut cur, &mut next);
+            }
+            return Ok(if upto == 0 { x } else { cur });
+        }
         for i in 0..upto {
             let (done, rest) = self.acts.split_at_mut(i);
             let input = if i == 0 { x } else { &done[i - 1] };
             self.layers[i].forward(input, &mut rest[0], &mut ctx);
         }
-        // An inference pass keeps nothing for backward.
-        self.ran = if train { upto } else { 0 };
+        self.ran = upto;
         Ok(if upto == 0 { x } else { &self.acts[upto - 1] })
     }
 

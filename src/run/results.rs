@@ -109,7 +109,7 @@ impl Run {
             &mut self.model,
             eval_set.view(),
             self.trainer.loss(),
-            self.trainer.config.eval_batch_size,
+            self.trainer.config.eval_batch(),
         )?;
         let labels = eval_set.labels().unwrap_or(&[]);
         let metrics = evaluation.report(labels, &self.manifest.classes, effs)?;

@@ -67,9 +67,12 @@ pub struct TrainConfig {
     /// How the learning rate changes from epoch to epoch; default constant.
     #[serde(default)]
     pub schedule: Option<LrSchedule>,
-    /// Batch size for validation and evaluation passes.
-    #[serde(default = "default_eval_batch")]
-    pub eval_batch_size: usize,
+    /// Batch size of validation and evaluation passes; `None` (the
+    /// default) uses `batch_size`, as Keras's `validation_batch_size` and
+    /// fastai's `val_bs` do, so evaluation never needs more activation
+    /// memory than a training step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_batch_size: Option<usize>,
     /// Per-batch recipe (fastai's `fit_one_cycle`, `fine_tune`): phases
     /// that together last `epochs`; excludes `schedule`.
     #[serde(default)]
@@ -95,9 +98,6 @@ pub struct TrainConfig {
 
 fn yes() -> bool {
     true
-}
-fn default_eval_batch() -> usize {
-    1000
 }
 
 /// Serialisable form of [`Loss`].
@@ -160,7 +160,7 @@ impl LossConfig {
 }
 
 impl TrainConfig {
-    /// `epochs` of shuffled `batch_size` batches seeded by `seed`, cross-entropy, no early stopping or schedule, evaluation in batches of 1000.
+    /// `epochs` of shuffled `batch_size` batches seeded by `seed`, cross-entropy, no early stopping or schedule, evaluation in batches of `batch_size`.
     pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
         TrainConfig {
             epochs,
@@ -170,7 +170,7 @@ impl TrainConfig {
             loss: LossConfig::cross_entropy(),
             early_stopping: None,
             schedule: None,
-            eval_batch_size: 1000,
+            eval_batch_size: None,
             phases: Vec::new(),
             layer_groups: Vec::new(),
             wd_bn_bias: false,
@@ -188,12 +188,17 @@ impl TrainConfig {
         self
     }
 
+    /// The batch size of evaluation passes.
+    pub fn eval_batch(&self) -> usize {
+        self.eval_batch_size.unwrap_or(self.batch_size)
+    }
+
     /// Checks that the batch sizes are positive, the schedule can work and the loss is known.
     pub fn validate(&self) -> Result<()> {
         if self.batch_size == 0 {
             return Err(Error::invalid("batch size", "must be positive"));
         }
-        if self.eval_batch_size == 0 {
+        if self.eval_batch_size == Some(0) {
             return Err(Error::invalid("evaluation batch size", "must be positive"));
         }
         if let Some(s) = &self.schedule {

@@ -258,7 +258,7 @@ impl Trainer {
         let wants_classes = train.labels().is_some() && self.loss.wants_classes();
         let (val_loss, val_accuracy, roc) = match valid {
             Some(v) => {
-                let e = evaluate_samples(step.model, v, &self.loss, self.config.eval_batch_size)?;
+                let e = evaluate_samples(step.model, v, &self.loss, self.config.eval_batch())?;
                 let roc = v
                     .labels()
                     .and_then(|l| epoch_roc(&e, l, &self.config.signal_efficiencies));
@@ -399,7 +399,7 @@ impl Trainer {
 
     /// Loss, accuracy and outputs of `model` on `data` in evaluation mode.
     pub fn evaluate<T: Scalar>(&self, model: &mut Sequential<T>, data: &Dataset) -> Result<Evaluation> {
-        evaluate_samples(model, data.into(), &self.loss, self.config.eval_batch_size)
+        evaluate_samples(model, data.into(), &self.loss, self.config.eval_batch())
     }
 
     /// Early stopping bookkeeping; true when training should stop.

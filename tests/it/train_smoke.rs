@@ -270,3 +270,16 @@ fn parameter_groups_use_their_own_learning_rate() {
         }
     }
 }
+
+#[test]
+fn evaluation_batches_default_to_the_training_batch_size() {
+    let config = TrainConfig::new(1, 32, 0);
+    assert_eq!(config.eval_batch(), 32);
+    let text = toml::to_string(&config).unwrap();
+    assert!(!text.contains("eval_batch_size"), "{text}");
+    // Manifests written before the default changed keep their setting.
+    let mut old: TrainConfig = toml::from_str(&format!("eval_batch_size = 1000\n{text}")).unwrap();
+    assert_eq!(old.eval_batch(), 1000);
+    old.eval_batch_size = Some(0);
+    assert!(old.validate().is_err());
+}

@@ -64,7 +64,7 @@ fn run_model(
 ) -> Result<(striate::data::Dataset, Evaluation)> {
     let data = manifest.preprocess.apply(raw)?;
     let loss = manifest.training.loss.to_loss()?;
-    let e = evaluate(model, &data, &loss, manifest.training.eval_batch_size)?;
+    let e = evaluate(model, &data, &loss, manifest.training.eval_batch())?;
     Ok((data, e))
 }
 

@@ -16,7 +16,8 @@ use striate::train::{BatchLog, Callback, Control, EpochLog, Trainer};
 pub enum Mode {
     /// A progress bar per epoch and a line per epoch (a terminal).
     Bar,
-    /// A line per epoch (pipes, CI).
+    /// A line per epoch (pipes, CI), and within a long epoch a progress
+    /// line every [`LINE_EVERY`].
     Lines,
     /// A JSON object per epoch.
     Json,
@@ -42,6 +43,9 @@ impl Mode {
     }
 }
 
+/// How often a long epoch prints a progress line when output is not a terminal.
+pub const LINE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Set by Ctrl-C; a second Ctrl-C exits at once.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
@@ -62,6 +66,10 @@ pub struct Reporter {
     epochs: usize,
     bar: Option<ProgressBar>,
     epoch_start: Instant,
+    /// When the last progress line (or the epoch) began, in [`Mode::Lines`].
+    last_line: Instant,
+    /// Batches run since the epoch began (fewer than its number after a resume).
+    run: usize,
     interrupt: Arc<AtomicBool>,
 }
 
@@ -72,6 +80,8 @@ impl Reporter {
             epochs,
             bar: None,
             epoch_start: Instant::now(),
+            last_line: Instant::now(),
+            run: 0,
             interrupt,
         }
     }
@@ -110,9 +120,32 @@ pub fn epoch_line(log: &EpochLog, epochs: usize) -> String {
     s + &format!("  lr {:.2e}  {:.1} s", log.lr, log.seconds)
 }
 
+/// `  epoch 1/1  batch 1200/8907  loss 0.3012  acc 0.8731  1523 samples/s  ETA 84 min`
+/// (rate and ETA from the `run` batches this process ran in `seconds`).
+pub fn batch_line(log: &BatchLog, epochs: usize, run: usize, seconds: f64) -> String {
+    let mut s = format!(
+        "  epoch {}/{}  batch {}/{}  loss {:.4}",
+        log.epoch, epochs, log.batch, log.batches, log.loss
+    );
+    if let Some(a) = log.accuracy {
+        s += &format!("  acc {a:.4}");
+    }
+    let per_batch = log.samples as f64 / log.batch.max(1) as f64;
+    let rate = per_batch * run as f64 / seconds.max(1e-9);
+    let eta = seconds / run.max(1) as f64 * log.batches.saturating_sub(log.batch) as f64;
+    let eta = if eta >= 120.0 {
+        format!("{:.0} min", eta / 60.0)
+    } else {
+        format!("{eta:.0} s")
+    };
+    s + &format!("  {rate:.0} samples/s  ETA {eta}")
+}
+
 impl Callback<f32> for Reporter {
     fn on_epoch_begin(&mut self, epoch: usize, batches: usize) {
         self.epoch_start = Instant::now();
+        self.last_line = self.epoch_start;
+        self.run = 0;
         if self.mode == Mode::Bar {
             let bar = ProgressBar::new(batches as u64);
             let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
@@ -125,6 +158,14 @@ impl Callback<f32> for Reporter {
     }
 
     fn on_batch_end(&mut self, log: &BatchLog) -> Control {
+        self.run += 1;
+        if self.mode == Mode::Lines && log.batch < log.batches && self.last_line.elapsed() >= LINE_EVERY {
+            self.last_line = Instant::now();
+            println!(
+                "{}",
+                batch_line(log, self.epochs, self.run, self.epoch_start.elapsed().as_secs_f64())
+            );
+        }
         if let Some(bar) = &self.bar {
             let rate = log.samples as f64 / self.epoch_start.elapsed().as_secs_f64().max(1e-9);
             let acc = log.accuracy.map_or(String::new(), |a| format!(" acc {a:.4}"));
@@ -150,5 +191,32 @@ impl Callback<f32> for Reporter {
         if let Some(bar) = self.bar.take() {
             bar.abandon();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_progress_line_says_where_the_epoch_is_and_what_is_left() {
+        let log = BatchLog {
+            epoch: 1,
+            batch: 1200,
+            batches: 8907,
+            samples: 1200 * 128,
+            loss: 0.30123,
+            accuracy: Some(0.87306),
+            lr: 1e-3,
+            momentum: 0.9,
+        };
+        // 200 batches run after a resume at batch 1000, in 100 s: 2 batches/s.
+        let line = batch_line(&log, 3, 200, 100.0);
+        assert_eq!(
+            line,
+            "  epoch 1/3  batch 1200/8907  loss 0.3012  acc 0.8731  256 samples/s  ETA 64 min"
+        );
+        let near_end = BatchLog { batch: 8900, ..log };
+        assert!(batch_line(&near_end, 3, 200, 100.0).ends_with("ETA 4 s"));
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -126,24 +127,38 @@ pub fn restore(
 }
 
 /// The callback that keeps a run resumable: it writes the checkpoint after
-/// every epoch and when a run is interrupted. A failed write stops training;
-/// the error is kept in [`Checkpointer::error`].
+/// every epoch, when a run is interrupted and, within long epochs, every
+/// [`Checkpointer::every`], so a killed run loses at most that much. A
+/// failed write stops training; the error is kept in [`Checkpointer::error`].
 pub struct Checkpointer {
     path: PathBuf,
+    /// Time between checkpoints within an epoch; `None`: only at epoch ends.
+    pub every: Option<Duration>,
+    /// When the last checkpoint was written (or the callback made).
+    last: Instant,
     /// The first failure to write the checkpoint.
     pub error: Option<Error>,
 }
 
 impl Checkpointer {
-    /// Checkpoints to `path`.
+    /// Checkpoints to `path` at epoch ends and interruptions.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Checkpointer {
             path: path.into(),
+            every: None,
+            last: Instant::now(),
             error: None,
         }
     }
 
+    /// Also checkpoints within an epoch once `every` has passed since the last checkpoint.
+    pub fn every(mut self, every: Option<Duration>) -> Self {
+        self.every = every;
+        self
+    }
+
     fn save(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) -> Control {
+        self.last = Instant::now();
         match save_checkpoint(&self.path, model, opt, trainer) {
             Ok(()) => Control::Continue,
             Err(e) => {
@@ -163,6 +178,13 @@ impl Callback<f32> for Checkpointer {
         opt: &Optimizer<f32>,
     ) -> Control {
         self.save(trainer, model, opt)
+    }
+
+    fn on_batch_state(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) -> Control {
+        match self.every {
+            Some(every) if self.last.elapsed() >= every => self.save(trainer, model, opt),
+            _ => Control::Continue,
+        }
     }
 
     fn on_interrupt(&mut self, trainer: &Trainer, model: &Sequential<f32>, opt: &Optimizer<f32>) {

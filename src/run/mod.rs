@@ -32,5 +32,5 @@ pub use dir::RunDir;
 pub use manifest::{DataRecord, Manifest};
 pub use plan::{FromRecipe, ModelSource, RunPlan};
 pub use results::Results;
-pub use session::Run;
+pub use session::{DEFAULT_CHECKPOINT_EVERY, Run};
 pub use sets::Sets;

@@ -38,6 +38,12 @@ pub trait Callback<T: Scalar> {
     ) -> Control {
         Control::Continue
     }
+    /// Called after each training batch that did not stop the run, with
+    /// the state a mid-epoch checkpoint saves (its progress counts the time
+    /// spent so far); [`Control::Stop`] interrupts the run.
+    fn on_batch_state(&mut self, _trainer: &Trainer, _model: &Sequential<T>, _opt: &Optimizer<T>) -> Control {
+        Control::Continue
+    }
     /// Called when a callback stopped the run in the middle of an epoch.
     fn on_interrupt(&mut self, _trainer: &Trainer, _model: &Sequential<T>, _opt: &Optimizer<T>) {}
     /// Called once after the run, with every epoch's logs.

@@ -230,6 +230,15 @@ impl Trainer {
             for cb in step.callbacks.iter_mut() {
                 stop |= cb.on_batch_end(&log) == Control::Stop;
             }
+            if !stop && self.progress.batch < batches {
+                // What a checkpoint saved now would hold: the time so far counted.
+                let seconds = self.progress.sums.seconds;
+                self.progress.sums.seconds = seconds + started.elapsed().as_secs_f64();
+                for cb in step.callbacks.iter_mut() {
+                    stop |= cb.on_batch_state(self, step.model, step.opt) == Control::Stop;
+                }
+                self.progress.sums.seconds = seconds;
+            }
             if stop && self.progress.batch < batches {
                 self.progress.sums.seconds += started.elapsed().as_secs_f64();
                 for cb in step.callbacks.iter_mut() {

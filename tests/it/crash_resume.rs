@@ -81,14 +81,20 @@ fn temporaries(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Writes the model file into `p` and trains it without interruption into
+/// `full`; returns its weights file.
+fn uninterrupted(p: &Path) -> Vec<u8> {
+    std::fs::write(p.join("tiny.toml"), MODEL).unwrap();
+    let (code, err) = run(p, &train_args("full"), None);
+    assert_eq!(code, Some(0), "{err}");
+    std::fs::read(p.join("full/model.safetensors")).unwrap()
+}
+
 #[test]
 fn killed_anywhere_then_resumed_gives_identical_weights() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    std::fs::write(p.join("tiny.toml"), MODEL).unwrap();
-    let (code, err) = run(p, &train_args("full"), None);
-    assert_eq!(code, Some(0), "{err}");
-    let reference = std::fs::read(p.join("full/model.safetensors")).unwrap();
+    let reference = uninterrupted(p);
     // Two identical runs give identical files (fixed metadata order).
     let (code, err) = run(p, &train_args("again"), None);
     assert_eq!(code, Some(0), "{err}");
@@ -193,4 +199,36 @@ fn an_augmented_run_killed_mid_epoch_resumes_to_the_same_weights() {
         assert_eq!(code, Some(0), "{point}: resuming failed: {err}");
         assert!(weights(&out) == weights("full"), "{point}: the weights differ");
     }
+}
+
+/// With `--checkpoint-every`, a run killed in the middle of an epoch
+/// resumes from its last mid-epoch checkpoint (not from the epoch's start)
+/// and still ends in the uninterrupted run's weights.
+#[test]
+fn a_run_killed_mid_epoch_resumes_from_its_periodic_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let reference = uninterrupted(p);
+    // A checkpoint after every batch; killed right after batch 5, the
+    // second of epoch 2, before its checkpoint: the last one is after batch 4.
+    let mut args = train_args("killed");
+    args.extend(["--checkpoint-every".to_string(), "0.000001".to_string()]);
+    let (code, err) = run(p, &args, Some("batch:5"));
+    assert_eq!(code, None, "the run was not killed: {err}");
+    let ck = striate::run::load_checkpoint(&p.join("killed/checkpoint.safetensors")).unwrap();
+    assert_eq!((ck.progress.epoch, ck.progress.batch), (1, 1));
+    let (code, err) = run(
+        p,
+        &["train".into(), "--resume".into(), "killed".into(), "--quiet".into()],
+        None,
+    );
+    assert_eq!(code, Some(0), "resuming failed: {err}");
+    assert!(std::fs::read(p.join("killed/model.safetensors")).unwrap() == reference);
+    assert!(temporaries(&p.join("killed")).is_empty());
+
+    let mut bad = train_args("bad");
+    bad.extend(["--checkpoint-every".to_string(), "-1".to_string()]);
+    let (code, err) = run(p, &bad, None);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

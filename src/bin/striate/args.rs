@@ -370,6 +370,10 @@ pub struct TrainArgs {
     /// Continue an interrupted run in this directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Within an epoch, write the resumable checkpoint every MINUTES (fractions allowed), so a
+    /// killed run loses at most that much; 0: only after every epoch and on Ctrl-C.
+    #[arg(long, value_name = "MINUTES", default_value_t = 10.0, value_parser = parse_minutes)]
+    pub checkpoint_every: f64,
     /// Signal efficiencies at which to report the background rejection 1/εB.
     #[arg(long, value_delimiter = ',', default_values_t = [0.3, 0.5])]
     pub signal_efficiency: Vec<f64>,
@@ -798,6 +802,13 @@ pub fn parse_memory(s: &str) -> std::result::Result<u64, String> {
 /// `32x32` (or `32`) → `[32, 32]`.
 fn parse_augment(s: &str) -> std::result::Result<Augment, String> {
     s.parse().map_err(|e: striate::Error| e.to_string())
+}
+
+fn parse_minutes(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(m) if m.is_finite() && (0.0..=1e6).contains(&m) => Ok(m),
+        _ => Err(format!("{s:?} is not a number of minutes from 0 to 1000000")),
+    }
 }
 
 fn parse_normalize(s: &str) -> std::result::Result<Normalize, String> {

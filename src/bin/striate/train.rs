@@ -101,6 +101,9 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
             run
         }
     };
+    let mut run = run;
+    run.checkpoint_every =
+        (args.checkpoint_every > 0.0).then(|| std::time::Duration::from_secs_f64(args.checkpoint_every * 60.0));
     fit_and_report(mode, run, &args.signal_efficiency, crash)
 }
 

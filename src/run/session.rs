@@ -139,7 +139,7 @@ impl Run {
         };
         let mut prep = manifest.preprocess.clone();
         let sets = if manifest.data.stream {
-            let opened = sets::open_stream(&manifest.data.train, &manifest.data.read)?;
+            let opened = sets::open_stream(&manifest.data.train, Role::Train, &manifest.data.read)?;
             let opened = opened.ok_or_else(|| Error::Data(format!("{} cannot be streamed", manifest.data.train)))?;
             Sets::build_streamed(&manifest.data, opened, &mut prep, false)?
         } else {
@@ -265,7 +265,7 @@ fn build_model(plan: &RunPlan, input: &[usize], classes: usize, notes: &mut Vec<
 /// otherwise read whole. Sets
 /// `record.stream` to what was chosen.
 fn build_sets(plan: &RunPlan, record: &mut DataRecord, notes: &mut Vec<String>) -> Result<(Sets, Preprocess)> {
-    let opened = match sets::open_stream(&record.train, &record.read) {
+    let opened = match sets::open_stream(&record.train, Role::Train, &record.read) {
         Ok(o) => o,
         Err(e) if record.stream => return Err(e),
         Err(_) => None,

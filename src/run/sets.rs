@@ -31,13 +31,15 @@ pub fn read_raw(spec: &str, role: Role, opts: &ReadOptions) -> Result<RawData> {
     sources::read(&sources::detect(spec)?, role, opts)
 }
 
-/// The training data of `spec` opened for streaming, when it is a file
+/// The data of `spec` opened for streaming as `role`, when it is a file
 /// striate can stream (`.npy`, HDF5, Parquet or a folder of Parquet
 /// shards); `None` for other sources.
-pub fn open_stream(spec: &str, opts: &ReadOptions) -> Result<Option<Opened>> {
+pub fn open_stream(spec: &str, role: Role, opts: &ReadOptions) -> Result<Option<Opened>> {
     match sources::detect(spec)? {
-        Source::Npy(p) if !p.to_string_lossy().to_ascii_lowercase().ends_with(".gz") => files::open(&p, opts).map(Some),
-        Source::Hdf5(p) | Source::Parquet(p) => files::open(&p, opts).map(Some),
+        Source::Npy(p) if !p.to_string_lossy().to_ascii_lowercase().ends_with(".gz") => {
+            files::open(&p, role, opts).map(Some)
+        }
+        Source::Hdf5(p) | Source::Parquet(p) => files::open(&p, role, opts).map(Some),
         _ => Ok(None),
     }
 }
@@ -117,7 +119,8 @@ impl Sets {
     /// are sets of rows of the same file (validation and test are read by
     /// positioned reads when evaluated, never held whole); standardisation
     /// statistics are fitted by streaming passes over the training rows.
-    /// Separate validation and test files are read into memory.
+    /// Separate validation and test files stream as well when they are
+    /// `.npy`, HDF5 or Parquet, and are read into memory otherwise.
     pub fn build_streamed(rec: &DataRecord, opened: Opened, prep: &mut Preprocess, fit: bool) -> Result<Sets> {
         let class_names = opened.class_names;
         let mut all = StreamSet::new(opened.source, opened.labels, prep)?;
@@ -167,16 +170,27 @@ impl Sets {
         {
             s.set_prep(prep);
         }
-        let in_memory = |spec: &String, role: Role| -> Result<(String, SampleSet)> {
-            let raw = read_raw(spec, role, &rec.read)?;
-            Ok((raw.origin.clone(), SampleSet::Memory(prep.apply(&raw)?)))
+        // Separate validation and test files stream too when they can (the
+        // reference data set's are 400,000 jets each); others are read whole.
+        let separate = |spec: &String, role: Role| -> Result<(String, SampleSet)> {
+            match open_stream(spec, role, &rec.read)? {
+                Some(opened) => {
+                    let mut set = StreamSet::new(opened.source, opened.labels, prep)?;
+                    set.class_names = opened.class_names;
+                    Ok((set.origin(), SampleSet::Stream(set)))
+                }
+                None => {
+                    let raw = read_raw(spec, role, &rec.read)?;
+                    Ok((raw.origin.clone(), SampleSet::Memory(prep.apply(&raw)?)))
+                }
+            }
         };
         let test = match (&rec.test, test) {
-            (Some(spec), None) => Some(in_memory(spec, Role::Test)?),
+            (Some(spec), None) => Some(separate(spec, Role::Test)?),
             (_, t) => t.map(|(o, t)| (o, SampleSet::Stream(t))),
         };
         let valid = match (&rec.valid, valid) {
-            (Some(spec), None) => Some(in_memory(spec, Role::Train)?.1),
+            (Some(spec), None) => Some(separate(spec, Role::Train)?.1),
             (_, v) => v.map(SampleSet::Stream),
         };
         let mut sets = Sets {

@@ -104,7 +104,9 @@ fn load(path: &Path) -> (Vec<usize>, Vec<f32>, bool) {
     let mut source: Box<dyn RowSource> = if path.extension().is_some_and(|e| e == "h5") {
         Box::new(files::Hdf5Rows::open(path, "images").unwrap())
     } else {
-        files::open(path, &opts).unwrap().source
+        files::open(path, striate::data::source::Role::Train, &opts)
+            .unwrap()
+            .source
     };
     assert_eq!(source.stored().shape, x.shape, "{}", path.display());
     let mut streamed = Vec::new();

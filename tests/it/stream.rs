@@ -364,3 +364,62 @@ fn truncated_or_corrupt_parquet_streams_as_one_line_exit_2() {
         crate::cli::user_error(&out, &[name]);
     }
 }
+
+/// Separate validation and test files (the reference data set's layout:
+/// train, val and test files) stream beside a streamed training file, and
+/// give the in-memory run's numbers; one of the wrong sample shape is one
+/// clear error.
+#[test]
+fn separate_validation_and_test_files_stream_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write_images(p, 150);
+    for sub in ["v", "t"] {
+        std::fs::create_dir_all(p.join(sub)).unwrap();
+        write_images(&p.join(sub), if sub == "v" { 60 } else { 45 });
+    }
+    let mut results = Vec::new();
+    for (name, valid, test, stream) in [
+        ("mem", "v/x.h5", "t/x.h5", false),
+        ("h5", "v/x.h5", "t/x.h5", true),
+        ("npy-h5", "v/x.npy", "t/x.h5", true),
+    ] {
+        let mut plan = plan(p, "x.h5", stream, None);
+        plan.data.valid_split = None;
+        plan.data.valid = Some(p.join(valid).to_string_lossy().into_owned());
+        plan.data.test = Some(p.join(test).to_string_lossy().into_owned());
+        let mut run = Run::create(&plan, RunDir::new(p.join(name)), true).unwrap();
+        let streamed = [
+            run.sets.train.is_streamed(),
+            run.sets.valid.as_ref().unwrap().is_streamed(),
+            run.sets.test.as_ref().unwrap().1.is_streamed(),
+        ];
+        assert_eq!(streamed, [stream; 3], "{name}");
+        run.fit(&mut []).unwrap();
+        let r = run.finish(&[0.5]).unwrap();
+        assert!(r.evaluated_on.contains("t/x.h5"), "{name}: {}", r.evaluated_on);
+        results.push((name, r.metrics, run.trainer.progress.history.epochs.clone()));
+    }
+    let (_, m0, h0) = &results[0];
+    for (name, m, h) in &results[1..] {
+        assert_eq!(m.loss.to_bits(), m0.loss.to_bits(), "{name}: test loss");
+        assert_eq!(m.n_samples, 45, "{name}");
+        for (a, b) in h.iter().zip(h0) {
+            assert_eq!(a.val_loss, b.val_loss, "{name}: epoch {}", a.epoch);
+        }
+    }
+
+    // A validation file of 8x8 images for a model of 12x12 ones.
+    let bad = Array::from_f32(&[4, 8, 8, 1], vec![0.0; 256]);
+    let labels = Array::new(vec![4], "int64", Elements::Int(vec![0, 1, 2, 0]));
+    striate::io::hdf5::write(&p.join("bad.h5"), &[("images", &bad), ("labels", &labels)], None).unwrap();
+    let mut plan = plan(p, "x.h5", true, None);
+    plan.data.valid_split = None;
+    plan.data.valid = Some(p.join("bad.h5").to_string_lossy().into_owned());
+    let e = Run::create(&plan, RunDir::new(p.join("bad")), true).err().unwrap();
+    assert!(
+        e.to_string()
+            .contains("samples have shape [8, 8, 1] but the model was trained on [12, 12, 1]"),
+        "{e}"
+    );
+}

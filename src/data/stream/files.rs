@@ -209,13 +209,13 @@ pub struct Opened {
 }
 
 /// Opens a `.npy`, HDF5 or Parquet file (or a folder of Parquet shards,
-/// its training split) for streaming, with its labels found as the
+/// its split for `role`) for streaming, with its labels found as the
 /// in-memory loaders find them (`--labels`, a `*label*.npy` beside it;
 /// `--x-key`/`--y-key` or the usual dataset or column names).
-pub fn open(path: &Path, opts: &ReadOptions) -> Result<Opened> {
+pub fn open(path: &Path, role: Role, opts: &ReadOptions) -> Result<Opened> {
     let name = crate::data::source::lower_name(path);
     if path.is_dir() || name.ends_with(".parquet") || crate::io::parquet::is_parquet(path) {
-        let table = Table::open(path, Role::Train, opts)?;
+        let table = Table::open(path, role, opts)?;
         let labels = table.labels()?;
         let class_names = table.class_names.clone();
         return Ok(Opened {

@@ -80,7 +80,16 @@ impl StreamSet {
     /// Every row of `source`, labelled with `labels`, arranged by `prep`
     /// (whose statistics may be fitted later, [`StreamSet::fit`]).
     pub fn new(source: Box<dyn RowSource>, labels: Vec<u32>, prep: &Preprocess) -> Result<Self> {
-        let n = source.stored().shape.first().copied().unwrap_or(0);
+        let stored = source.stored().shape;
+        if stored.get(1..) != Some(prep.stored_shape.as_slice()) {
+            return Err(Error::Data(format!(
+                "{}: samples have shape {} but the model was trained on {}",
+                source.origin(),
+                crate::tensor::fmt_shape(stored.get(1..).unwrap_or(&[])),
+                crate::tensor::fmt_shape(&prep.stored_shape)
+            )));
+        }
+        let n = stored[0];
         if labels.len() != n {
             return Err(Error::Data(format!(
                 "{}: {n} samples but {} labels",

@@ -215,6 +215,14 @@ pub enum EpochBatches<'a> {
 }
 
 impl EpochBatches<'_> {
+    /// Seconds this epoch has waited for streamed batches (0 in memory).
+    pub fn waited(&self) -> f64 {
+        match self {
+            EpochBatches::Memory { .. } => 0.0,
+            EpochBatches::Stream { reader } => reader.waited().as_secs_f64(),
+        }
+    }
+
     /// Puts the next batch's inputs in `x` and the samples' indices in
     /// `indices`; false when the epoch is done.
     pub fn next_into<T: Scalar>(&mut self, x: &mut Tensor<T>, indices: &mut Vec<usize>) -> Result<bool> {

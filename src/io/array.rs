@@ -30,6 +30,20 @@ pub enum Elements {
     F64(Vec<f64>),
 }
 
+impl Elements {
+    /// Appends the values as `f32` to `out` (taking the vector itself when
+    /// `out` is empty and they are `f32` already).
+    pub fn append_f32(self, out: &mut Vec<f32>) {
+        match self {
+            Elements::U8(v) => out.extend(v.iter().map(|&x| f32::from(x))),
+            Elements::Int(v) => out.extend(v.iter().map(|&x| x as f32)),
+            Elements::F32(v) if out.is_empty() => *out = v,
+            Elements::F32(v) => out.extend_from_slice(&v),
+            Elements::F64(v) => out.extend(v.iter().map(|&x| x as f32)),
+        }
+    }
+}
+
 /// An array read from a file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {

@@ -30,6 +30,10 @@ pub struct EpochLog {
     pub lr: f64,
     /// Wall-clock seconds the epoch's training batches took.
     pub seconds: f64,
+    /// Of those, seconds the model waited for streamed batches (a reader
+    /// that keeps ahead leaves this near 0); `None` in memory.
+    #[serde(default)]
+    pub data_wait: Option<f64>,
 }
 
 impl EpochLog {
@@ -67,7 +71,7 @@ impl History {
         self.epochs.iter().filter_map(|e| e.get(name)).collect()
     }
 
-    /// `epoch,loss,accuracy,val_loss,val_accuracy,val_auc,lr,seconds` rows,
+    /// `epoch,loss,accuracy,val_loss,val_accuracy,val_auc,lr,seconds,data_wait` rows,
     /// with a `val_rejection@EFF` column per signal efficiency logged.
     pub fn to_csv(&self) -> String {
         let effs: Vec<f64> = self.epochs.first().map_or(Vec::new(), |e| {
@@ -77,7 +81,7 @@ impl History {
         for e in &effs {
             s.push_str(&format!(",val_rejection@{e}"));
         }
-        s.push_str(",lr,seconds\n");
+        s.push_str(",lr,seconds,data_wait\n");
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
         for e in &self.epochs {
             s.push_str(&format!(
@@ -93,7 +97,8 @@ impl History {
                 s.push(',');
                 s.push_str(&opt(e.get(&format!("val_rejection@{eff}")).filter(|v| v.is_finite())));
             }
-            s.push_str(&format!(",{},{:.3}\n", e.lr, e.seconds));
+            let wait = e.data_wait.map_or(String::new(), |w| format!("{w:.3}"));
+            s.push_str(&format!(",{},{:.3},{wait}\n", e.lr, e.seconds));
         }
         s
     }

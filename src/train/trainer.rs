@@ -36,6 +36,9 @@ pub struct EpochSums {
     pub seen: u64,
     /// Seconds spent on the epoch's batches so far.
     pub seconds: f64,
+    /// Of those, seconds spent waiting for streamed batches.
+    #[serde(default)]
+    pub data_wait: f64,
 }
 
 /// Where a run stands: everything besides the model and optimizer that a
@@ -195,6 +198,7 @@ impl Trainer {
             layer_of: &self.layer_of,
         };
         phases.begin_epoch(step.model, step.opt, epoch, self.progress.batch, batches);
+        let waited_before = self.progress.sums.data_wait;
         while self.progress.batch < batches {
             let b = self.progress.batch;
             phases.before_batch(step.opt, epoch, b, batches);
@@ -212,6 +216,7 @@ impl Trainer {
                 });
             }
             let s = &mut self.progress.sums;
+            s.data_wait = waited_before + reader.waited();
             s.loss_sum += loss * indices.len() as f64;
             s.correct += correct.unwrap_or(0);
             s.seen += indices.len() as u64;
@@ -286,6 +291,7 @@ impl Trainer {
             val_rejection,
             lr: step.opt.lr(),
             seconds: s.seconds + started.elapsed().as_secs_f64(),
+            data_wait: train.is_streamed().then_some(s.data_wait),
         };
         self.progress.history.epochs.push(log.clone());
         self.progress.epoch += 1;

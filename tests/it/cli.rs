@@ -200,7 +200,8 @@ fn cycle(cwd: &Path, model: &Path, data: &str, extra: &[&str], train_extra: &[&s
     let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
     let header = history.lines().next().unwrap_or("");
     assert!(
-        header.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,val_auc,") && header.ends_with(",lr,seconds"),
+        header.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,val_auc,")
+            && header.ends_with(",lr,seconds,data_wait"),
         "{header}"
     );
     assert_eq!(history.lines().count(), 4);

@@ -159,6 +159,11 @@ fn trains_alike_streamed_and_in_memory(augment: &str) {
         let mut run = Run::create(&plan, RunDir::new(p.join(name)), true).unwrap();
         assert_eq!(run.sets.train.is_streamed(), stream, "{name}");
         run.fit(&mut []).unwrap();
+        // Time waiting for the reader is logged for streamed epochs only.
+        for e in &run.trainer.progress.history.epochs {
+            assert_eq!(e.data_wait.is_some(), stream, "{name}");
+            assert!(e.data_wait.is_none_or(|w| (0.0..=e.seconds).contains(&w)), "{name}");
+        }
         let r = run.finish(&[0.5]).unwrap();
         results.push((
             name,

@@ -95,7 +95,8 @@ impl Reporter {
     }
 }
 
-/// `epoch 3/15  loss 0.4120  acc 0.8530  val_loss 0.4501  val_acc 0.8400  12.1 s`
+/// `epoch 3/15  loss 0.4120  acc 0.8530  val_loss 0.4501  val_acc 0.8400  12.1 s`,
+/// with `(waited 0.3 s for data)` after a streamed epoch.
 pub fn epoch_line(log: &EpochLog, epochs: usize) -> String {
     let mut s = format!("epoch {}/{}  loss {:.4}", log.epoch, epochs, log.loss);
     if let Some(a) = log.accuracy {
@@ -117,7 +118,11 @@ pub fn epoch_line(log: &EpochLog, epochs: usize) -> String {
             striate::report::fmt_rejection(r.background_rejection)
         );
     }
-    s + &format!("  lr {:.2e}  {:.1} s", log.lr, log.seconds)
+    s += &format!("  lr {:.2e}  {:.1} s", log.lr, log.seconds);
+    if let Some(w) = log.data_wait {
+        s += &format!(" (waited {w:.1} s for data)");
+    }
+    s
 }
 
 /// `  epoch 1/1  batch 1200/8907  loss 0.3012  acc 0.8731  1523 samples/s  ETA 84 min`

@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::RowSource;
 use crate::data::preprocess::Preprocess;
@@ -162,6 +163,8 @@ impl Feeder {
 pub struct Prefetch {
     rx: Option<Receiver<Result<Batch>>>,
     handle: Option<JoinHandle<()>>,
+    /// Time spent waiting for the reader (the model starved of data).
+    waited: Duration,
 }
 
 fn run(mut feeder: Feeder, tx: SyncSender<Result<Batch>>) {
@@ -190,15 +193,18 @@ impl Prefetch {
         Ok(Prefetch {
             rx: Some(rx),
             handle: Some(handle),
+            waited: Duration::ZERO,
         })
     }
 
     /// The next batch, or `None` when the reader has sent them all.
     pub fn next_batch(&mut self) -> Result<Option<Batch>> {
+        let asked = Instant::now();
         let got = match &self.rx {
             Some(rx) => rx.recv().ok(),
             None => None,
         };
+        self.waited += asked.elapsed();
         match got {
             Some(item) => item.map(Some),
             None => {
@@ -209,6 +215,14 @@ impl Prefetch {
                 }
             }
         }
+    }
+}
+
+impl Prefetch {
+    /// Time [`Prefetch::next_batch`] has spent waiting for the reader: near
+    /// zero when reading keeps ahead of training.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 }
 

@@ -11,7 +11,7 @@ use super::RowSource;
 use crate::data::source::parquet::Table;
 use crate::data::source::{ReadOptions, Role, Stored};
 use crate::error::{Error, Result};
-use crate::io::array::{Array, Elements};
+use crate::io::array::Array;
 use crate::io::hdf5::rows::{RowWindow, first_dataset};
 use crate::io::npy::RowReader;
 use crate::io::parquet::ParquetFile;
@@ -25,16 +25,6 @@ fn fixed_blocks(n: usize, rows: usize) -> Vec<Range<usize>> {
     (0..n.div_ceil(rows))
         .map(|b| b * rows..((b + 1) * rows).min(n))
         .collect()
-}
-
-fn widen(e: Elements, out: &mut Vec<f32>) {
-    match e {
-        Elements::U8(v) => out.extend(v.iter().map(|&x| x as f32)),
-        Elements::Int(v) => out.extend(v.iter().map(|&x| x as f32)),
-        Elements::F32(v) if out.is_empty() => *out = v,
-        Elements::F32(v) => out.extend_from_slice(&v),
-        Elements::F64(v) => out.extend(v.iter().map(|&x| x as f32)),
-    }
 }
 
 /// The rows of a C-order `.npy` file.
@@ -87,7 +77,7 @@ impl RowSource for NpyRows {
     }
 
     fn read_rows(&mut self, start: usize, count: usize, out: &mut Vec<f32>) -> Result<()> {
-        widen(self.reader.read_at(start, count)?, out);
+        self.reader.read_at(start, count)?.append_f32(out);
         Ok(())
     }
 
@@ -137,8 +127,7 @@ impl RowSource for Hdf5Rows {
     }
 
     fn read_rows(&mut self, start: usize, count: usize, out: &mut Vec<f32>) -> Result<()> {
-        widen(self.window.read(start, count)?, out);
-        Ok(())
+        self.window.read_f32_into(start, count, out)
     }
 
     fn reopen(&self) -> Result<Box<dyn RowSource>> {
@@ -188,7 +177,7 @@ impl RowSource for ParquetRows {
             };
             let mut x = self.table.elements();
             self.table.read(s, file, group, rows, &mut x)?;
-            widen(x, out);
+            x.append_f32(out);
         }
         Ok(())
     }

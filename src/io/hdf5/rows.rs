@@ -148,14 +148,45 @@ impl RowWindow {
                 super::decode_floats(&raw, self.kind == Kind::F32)
             }
         };
-        let row: usize = self.shape[1..].iter().product();
-        let want = count.saturating_mul(row);
         let got = match &elems {
             Elements::U8(v) => v.len(),
             Elements::Int(v) => v.len(),
             Elements::F32(v) => v.len(),
             Elements::F64(v) => v.len(),
         };
+        self.check_count(start, count, got)?;
+        Ok(elems)
+    }
+
+    /// Rows `start..start + count` as `f32`, appended to `out`: half and
+    /// single floats are decoded straight from the file's bytes into it (a
+    /// streamed epoch reuses one buffer instead of a new vector a block).
+    pub fn read_f32_into(&self, start: usize, count: usize, out: &mut Vec<f32>) -> Result<()> {
+        let size = match self.kind {
+            Kind::F16 => 2,
+            Kind::F32 => 4,
+            _ => {
+                self.read(start, count)?.append_f32(out);
+                return Ok(());
+            }
+        };
+        let ctx = |e: hdf5_pure::Error| Error::format(&self.path, format!("HDF5 dataset {:?}: {e}", self.key));
+        let raw = self.ds.read_raw_rows(start as u64, count as u64).map_err(ctx)?;
+        self.check_count(start, count, raw.len() / size)?;
+        if size == 2 {
+            crate::io::f16::widen_le(&raw, out);
+        } else {
+            out.extend(
+                raw.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+        }
+        Ok(())
+    }
+
+    /// An error unless `got` values are what rows `start..start + count` hold.
+    fn check_count(&self, start: usize, count: usize, got: usize) -> Result<()> {
+        let want = count.saturating_mul(self.shape[1..].iter().product());
         if got != want {
             return Err(Error::format(
                 &self.path,
@@ -166,7 +197,7 @@ impl RowWindow {
                 ),
             ));
         }
-        Ok(elems)
+        Ok(())
     }
 }
 

@@ -77,6 +77,12 @@ pub fn write_with(path: &Path, len: u64, fill: impl FnOnce(&mut dyn Write) -> st
         let f = create_exclusive(&tmp)?;
         let mut w = CrashPoint::new(std::io::BufWriter::with_capacity(1 << 20, f), len);
         fill(&mut w)?;
+        debug_assert_eq!(
+            w.written,
+            len,
+            "{}: the writer announced another length",
+            path.display()
+        );
         let f = w.inner.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
@@ -118,6 +124,8 @@ struct CrashPoint {
     inner: std::io::BufWriter<std::fs::File>,
     /// Bytes still to write before aborting; `None`: never.
     left: Option<u64>,
+    /// Bytes written so far (checked against the announced length).
+    written: u64,
 }
 
 impl CrashPoint {
@@ -129,6 +137,7 @@ impl CrashPoint {
         let mut w = CrashPoint {
             inner,
             left: (countdown == 1).then_some(len / 2),
+            written: 0,
         };
         w.maybe_abort();
         w
@@ -147,10 +156,13 @@ impl CrashPoint {
 impl Write for CrashPoint {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let Some(left) = self.left else {
-            return self.inner.write(buf);
+            let n = self.inner.write(buf)?;
+            self.written += n as u64;
+            return Ok(n);
         };
         let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         self.inner.write_all(&buf[..take])?;
+        self.written += take as u64;
         self.left = Some(left - take as u64);
         self.maybe_abort();
         Ok(take)

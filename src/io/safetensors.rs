@@ -174,7 +174,8 @@ pub fn to_safetensors_bytes(
 }
 
 /// Writes named tensors to a safetensors file, atomically, a tensor at a
-/// time (a checkpoint of a large model is never held whole in memory).
+/// time: the file's bytes are never assembled whole in memory (the
+/// `Stored` values, `f64`, are the caller's).
 pub fn write_safetensors(
     path: &Path,
     tensors: &[(String, Stored)],

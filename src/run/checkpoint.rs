@@ -1,6 +1,7 @@
 //! Checkpoints: weights, optimizer moments, progress and the dropout
-//! generator in one safetensors file, written atomically after every epoch
-//! (and on interruption) by [`Checkpointer`], read back to resume.
+//! generator in one safetensors file, written atomically after every epoch,
+//! periodically within long ones and on interruption by [`Checkpointer`],
+//! read back to resume.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -92,7 +92,7 @@ impl Sets {
                 .map_err(split_error("--valid-split"))?;
             valid = Some(held);
         } else if let Some(spec) = &rec.valid {
-            let raw = read_raw(spec, Role::Train, &rec.read)?;
+            let raw = read_raw(spec, Role::Valid, &rec.read)?;
             valid = Some(prep.arrange(&raw)?);
         }
         if fit {
@@ -172,25 +172,23 @@ impl Sets {
         }
         // Separate validation and test files stream too when they can (the
         // reference data set's are 400,000 jets each); others are read whole.
+        // A file the streaming readers refuse (a Fortran-order .npy, say)
+        // may still load whole, as it did before they streamed.
         let separate = |spec: &String, role: Role| -> Result<(String, SampleSet)> {
-            match open_stream(spec, role, &rec.read)? {
-                Some(opened) => {
-                    let mut set = StreamSet::new(opened.source, opened.labels, prep)?;
-                    set.class_names = opened.class_names;
-                    Ok((set.origin(), SampleSet::Stream(set)))
-                }
-                None => {
-                    let raw = read_raw(spec, role, &rec.read)?;
-                    Ok((raw.origin.clone(), SampleSet::Memory(prep.apply(&raw)?)))
-                }
+            if let Ok(Some(opened)) = open_stream(spec, role, &rec.read) {
+                let mut set = StreamSet::new(opened.source, opened.labels, prep)?;
+                set.class_names = opened.class_names;
+                return Ok((set.origin(), SampleSet::Stream(set)));
             }
+            let raw = read_raw(spec, role, &rec.read)?;
+            Ok((raw.origin.clone(), SampleSet::Memory(prep.apply(&raw)?)))
         };
         let test = match (&rec.test, test) {
             (Some(spec), None) => Some(separate(spec, Role::Test)?),
             (_, t) => t.map(|(o, t)| (o, SampleSet::Stream(t))),
         };
         let valid = match (&rec.valid, valid) {
-            (Some(spec), None) => Some(separate(spec, Role::Train)?.1),
+            (Some(spec), None) => Some(separate(spec, Role::Valid)?.1),
             (_, v) => v.map(SampleSet::Stream),
         };
         let mut sets = Sets {

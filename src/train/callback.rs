@@ -38,9 +38,10 @@ pub trait Callback<T: Scalar> {
     ) -> Control {
         Control::Continue
     }
-    /// Called after each training batch that did not stop the run, with
-    /// the state a mid-epoch checkpoint saves (its progress counts the time
-    /// spent so far); [`Control::Stop`] interrupts the run.
+    /// Called after each training batch that did not stop the run except an
+    /// epoch's last (then [`Callback::on_epoch_end`] follows), with the state
+    /// a mid-epoch checkpoint saves (its progress counts the time spent so
+    /// far); [`Control::Stop`] interrupts the run.
     fn on_batch_state(&mut self, _trainer: &Trainer, _model: &Sequential<T>, _opt: &Optimizer<T>) -> Control {
         Control::Continue
     }

@@ -212,7 +212,7 @@ fn a_run_killed_mid_epoch_resumes_from_its_periodic_checkpoint() {
     // A checkpoint after every batch; killed right after batch 5, the
     // second of epoch 2, before its checkpoint: the last one is after batch 4.
     let mut args = train_args("killed");
-    args.extend(["--checkpoint-every".to_string(), "0.000001".to_string()]);
+    args.extend(["--checkpoint-every".to_string(), "1e-12".to_string()]);
     let (code, err) = run(p, &args, Some("batch:5"));
     assert_eq!(code, None, "the run was not killed: {err}");
     let ck = striate::run::load_checkpoint(&p.join("killed/checkpoint.safetensors")).unwrap();
@@ -226,9 +226,12 @@ fn a_run_killed_mid_epoch_resumes_from_its_periodic_checkpoint() {
     assert!(std::fs::read(p.join("killed/model.safetensors")).unwrap() == reference);
     assert!(temporaries(&p.join("killed")).is_empty());
 
-    let mut bad = train_args("bad");
-    bad.extend(["--checkpoint-every".to_string(), "-1".to_string()]);
-    let (code, err) = run(p, &bad, None);
-    assert_eq!(code, Some(2), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    for minutes in ["-1", "nan", "soon"] {
+        let mut bad = train_args("bad");
+        bad.push(format!("--checkpoint-every={minutes}"));
+        let (code, err) = run(p, &bad, None);
+        assert_eq!(code, Some(2), "{minutes}: {err}");
+        assert!(err.contains("is not a number of minutes"), "{minutes}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{minutes}: {err}");
+    }
 }

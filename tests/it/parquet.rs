@@ -252,3 +252,27 @@ fn generated_top_tagging_files_pixelate_alike() {
     // Shuffled: the first 100 jets are not all one class.
     assert!(labels[..100].contains(&0.0) && labels[..100].contains(&1.0));
 }
+
+/// `--valid` on a folder of Hub shards reads its `validation` split (not the
+/// training shards), and says so when the folder has none.
+#[test]
+fn a_validation_folder_reads_its_validation_split() {
+    let data = fixtures().join("toptag_images/data");
+    let err = load(&data, Role::Valid).unwrap_err().to_string();
+    assert!(
+        err.contains("no validation split among the Parquet files' splits"),
+        "{err}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    for (from, to) in [
+        ("train-00000-of-00002.parquet", "train-00000-of-00001.parquet"),
+        ("test-00000-of-00001.parquet", "validation-00000-of-00001.parquet"),
+    ] {
+        std::fs::copy(data.join(from), tmp.path().join(to)).unwrap();
+    }
+    let valid = load(tmp.path(), Role::Valid).unwrap();
+    let test = load(&data.join("test-00000-of-00001.parquet"), Role::Train).unwrap();
+    assert_eq!(valid.x, test.x);
+    assert_eq!(valid.labels, test.labels);
+    assert!(valid.origin.ends_with("(validation)"), "{}", valid.origin);
+}

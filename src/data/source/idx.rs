@@ -9,6 +9,7 @@ use crate::error::Result;
 
 /// One half of an MNIST/Fashion-MNIST folder as `[n, 1, h, w]` bytes.
 pub fn load(dir: &Path, role: Role) -> Result<RawData> {
+    // An IDX folder holds train and t10k files: validation uses the latter.
     let split = if role == Role::Train { Split::Train } else { Split::Test };
     let (x, labels) = idx::read_mnist_dir(dir, split)?;
     Ok(RawData {

@@ -30,6 +30,10 @@ pub enum Role {
     Train,
     /// The test part (`t10k`/`test` files, `x_test`/`y_test` members).
     Test,
+    /// A separate validation set (`--valid`): a Hub folder's `validation`
+    /// split, `x_val`/`x_valid` members, else as the training part of a
+    /// file; the test part of an IDX folder or a built-in set.
+    Valid,
 }
 
 /// How to find samples and labels inside a source.
@@ -189,7 +193,12 @@ pub fn check(raw: RawData) -> Result<RawData> {
     Ok(raw)
 }
 
-/// `dir (train)` or `dir (test_name)`: the origin of one half of a source.
+/// `dir (train)`, `dir (validation)` or `dir (test_name)`: the origin of one part of a source.
 pub(crate) fn role_origin(what: &str, role: Role, test_name: &str) -> String {
-    format!("{what} ({})", if role == Role::Train { "train" } else { test_name })
+    let part = match role {
+        Role::Train => "train",
+        Role::Valid => "validation",
+        Role::Test => test_name,
+    };
+    format!("{what} ({part})")
 }

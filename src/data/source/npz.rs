@@ -16,6 +16,12 @@ fn keys(path: &Path, names: &[String], role: Role, opts: &ReadOptions) -> Result
             &["images", "x", "X", "x_train", "X_train"],
             &["labels", "y", "Y", "y_train"],
         ),
+        Role::Valid => (
+            &[
+                "images", "x", "X", "x_val", "X_val", "x_valid", "X_valid", "x_train", "X_train",
+            ],
+            &["labels", "y", "Y", "y_val", "y_valid", "y_train"],
+        ),
         Role::Test => (
             &["images", "x", "X", "x_test", "X_test"],
             &["labels", "y", "Y", "y_test"],

@@ -86,6 +86,7 @@ pub fn split_files(dir: &Path, role: Role) -> Result<Vec<PathBuf>> {
     let names: Vec<String> = all.iter().map(|(s, _)| s.clone()).collect();
     let wanted: &[&str] = match role {
         Role::Train => &["train"],
+        Role::Valid => &["validation", "valid", "val"],
         Role::Test => &["test", "validation", "valid"],
     };
     let pick = first_present(&names, wanted)

@@ -2,7 +2,7 @@
 //!
 //! A [`RowSource`] is one file's rows as stored (`.npy` through positioned
 //! reads, an HDF5 dataset through windowed chunk reads, a Parquet table —
-//! one file or the training split of a folder of shards — a row group at a
+//! one file or one split of a folder of shards — a row group at a
 //! time, images decoded row by row): its shape, its natural blocks of rows
 //! (HDF5 chunks, Parquet row groups across the shards, fixed-size blocks of
 //! a `.npy`) and a read of a row range widened to `f32`. A [`StreamSet`] is

@@ -142,11 +142,12 @@ impl RowWindow {
             // One byte a value: the raw bytes are the values (plain or array-typed).
             Kind::U8 => Elements::U8(self.ds.read_raw_rows(s, c).map_err(ctx)?),
             Kind::Int => Elements::Int(self.ds.read_i64_rows(s, c).map_err(ctx)?),
-            Kind::F16 => super::decode_f16(&self.ds.read_raw_rows(s, c).map_err(ctx)?),
-            Kind::F32 | Kind::F64 => {
-                let raw = self.ds.read_raw_rows(s, c).map_err(ctx)?;
-                super::decode_floats(&raw, self.kind == Kind::F32)
+            Kind::F16 | Kind::F32 => {
+                let mut v = Vec::new();
+                self.read_f32_into(start, count, &mut v)?;
+                return Ok(Elements::F32(v));
             }
+            Kind::F64 => super::decode_floats(&self.ds.read_raw_rows(s, c).map_err(ctx)?, false),
         };
         let got = match &elems {
             Elements::U8(v) => v.len(),

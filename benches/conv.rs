@@ -1,6 +1,9 @@
-//! Convolution throughput, forward and backward, through the im2col-GEMM
-//! kernel (`ConvAlgo::Auto`): a few ResNet-18 layers (ImageNet sizes, and
-//! the stem of `striate bench`'s 1×40×40 row) and the course's small convs.
+//! Convolution throughput, forward and backward, through the kernels
+//! `ConvAlgo::Auto` picks: a few ResNet-18 layers (ImageNet sizes), the
+//! layers of `striate bench`'s ResNet rows on 1×40×40 images (stem and the
+//! four stages' 3×3 convolutions at 10², 5², 3², 2²) and the course's small
+//! convs. Where Auto takes Winograd, the im2col path (`Im2colFast`) is timed
+//! beside it.
 //!
 //! Forward counts `2 · macs` FLOPs, backward (input and weight gradients)
 //! `4 · macs`.
@@ -11,7 +14,9 @@ mod common;
 
 use common::{Opts, report};
 use striate::kernels::conv_gemm::{ConvAlgo, ConvOp};
+use striate::kernels::geometry::ConvGeometry;
 use striate::kernels::grads::{BackwardIn, GradsOut};
+use striate::kernels::winograd;
 use striate::ops::conv::{Conv2dParams, Padding};
 
 /// One convolution: a label, the input `[c_in, h, w]`, `c_out`, the
@@ -65,6 +70,10 @@ fn cases() -> Vec<Case> {
         case("resnet18 layer2", [128, 28, 28], 128, k3, [8, 1]),
         case("resnet18 layer3", [256, 14, 14], 256, k3, [8, 1]),
         case("resnet18 layer4", [512, 7, 7], 512, k3, [8, 1]),
+        case("resnet 40² stage1", [64, 10, 10], 64, k3, [128, 16]),
+        case("resnet 40² stage2", [128, 5, 5], 128, k3, [128, 16]),
+        case("resnet 40² stage3", [256, 3, 3], 256, k3, [128, 16]),
+        case("resnet 40² stage4", [512, 2, 2], 512, k3, [128, 16]),
         case(
             "resnet18 down3 1×1",
             [128, 28, 28],
@@ -75,42 +84,58 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// `len` values in [-0.6, 0.6], a pattern of period 13 stepped by `step`.
+fn fill(len: usize, step: usize) -> Vec<f32> {
+    (0..len).map(|i| ((i * step) % 13) as f32 * 0.1 - 0.6).collect()
+}
+
 fn main() {
     let opts = Opts::from_args();
-    opts.header("conv (im2col-GEMM, f32)");
-    for c in cases() {
+    opts.header("conv (f32)");
+    for c in cases().into_iter().filter(|c| opts.wants(c.label)) {
         let [c_in, h, w] = c.input;
         let Ok(g) = c.params.geometry(c_in, h, w, c.c_out) else {
             println!("{}: invalid geometry, skipped", c.label);
             continue;
         };
         let n = if opts.quick { c.batch[1] } else { c.batch[0] };
-        let fill =
-            |len: usize, step: usize| -> Vec<f32> { (0..len).map(|i| ((i * step) % 13) as f32 * 0.1 - 0.6).collect() };
         let x = fill(n * g.in_len(), 7);
-        let wt = fill(g.weight_shape().iter().product(), 5);
-        let b = fill(g.c_out, 3);
-        let mut y = vec![0f32; n * g.out_len()];
-        let mut op = ConvOp::<f32>::new(g, ConvAlgo::Auto);
         let shape = format!(
             "{} n={n} {c_in}×{h}×{w}→{}×{}×{} k{}×{} s{}",
             c.label, g.c_out, g.out_h, g.out_w, g.k_h, g.k_w, g.stride[0]
         );
         let macs = (g.macs_per_sample() * n) as f64;
-        let secs = opts.time(|| op.forward(n, &x, &wt, Some(&b), &mut y));
-        report("conv fwd", &shape, 2.0 * macs, secs);
-
-        let dy = fill(n * g.out_len(), 11);
-        let (mut dx, mut dw, mut db) = (vec![0f32; x.len()], vec![0f32; wt.len()], vec![0f32; g.c_out]);
-        let secs = opts.time(|| {
-            let inp = BackwardIn { x: &x, w: &wt, dy: &dy };
-            let grads = GradsOut {
-                d_input: Some(&mut dx),
-                d_weight: &mut dw,
-                d_bias: Some(&mut db),
-            };
-            op.backward(n, inp, grads);
-        });
-        report("conv bwd", &shape, 4.0 * macs, secs);
+        let algos: &[(ConvAlgo, &str)] = if winograd::forward_applies(&g) {
+            &[(ConvAlgo::Auto, ""), (ConvAlgo::Im2colFast, " im2col")]
+        } else {
+            &[(ConvAlgo::Auto, "")]
+        };
+        for &(algo, tag) in algos {
+            time_both(&opts, g, n, algo, tag, &shape, macs, &x);
+        }
     }
+}
+
+/// Times the forward and backward pass of `n` samples of `g` through `algo`.
+#[allow(clippy::too_many_arguments)]
+fn time_both(opts: &Opts, g: ConvGeometry, n: usize, algo: ConvAlgo, tag: &str, shape: &str, macs: f64, x: &[f32]) {
+    let wt = fill(g.weight_shape().iter().product(), 5);
+    let b = fill(g.c_out, 3);
+    let mut y = vec![0f32; n * g.out_len()];
+    let mut op = ConvOp::<f32>::new(g, algo);
+    let secs = opts.time(|| op.forward(n, x, &wt, Some(&b), &mut y));
+    report(&format!("conv fwd{tag}"), shape, 2.0 * macs, secs);
+
+    let dy = fill(n * g.out_len(), 11);
+    let (mut dx, mut dw, mut db) = (vec![0f32; x.len()], vec![0f32; wt.len()], vec![0f32; g.c_out]);
+    let secs = opts.time(|| {
+        let inp = BackwardIn { x, w: &wt, dy: &dy };
+        let grads = GradsOut {
+            d_input: Some(&mut dx),
+            d_weight: &mut dw,
+            d_bias: Some(&mut db),
+        };
+        op.backward(n, inp, grads);
+    });
+    report(&format!("conv bwd{tag}"), shape, 4.0 * macs, secs);
 }

@@ -12,14 +12,24 @@ use std::time::Instant;
 pub struct Opts {
     /// Small batches, few repetitions.
     pub quick: bool,
+    /// Only the cases whose label contains this (the first argument that
+    /// is not a flag), as `cargo bench --bench conv -- stage4`.
+    pub filter: Option<String>,
 }
 
 impl Opts {
-    /// Reads `--quick` from the command line; `cargo bench` adds `--bench`
-    /// and filters, which are ignored.
+    /// Reads `--quick` and a filter from the command line; `cargo bench`
+    /// adds `--bench`, which is ignored.
     pub fn from_args() -> Self {
         let quick = std::env::args().any(|a| a == "--quick");
-        Opts { quick }
+        let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+        Opts { quick, filter }
+    }
+
+    /// True when the case `label` is to run.
+    #[allow(dead_code)] // not every benchmark has named cases
+    pub fn wants(&self, label: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| label.contains(f))
     }
 
     /// Prints the header: which benchmark, how many threads.

@@ -19,19 +19,15 @@ use rayon::prelude::*;
 use crate::kernels::gemm::{MatmulSpec, Par, matmul};
 use crate::kernels::geometry::ConvGeometry;
 use crate::kernels::grads::{BackwardIn, GradsOut};
-use crate::kernels::{im2col, reference};
+use crate::kernels::{im2col, reference, winograd};
 use crate::scalar::Scalar;
 
 /// Which kernel computes a convolution. A runtime choice, so tests reach every path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ConvAlgo {
-    /// Let striate choose: [`ConvAlgo::Im2colGemm`] with the 1×1 fast
-    /// paths: a 1×1 convolution with stride 1 and no padding multiplies the
-    /// NCHW data directly (no patch copy) wherever a sample's image has at
-    /// least [`POINTWISE_MIN_PIXELS`] pixels, and a strided 1×1 one gathers
-    /// its patches with a plain strided copy; a padded convolution copies
-    /// each input plane once into a zero-bordered buffer and reads its
-    /// patches from there without bounds checks.
+    /// Let striate choose: [`ConvAlgo::Winograd`] for 3×3 convolutions of
+    /// stride 1 with at least [`WINOGRAD_MIN_CHANNELS`] input and output
+    /// channels, [`ConvAlgo::Im2colFast`] for the rest.
     #[default]
     Auto,
     /// The scalar reference loops: slow, obviously right.
@@ -39,6 +35,52 @@ pub enum ConvAlgo {
     /// Unfold patches (im2col) and multiply with the GEMM micro-kernels,
     /// parallel over the batch; the general path, the fast paths' twin.
     Im2colGemm,
+    /// [`ConvAlgo::Im2colGemm`] with its fast paths: a 1×1 convolution with
+    /// stride 1 and no padding multiplies the NCHW data directly (no patch
+    /// copy) wherever a sample's image has at least [`POINTWISE_MIN_PIXELS`]
+    /// pixels, a strided 1×1 one gathers its patches with a plain strided
+    /// copy, and a padded convolution copies each input plane once into a
+    /// zero-bordered buffer and reads its patches from there without bounds
+    /// checks.
+    Im2colFast,
+    /// Winograd's F(2×2, 3×3) ([`winograd`]) for the forward pass and data
+    /// gradient of every convolution it applies to (3×3, stride 1, no
+    /// dilation, one group), [`ConvAlgo::Im2colFast`] for the rest and for
+    /// weight gradients.
+    Winograd,
+}
+
+impl ConvAlgo {
+    /// True for the choices that take the im2col fast paths.
+    fn fast(self) -> bool {
+        matches!(self, ConvAlgo::Auto | ConvAlgo::Im2colFast | ConvAlgo::Winograd)
+    }
+
+    /// True when the forward pass of `g` goes through Winograd.
+    fn winograd_forward(self, g: &ConvGeometry) -> bool {
+        match self {
+            ConvAlgo::Winograd => winograd::forward_applies(g),
+            ConvAlgo::Auto => winograd::forward_applies(g) && winograd_worth_it(g),
+            _ => false,
+        }
+    }
+
+    /// True when the data gradient of `g` goes through Winograd.
+    fn winograd_data_grad(self, g: &ConvGeometry) -> bool {
+        match self {
+            ConvAlgo::Winograd => winograd::data_grad_applies(g),
+            ConvAlgo::Auto => winograd::data_grad_applies(g) && winograd_worth_it(g),
+            _ => false,
+        }
+    }
+}
+
+/// Input and output channels from which [`ConvAlgo::Auto`] takes Winograd:
+/// with fewer, the transforms cost more than the products they save.
+pub const WINOGRAD_MIN_CHANNELS: usize = 16;
+
+fn winograd_worth_it(g: &ConvGeometry) -> bool {
+    g.c_in >= WINOGRAD_MIN_CHANNELS && g.c_out >= WINOGRAD_MIN_CHANNELS
 }
 
 /// What a convolution does to its output before storing it, per output
@@ -72,7 +114,7 @@ impl<'a, T: Scalar> Epilogue<'a, T> {
     }
 
     /// Applies it to the outputs `ys` of whole samples (`c_out` planes of `p`).
-    fn apply(&self, ys: &mut [T], c_out: usize, p: usize) {
+    pub(crate) fn apply(&self, ys: &mut [T], c_out: usize, p: usize) {
         if self.is_identity() || p == 0 {
             return;
         }
@@ -208,7 +250,7 @@ impl Plan {
         let (cog, k, p) = (g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
         let per = samples_per_task(n);
         let tasks = n.div_ceil(per);
-        let direct = algo == ConvAlgo::Auto && g.is_pointwise() && p >= POINTWISE_MIN_PIXELS;
+        let direct = algo.fast() && g.is_pointwise() && p >= POINTWISE_MIN_PIXELS;
         let nb = if direct { 1 } else { samples_per_gemm(k, p, per) };
         let par = inner_par(tasks, cog * k * p * nb);
         let pointwise = g.is_pointwise();
@@ -287,7 +329,10 @@ impl<T: Scalar> ConvOp<T> {
                 reference::conv2d_forward(g, n, x, w, None, y);
                 ep.apply(&mut y[..n * g.out_len()], g.c_out, g.out_h * g.out_w);
             }
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => forward_gemm(g, self.algo, n, x, w, ep, y, &mut self.ws),
+            algo if algo.winograd_forward(g) => {
+                winograd_pass(&winograd::Plane::forward(g), n, x, w, false, y, &mut self.ws, ep);
+            }
+            _ => forward_gemm(g, self.algo, n, x, w, ep, y, &mut self.ws),
         }
     }
 
@@ -303,7 +348,24 @@ impl<T: Scalar> ConvOp<T> {
                 }
                 reference::conv2d_backward_weight(g, n, x, dy, grads.d_weight, grads.d_bias);
             }
-            ConvAlgo::Auto | ConvAlgo::Im2colGemm => backward_gemm(g, self.algo, n, inp, grads, &mut self.ws),
+            algo if grads.d_input.is_some() && algo.winograd_data_grad(g) => {
+                let GradsOut {
+                    d_input,
+                    d_weight,
+                    d_bias,
+                } = grads;
+                let weights_only = GradsOut {
+                    d_input: None,
+                    d_weight,
+                    d_bias,
+                };
+                backward_gemm(g, algo, n, inp, weights_only, &mut self.ws);
+                if let Some(dx) = d_input {
+                    let pl = winograd::Plane::data_grad(g);
+                    winograd_pass(&pl, n, inp.dy, inp.w, true, dx, &mut self.ws, Epilogue::default());
+                }
+            }
+            _ => backward_gemm(g, self.algo, n, inp, grads, &mut self.ws),
         }
     }
 }
@@ -334,7 +396,7 @@ fn forward_gemm<T: Scalar>(
         col,
         out,
     } = Plan::new(g, n, algo);
-    let fast = algo == ConvAlgo::Auto;
+    let fast = algo.fast();
     let bufs = ws.ensure(
         tasks,
         BufSizes {
@@ -386,6 +448,66 @@ fn forward_gemm<T: Scalar>(
         });
 }
 
+/// `y = epilogue(conv(x))` of `n` samples through Winograd with the filters
+/// `w` (turned for a data gradient), transformed into this thread's scratch
+/// buffer (one for all layers, see [`Scalar::with_scratch`]); parallel over
+/// the batch as [`forward_gemm`], each task's transformed input and output
+/// in its `col` and `out` buffers.
+#[allow(clippy::too_many_arguments)]
+fn winograd_pass<T: Scalar>(
+    pl: &winograd::Plane,
+    n: usize,
+    x: &[T],
+    w: &[T],
+    turn: bool,
+    y: &mut [T],
+    ws: &mut ConvWorkspace<T>,
+    ep: Epilogue<'_, T>,
+) {
+    if n == 0 {
+        return;
+    }
+    let (il, ol) = (pl.in_len(), pl.out_len());
+    let per = samples_per_task(n);
+    let tasks = n.div_ceil(per);
+    let nb = pl.samples_per_chunk(per);
+    let par = inner_par(tasks, winograd::XI * pl.c_out * pl.c_in * pl.tiles_per_sample() * nb);
+    let (v_len, m_len) = pl.chunk_lens(nb);
+    let sizes = BufSizes {
+        col: v_len,
+        dcol: 0,
+        out: m_len,
+        dw: 0,
+        db: 0,
+    };
+    let bufs = ws.ensure(tasks, sizes);
+    let isa = winograd::Isa::detect();
+    // The filters as stored: (c_out, c_in) of the convolution, which for a
+    // data gradient are the plane's (c_in, c_out).
+    let (co, ci) = if turn { (pl.c_in, pl.c_out) } else { (pl.c_out, pl.c_in) };
+    T::with_scratch(|u| {
+        u.resize(winograd::XI * co * ci, T::zero());
+        winograd::transform_filters(w, co, ci, turn, u);
+        let u = &u[..];
+        y[..n * ol]
+            .par_chunks_mut(per * ol)
+            .zip(x[..n * il].par_chunks(per * il))
+            .zip(bufs.par_iter_mut())
+            .for_each(|((yc, xc), b)| {
+                for (ych, xch) in yc.chunks_mut(nb * ol).zip(xc.chunks(nb * il)) {
+                    let m = ych.len() / ol;
+                    let scratch = winograd::Scratch {
+                        v: &mut b.col,
+                        m: &mut b.out,
+                        plane: &mut b.pad,
+                    };
+                    winograd::conv_chunk(pl, isa, m, xch, u, ych, scratch, par);
+                    ep.apply(ych, pl.c_out, pl.out_h * pl.out_w);
+                }
+            });
+    });
+}
+
 /// The backward pass of [`forward_gemm`]: per task, the patches of a chunk
 /// of samples give the task's share of the weight gradient and, scattered
 /// back by `col2im`, the input gradient; the shares are reduced in task order.
@@ -422,7 +544,7 @@ fn backward_gemm<T: Scalar>(
         col,
         out,
     } = Plan::new(g, n, algo);
-    let fast = algo == ConvAlgo::Auto;
+    let fast = algo.fast();
     let dcol = if dx.is_some() { col } else { 0 };
     let bufs = ws.ensure(
         tasks,

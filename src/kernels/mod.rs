@@ -9,6 +9,8 @@
 //! - [`im2col`]: patch unfolding for GEMM-based convolution;
 //! - [`conv_gemm`]: the parallel im2col-GEMM convolution driver and the
 //!   [`conv_gemm::ConvAlgo`] switch between it and the reference;
+//! - [`winograd`]: Winograd's F(2×2, 3×3) for 3×3 convolutions of stride
+//!   1, forward and data gradient;
 //! - [`pool`]: max, average and global pooling, with the 2×2 max-pool fast
 //!   path chosen at run time ([`pool::PoolAlgo`]);
 //! - [`grads`]: the argument groups of backward passes;
@@ -27,5 +29,6 @@ pub mod grads;
 pub mod im2col;
 pub mod pool;
 pub mod reference;
+pub mod winograd;
 
 pub use self::gemm::{MatmulSpec, Par, matmul};

@@ -141,7 +141,7 @@ fn conv2d_gradients() {
         ("pointwise", Conv2dConfig::new(3, 1), [2, 3, 3]),
     ];
     for (label, cfg, input) in cases {
-        for algo in [ConvAlgo::Reference, ConvAlgo::Im2colGemm] {
+        for algo in [ConvAlgo::Reference, ConvAlgo::Im2colGemm, ConvAlgo::Winograd] {
             let kind = LayerKind::Conv2d(cfg.clone());
             gradcheck_with(&format!("conv2d {label} {algo:?}"), kind, &input, 2, true, algo);
         }

@@ -145,7 +145,12 @@ fn conv_sweep<T: Scalar>(threads: usize) {
 }
 
 /// Every kernel that is not the reference.
-const FAST: [ConvAlgo; 2] = [ConvAlgo::Im2colGemm, ConvAlgo::Auto];
+const FAST: [ConvAlgo; 4] = [
+    ConvAlgo::Im2colGemm,
+    ConvAlgo::Im2colFast,
+    ConvAlgo::Winograd,
+    ConvAlgo::Auto,
+];
 
 #[test]
 fn conv_kernels_match_reference_one_thread() {
@@ -344,7 +349,12 @@ fn conv_epilogue_matches_unfused_reference() {
             let v = plain.data()[i] * scale.data()[c] + shift.data()[c];
             if relu { v.max(0.0) } else { v }
         });
-        for algo in [ConvAlgo::Reference, ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+        for algo in [
+            ConvAlgo::Reference,
+            ConvAlgo::Im2colGemm,
+            ConvAlgo::Winograd,
+            ConvAlgo::Auto,
+        ] {
             let mut op = ConvOp::<f64>::new(g, algo);
             let mut y = Tensor::<f64>::zeros(plain.shape());
             let ep = Epilogue {
@@ -445,7 +455,7 @@ fn one_by_one_convolutions_match_general_path() {
             let y_ref = conv2d(&x, &wt, Some(&b), &p, ConvAlgo::Reference).unwrap();
             let dy = randn::<f64>(y_ref.shape(), 80 + i as u64);
             let g_ref = conv2d_backward(&x, &wt, &dy, true, &p, ConvAlgo::Reference).unwrap();
-            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Im2colFast, ConvAlgo::Auto] {
                 let y = conv2d(&x, &wt, Some(&b), &p, algo).unwrap();
                 assert_close(&format!("1x1 forward case {i} {algo:?}"), &y, &y_ref, 1e-12);
                 let g = conv2d_backward(&x, &wt, &dy, true, &p, algo).unwrap();
@@ -492,7 +502,7 @@ fn padded_small_images_match_general_path() {
             let y_ref = conv2d(&x, &wt, None, &p, ConvAlgo::Reference).unwrap();
             let dy = randn::<f64>(y_ref.shape(), 110 + i as u64);
             let g_ref = conv2d_backward(&x, &wt, &dy, false, &p, ConvAlgo::Reference).unwrap();
-            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+            for algo in [ConvAlgo::Im2colGemm, ConvAlgo::Im2colFast, ConvAlgo::Auto] {
                 let y = conv2d(&x, &wt, None, &p, algo).unwrap();
                 assert_close(&format!("padded forward case {i} {algo:?}"), &y, &y_ref, 1e-12);
                 let g = conv2d_backward(&x, &wt, &dy, false, &p, algo).unwrap();
@@ -510,5 +520,84 @@ fn padded_small_images_match_general_path() {
                 );
             }
         });
+    }
+}
+
+/// Winograd's F(2×2, 3×3) against the scalar reference on every geometry it
+/// takes: symmetric paddings 0–2, lopsided ones, padding 3 (forward only:
+/// its data gradient falls back to im2col), odd outputs (a partial last
+/// tile), images down to 1×1, one to twenty channels, several chunks of
+/// samples per task, and `Auto` on the channel counts where it chooses
+/// Winograd; forward with a bias, data, weight and bias gradients, f64 and
+/// f32, on 1 and 3 threads.
+#[test]
+fn winograd_matches_reference() {
+    // (c_in, h, w, c_out, [top, bottom, left, right], n)
+    let cases = [
+        (3, 8, 8, 4, [1, 1, 1, 1], 2),
+        (2, 7, 5, 3, [0, 0, 0, 0], 3),
+        (4, 5, 5, 6, [2, 2, 2, 2], 5),
+        (1, 1, 1, 2, [1, 1, 1, 1], 4),
+        (5, 3, 9, 2, [0, 2, 1, 0], 3),
+        (2, 6, 4, 3, [3, 3, 1, 0], 2),
+        (20, 10, 10, 16, [1, 1, 1, 1], 9),
+        (16, 3, 3, 24, [1, 1, 1, 1], 7),
+        (2, 2, 2, 3, [1, 1, 1, 1], 600),
+    ];
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        for (i, (c_in, h, w, c_out, [top, bottom, left, right], n)) in cases.into_iter().enumerate() {
+            let p = Conv2dParams::new([3, 3]).with_padding(Padding::Explicit {
+                top,
+                bottom,
+                left,
+                right,
+            });
+            pool.install(|| {
+                winograd_case::<f64>(&p, [n, c_in, h, w], c_out, i as u64, 1e-12);
+                winograd_case::<f32>(&p, [n, c_in, h, w], c_out, i as u64, 2e-6);
+            });
+        }
+    }
+}
+
+fn winograd_case<T: Scalar>(p: &Conv2dParams, xs: [usize; 4], c_out: usize, seed: u64, rtol: f64) {
+    let x = randn::<T>(&xs, 500 + seed);
+    let wt = randn::<T>(&[c_out, xs[1], 3, 3], 600 + seed);
+    let b = randn::<T>(&[c_out], 700 + seed);
+    let y_ref = conv2d(&x, &wt, Some(&b), p, ConvAlgo::Reference).unwrap();
+    let dy = randn::<T>(y_ref.shape(), 800 + seed);
+    let g_ref = conv2d_backward(&x, &wt, &dy, true, p, ConvAlgo::Reference).unwrap();
+    for algo in [ConvAlgo::Winograd, ConvAlgo::Auto] {
+        let label = format!("{algo:?} {} x={xs:?} c_out={c_out} {:?}", T::DTYPE, p.padding);
+        let y = conv2d(&x, &wt, Some(&b), p, algo).unwrap();
+        assert_close(&format!("forward {label}"), &y, &y_ref, rtol);
+        let g = conv2d_backward(&x, &wt, &dy, true, p, algo).unwrap();
+        assert_close(&format!("d_input {label}"), &g.d_input, &g_ref.d_input, rtol);
+        assert_close(&format!("d_weight {label}"), &g.d_weight, &g_ref.d_weight, rtol);
+        let (db, db_ref) = (g.d_bias.as_ref().unwrap(), g_ref.d_bias.as_ref().unwrap());
+        assert_close(&format!("d_bias {label}"), db, db_ref, rtol);
+        // The fused epilogue (scale, shift, ReLU) after Winograd's output transform.
+        let scale = randn::<T>(&[c_out], 900 + seed);
+        let fused = {
+            use striate::kernels::conv_gemm::{ConvOp, Epilogue};
+            let geom = p.geometry(xs[1], xs[2], xs[3], c_out).unwrap();
+            let mut y = Tensor::<T>::zeros(y_ref.shape());
+            let ep = Epilogue {
+                scale: Some(scale.data()),
+                shift: Some(b.data()),
+                relu: true,
+            };
+            ConvOp::new(geom, algo).forward_with(xs[0], x.data(), wt.data(), ep, y.data_mut());
+            y
+        };
+        let plain = conv2d(&x, &wt, None, p, ConvAlgo::Reference).unwrap();
+        let per = y_ref.len() / (xs[0] * c_out);
+        let expected = Tensor::from_fn(y_ref.shape(), |i| {
+            let c = (i / per) % c_out;
+            let v = plain.data()[i] * scale.data()[c] + b.data()[c];
+            if v > T::zero() { v } else { T::zero() }
+        });
+        assert_close(&format!("epilogue {label}"), &fused, &expected, rtol);
     }
 }

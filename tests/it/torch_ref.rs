@@ -91,7 +91,12 @@ fn conv_kind(c: &Case) -> LayerKind {
 
 fn check_conv<T: Scalar>(file: &str) {
     for c in cases(file) {
-        for algo in [ConvAlgo::Reference, ConvAlgo::Im2colGemm, ConvAlgo::Auto] {
+        for algo in [
+            ConvAlgo::Reference,
+            ConvAlgo::Im2colGemm,
+            ConvAlgo::Winograd,
+            ConvAlgo::Auto,
+        ] {
             let x: Tensor<T> = c.t("x");
             let mut layer = build_layer::<T>(&conv_kind(&c), &x.shape()[1..]);
             layer.set_conv_algo(algo);

@@ -81,9 +81,47 @@ pub struct BenchArgs {
     /// Print one JSON object per row as well as the table.
     #[arg(long)]
     pub json: bool,
+    /// Convolution kernels for striate's rows: `auto` (Winograd for 3×3
+    /// stride-1 layers of 16 channels or more, im2col for the rest),
+    /// `im2col` (never Winograd), `winograd` (wherever it applies),
+    /// `im2col-plain` (no fast paths) or `reference` (scalar loops).
+    #[arg(long, value_enum, default_value_t = ConvArg::Auto)]
+    pub conv: ConvArg,
     /// Internal: run one row in this process and print its RESULT line.
     #[arg(long, hide = true)]
     pub child: bool,
+}
+
+/// `--conv`: which convolution kernels run.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConvArg {
+    #[default]
+    Auto,
+    Im2col,
+    Winograd,
+    Im2colPlain,
+    Reference,
+}
+
+impl ConvArg {
+    /// The library's choice it names.
+    pub fn algo(self) -> striate::ops::conv::ConvAlgo {
+        use striate::ops::conv::ConvAlgo;
+        match self {
+            ConvArg::Auto => ConvAlgo::Auto,
+            ConvArg::Im2col => ConvAlgo::Im2colFast,
+            ConvArg::Winograd => ConvAlgo::Winograd,
+            ConvArg::Im2colPlain => ConvAlgo::Im2colGemm,
+            ConvArg::Reference => ConvAlgo::Reference,
+        }
+    }
+
+    /// Its command-line spelling.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Subcommand, Debug)]

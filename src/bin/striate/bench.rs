@@ -270,10 +270,12 @@ fn print_machine(args: &BenchArgs, threads: usize) -> f64 {
     let cpu = striate::kernels::cpu::CpuFeatures::detect();
     println!("striate bench: {threads} threads, {}", cpu_name());
     println!(
-        "CPU instruction sets: {}; GEMM kernels dispatched: {}",
+        "CPU instruction sets: {}; GEMM kernels dispatched: {}; Winograd transforms: {}",
         cpu.describe(),
-        cpu.gemm_kernels()
+        cpu.gemm_kernels(),
+        striate::kernels::winograd::Isa::detect().name()
     );
+    println!("convolution kernels: --conv {}", args.conv.name());
     if args.smoke {
         println!("smoke run: a tenth of the samples and one timed epoch; the numbers mean nothing");
     }
@@ -308,6 +310,8 @@ fn child_args(row: &Row, args: &BenchArgs, threads: usize) -> Vec<String> {
         row.name.into(),
         "--epochs".into(),
         args.epochs.to_string(),
+        "--conv".into(),
+        args.conv.name(),
     ];
     if args.smoke {
         a.push("--smoke".into());
@@ -372,6 +376,7 @@ fn run_row(row: &Row, args: &BenchArgs) -> Result<Results> {
     let data = Dataset::classification(x, labels, row.classes)?;
     let mut model: Sequential<f32> =
         zoo::by_name(row.model, Some(&[1, row.hw, row.hw]), Some(row.classes))?.build(0)?;
+    model.set_conv_algo(args.conv.algo());
     let opt = if row.sgd {
         OptimizerConfig::sgd_momentum(row.lr, 0.9)
     } else {

@@ -23,7 +23,7 @@
 //! transformed filters `u` are 16 row-major `c_out × c_in` matrices; for a
 //! chunk of samples with `t` tiles in all, `v` is 16 `t × c_in` matrices and
 //! `m` 16 `t × c_out` matrices (tile index `sample · tiles + row · tiles_w +
-//! col`), channels last so that the transforms run over [`LANES`] channels
+//! col`), channels last so that the transforms run over 8 channels
 //! at once; each sample passes through a channels-last copy on the way in
 //! and out.
 

@@ -13,7 +13,7 @@
 mod common;
 
 use common::{Opts, report};
-use striate::kernels::conv_gemm::{ConvAlgo, ConvOp};
+use striate::kernels::conv_gemm::{ConvAlgo, ConvOp, WINOGRAD_MIN_CHANNELS};
 use striate::kernels::geometry::ConvGeometry;
 use striate::kernels::grads::{BackwardIn, GradsOut};
 use striate::kernels::winograd;
@@ -105,7 +105,8 @@ fn main() {
             c.label, g.c_out, g.out_h, g.out_w, g.k_h, g.k_w, g.stride[0]
         );
         let macs = (g.macs_per_sample() * n) as f64;
-        let algos: &[(ConvAlgo, &str)] = if winograd::forward_applies(&g) {
+        let auto_winograd = winograd::forward_applies(&g) && g.c_in.min(g.c_out) >= WINOGRAD_MIN_CHANNELS;
+        let algos: &[(ConvAlgo, &str)] = if auto_winograd {
             &[(ConvAlgo::Auto, ""), (ConvAlgo::Im2colFast, " im2col")]
         } else {
             &[(ConvAlgo::Auto, "")]

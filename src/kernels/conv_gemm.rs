@@ -1,6 +1,8 @@
-//! The convolution kernel: patches unfolded by [`im2col`] and multiplied
-//! on the GEMM micro-kernels, parallel over the batch, with the scalar
-//! loops of [`reference`](mod@reference) one runtime switch ([`ConvAlgo`]) away.
+//! The convolution driver: patches unfolded by [`im2col`] and multiplied
+//! on the GEMM micro-kernels, or 3×3 stride-1 convolutions through
+//! [`winograd`]'s transforms and products, parallel over the batch, with the
+//! scalar loops of [`reference`](mod@reference) one runtime switch
+//! ([`ConvAlgo`]) away.
 //!
 //! The batch is split into one task per thread; each task owns scratch
 //! buffers in a [`ConvWorkspace`] kept across batches, lays the patches of
@@ -43,10 +45,10 @@ pub enum ConvAlgo {
     /// zero-bordered buffer and reads its patches from there without bounds
     /// checks.
     Im2colFast,
-    /// Winograd's F(2×2, 3×3) ([`winograd`]) for the forward pass and data
-    /// gradient of every convolution it applies to (3×3, stride 1, no
-    /// dilation, one group), [`ConvAlgo::Im2colFast`] for the rest and for
-    /// weight gradients.
+    /// Winograd's F(2×2, 3×3) ([`winograd`]) for the forward pass of every
+    /// convolution it applies to (3×3, stride 1, no dilation, one group) and
+    /// for the data gradient of those padded by at most 2 on every side;
+    /// [`ConvAlgo::Im2colFast`] for the rest and for weight gradients.
     Winograd,
 }
 
@@ -114,7 +116,7 @@ impl<'a, T: Scalar> Epilogue<'a, T> {
     }
 
     /// Applies it to the outputs `ys` of whole samples (`c_out` planes of `p`).
-    pub(crate) fn apply(&self, ys: &mut [T], c_out: usize, p: usize) {
+    fn apply(&self, ys: &mut [T], c_out: usize, p: usize) {
         if self.is_identity() || p == 0 {
             return;
         }
@@ -136,19 +138,22 @@ impl<'a, T: Scalar> Epilogue<'a, T> {
 /// Scratch memory of one parallel task.
 #[derive(Debug, Default)]
 struct TaskBufs<T: Scalar> {
-    /// Unfolded input patches of a chunk of samples, `k × (nb · p)`.
+    /// Unfolded input patches of a chunk of samples, `k × (nb · p)`; for
+    /// Winograd, its transformed input.
     col: Vec<T>,
     /// Gradient of the patches, `k × (nb · p)`.
     dcol: Vec<T>,
     /// Outputs (forward) or output gradients (backward) of a chunk of
-    /// samples in GEMM layout, `c_out/groups × (nb · p)`.
+    /// samples in GEMM layout, `c_out/groups × (nb · p)`; for Winograd, its
+    /// transformed output.
     out: Vec<T>,
     /// This task's share of the weight gradient.
     dw: Vec<T>,
     /// This task's share of the bias gradient.
     db: Vec<T>,
-    /// One zero-bordered input plane, for the padded im2col fast path
-    /// (grown by it on first use).
+    /// One zero-bordered input plane, for the padded im2col fast path, or
+    /// for Winograd one sample's padded input or output with channels last
+    /// (grown on first use).
     pad: Vec<T>,
 }
 
@@ -330,7 +335,15 @@ impl<T: Scalar> ConvOp<T> {
                 ep.apply(&mut y[..n * g.out_len()], g.c_out, g.out_h * g.out_w);
             }
             algo if algo.winograd_forward(g) => {
-                winograd_pass(&winograd::Plane::forward(g), n, x, w, false, y, &mut self.ws, ep);
+                winograd_pass(
+                    &winograd::Plane::forward(g),
+                    n,
+                    x,
+                    Filters::AsStored(w),
+                    y,
+                    &mut self.ws,
+                    ep,
+                );
             }
             _ => forward_gemm(g, self.algo, n, x, w, ep, y, &mut self.ws),
         }
@@ -349,20 +362,13 @@ impl<T: Scalar> ConvOp<T> {
                 reference::conv2d_backward_weight(g, n, x, dy, grads.d_weight, grads.d_bias);
             }
             algo if grads.d_input.is_some() && algo.winograd_data_grad(g) => {
-                let GradsOut {
-                    d_input,
-                    d_weight,
-                    d_bias,
-                } = grads;
-                let weights_only = GradsOut {
-                    d_input: None,
-                    d_weight,
-                    d_bias,
-                };
-                backward_gemm(g, algo, n, inp, weights_only, &mut self.ws);
-                if let Some(dx) = d_input {
+                let mut grads = grads;
+                let dx = grads.d_input.take();
+                backward_gemm(g, algo, n, inp, grads, &mut self.ws);
+                if let Some(dx) = dx {
                     let pl = winograd::Plane::data_grad(g);
-                    winograd_pass(&pl, n, inp.dy, inp.w, true, dx, &mut self.ws, Epilogue::default());
+                    let filters = Filters::Turned(inp.w);
+                    winograd_pass(&pl, n, inp.dy, filters, dx, &mut self.ws, Epilogue::default());
                 }
             }
             _ => backward_gemm(g, self.algo, n, inp, grads, &mut self.ws),
@@ -448,18 +454,52 @@ fn forward_gemm<T: Scalar>(
         });
 }
 
-/// `y = epilogue(conv(x))` of `n` samples through Winograd with the filters
-/// `w` (turned for a data gradient), transformed into this thread's scratch
-/// buffer (one for all layers, see [`Scalar::with_scratch`]); parallel over
-/// the batch as [`forward_gemm`], each task's transformed input and output
-/// in its `col` and `out` buffers.
-#[allow(clippy::too_many_arguments)]
+/// The filters of a Winograd pass, `(c_out, c_in, 3, 3)` of the convolution.
+#[derive(Clone, Copy)]
+enum Filters<'a, T> {
+    /// As stored: the forward pass.
+    AsStored(&'a [T]),
+    /// Turned by 180° with input and output channels swapped: the data gradient.
+    Turned(&'a [T]),
+}
+
+/// Runs `f` on this thread's scratch buffer of `T`, one for all layers: what
+/// lives for one call only (Winograd's transformed filters), so that a deep
+/// model does not hold a copy per layer. Where the buffer is already in use
+/// on this thread (a rayon worker running another convolution's job from
+/// inside a parallel section), `f` gets a fresh one.
+fn with_scratch<T: Scalar, R>(f: impl FnOnce(&mut Vec<T>) -> R) -> R {
+    use std::any::Any;
+    use std::cell::RefCell;
+    thread_local! {
+        static F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+        static F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    }
+    fn on<U: 'static, T: 'static, R>(cell: &RefCell<Vec<U>>, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
+        match cell.try_borrow_mut() {
+            Ok(mut v) => match (&mut *v as &mut dyn Any).downcast_mut::<Vec<T>>() {
+                Some(v) => f(v),
+                None => f(&mut Vec::new()),
+            },
+            Err(_) => f(&mut Vec::new()),
+        }
+    }
+    match T::DTYPE {
+        "F32" => F32.with(|c| on(c, f)),
+        _ => F64.with(|c| on(c, f)),
+    }
+}
+
+/// `y = epilogue(conv(x))` of `n` samples through Winograd with `filters`,
+/// transformed into this thread's scratch buffer ([`with_scratch`]);
+/// parallel over the batch as [`forward_gemm`], each task's transformed
+/// input and output in its `col` and `out` buffers, its channels-last plane
+/// in `pad`.
 fn winograd_pass<T: Scalar>(
     pl: &winograd::Plane,
     n: usize,
     x: &[T],
-    w: &[T],
-    turn: bool,
+    filters: Filters<'_, T>,
     y: &mut [T],
     ws: &mut ConvWorkspace<T>,
     ep: Epilogue<'_, T>,
@@ -482,10 +522,13 @@ fn winograd_pass<T: Scalar>(
     };
     let bufs = ws.ensure(tasks, sizes);
     let isa = winograd::Isa::detect();
-    // The filters as stored: (c_out, c_in) of the convolution, which for a
-    // data gradient are the plane's (c_in, c_out).
-    let (co, ci) = if turn { (pl.c_in, pl.c_out) } else { (pl.c_out, pl.c_in) };
-    T::with_scratch(|u| {
+    // (c_out, c_in) of the convolution, which for a data gradient are the
+    // plane's (c_in, c_out).
+    let (w, turn, co, ci) = match filters {
+        Filters::AsStored(w) => (w, false, pl.c_out, pl.c_in),
+        Filters::Turned(w) => (w, true, pl.c_in, pl.c_out),
+    };
+    with_scratch(|u: &mut Vec<T>| {
         u.resize(winograd::XI * co * ci, T::zero());
         winograd::transform_filters(w, co, ci, turn, u);
         let u = &u[..];

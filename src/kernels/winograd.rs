@@ -11,7 +11,7 @@
 //!
 //! The data gradient of such a convolution is itself one (of the output
 //! gradient with the filters turned by 180° and input and output channels
-//! swapped, padded by `2 − pad`), so [`Plane::data_grad`] reuses the same
+//! swapped, padded by `2 − pad`), so `Plane::data_grad` reuses the same
 //! kernel for backward.
 //!
 //! The transforms' constants are 0, ±1 and ±½, exact in binary; the
@@ -53,7 +53,7 @@ pub fn data_grad_applies(g: &ConvGeometry) -> bool {
 /// A stride-1 3×3 convolution as the Winograd kernel sees it: the bottom and
 /// right padding follow from the output size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Plane {
+pub(crate) struct Plane {
     /// Input channels.
     pub c_in: usize,
     /// Output channels.
@@ -74,7 +74,7 @@ pub struct Plane {
 
 impl Plane {
     /// The forward pass of `g` (which [`forward_applies`] accepts).
-    pub fn forward(g: &ConvGeometry) -> Self {
+    pub(crate) fn forward(g: &ConvGeometry) -> Self {
         Plane {
             c_in: g.c_in,
             c_out: g.c_out,
@@ -89,7 +89,7 @@ impl Plane {
 
     /// The data gradient of `g` (which [`data_grad_applies`] accepts): the
     /// output gradient convolved, padded by `2 − pad`, with the turned filters.
-    pub fn data_grad(g: &ConvGeometry) -> Self {
+    pub(crate) fn data_grad(g: &ConvGeometry) -> Self {
         Plane {
             c_in: g.c_out,
             c_out: g.c_in,
@@ -103,31 +103,31 @@ impl Plane {
     }
 
     /// Tiles down and across one output plane.
-    pub fn tiles(&self) -> (usize, usize) {
+    pub(crate) fn tiles(&self) -> (usize, usize) {
         (self.out_h.div_ceil(2), self.out_w.div_ceil(2))
     }
 
     /// Tiles of one sample.
-    pub fn tiles_per_sample(&self) -> usize {
+    pub(crate) fn tiles_per_sample(&self) -> usize {
         let (th, tw) = self.tiles();
         th * tw
     }
 
     /// Elements of one input sample.
-    pub fn in_len(&self) -> usize {
+    pub(crate) fn in_len(&self) -> usize {
         self.c_in * self.h * self.w
     }
 
     /// Elements of one output sample.
-    pub fn out_len(&self) -> usize {
+    pub(crate) fn out_len(&self) -> usize {
         self.c_out * self.out_h * self.out_w
     }
 
     /// Samples whose tiles go through one set of products: enough for at
-    /// least 256 columns, at most `per_task`, with the transformed input and
+    /// least 256 tiles (rows of the products), at most `per_task`, with the transformed input and
     /// output of a chunk under 512 Ki elements each where possible (each layer keeps its own, so
     /// this is memory a deep model holds per 3×3 layer and thread).
-    pub fn samples_per_chunk(&self, per_task: usize) -> usize {
+    pub(crate) fn samples_per_chunk(&self, per_task: usize) -> usize {
         let tp = self.tiles_per_sample().max(1);
         let wanted = 256usize.div_ceil(tp);
         let cap = ((512 << 10) / (XI * self.c_in.max(self.c_out) * tp).max(1)).max(1);
@@ -135,14 +135,14 @@ impl Plane {
     }
 
     /// Elements of the transformed input and output of `samples` samples.
-    pub fn chunk_lens(&self, samples: usize) -> (usize, usize) {
+    pub(crate) fn chunk_lens(&self, samples: usize) -> (usize, usize) {
         let t = samples * self.tiles_per_sample();
         (XI * skewed(self.c_in * t), XI * skewed(self.c_out * t))
     }
 }
 
 /// Elements from one of the 16 transformed matrices of `len` elements to
-/// the next: a cache line more than `len`. The transforms write (and read)
+/// the next: 16 more than `len` (a cache line of `f32`). The transforms write (and read)
 /// all 16 at once, element by element; matrices exactly a power of two
 /// apart would put those 16 streams in one set of the L1 cache, which holds
 /// 8 or 12 lines (a 3× slowdown of the transforms on ResNet's layers).
@@ -176,7 +176,7 @@ fn filter_transform<T: Scalar>(g: [T; 9]) -> [T; XI] {
 /// with `turn` true, 16 `c_in × c_out` matrices of the filters turned by
 /// 180° (the data gradient, see [`Plane::data_grad`]). Parallel over the
 /// matrices' rows, each written left to right.
-pub fn transform_filters<T: Scalar>(w: &[T], c_out: usize, c_in: usize, turn: bool, u: &mut [T]) {
+pub(crate) fn transform_filters<T: Scalar>(w: &[T], c_out: usize, c_in: usize, turn: bool, u: &mut [T]) {
     let (rows, cols) = if turn { (c_in, c_out) } else { (c_out, c_in) };
     if rows == 0 || cols == 0 {
         return;
@@ -301,7 +301,7 @@ impl<T: Scalar> Lanes<T> {
 }
 
 /// Scratch memory of [`conv_chunk`].
-pub struct Scratch<'a, T> {
+pub(crate) struct Scratch<'a, T> {
     /// The transformed input, at least [`Plane::chunk_lens`]`.0` elements.
     pub v: &'a mut [T],
     /// The transformed output, at least [`Plane::chunk_lens`]`.1` elements.
@@ -314,7 +314,7 @@ pub struct Scratch<'a, T> {
 /// filters `u` (see [`transform_filters`]), the transforms on `isa`, each of
 /// the 16 products on `par` threads.
 #[allow(clippy::too_many_arguments)]
-pub fn conv_chunk<T: Scalar>(
+pub(crate) fn conv_chunk<T: Scalar>(
     pl: &Plane,
     isa: Isa,
     samples: usize,
@@ -424,6 +424,7 @@ fn transform_input_body<T: Scalar>(pl: &Plane, samples: usize, x: &[T], v: &mut 
     let pw = 2 * tw + 2;
     let buf = &mut plane[..(2 * th + 2) * pw * c_in];
     let mut v_rows: Vec<&mut [T]> = v.chunks_exact_mut(skewed(c_in * t)).take(XI).collect();
+    debug_assert_eq!(v_rows.len(), XI, "transformed input buffer too short");
     for (s, xs) in x[..samples * pl.in_len()].chunks_exact(pl.in_len()).enumerate() {
         buf.fill(T::zero());
         // Channels last, [`LANES`] planes at a time.
@@ -479,6 +480,7 @@ fn transform_output_body<T: Scalar>(pl: &Plane, samples: usize, m: &[T], y: &mut
     let bw = 2 * tw;
     let buf = &mut plane[..2 * th * bw * c_out];
     let m_rows: Vec<&[T]> = m.chunks_exact(skewed(c_out * t)).take(XI).collect();
+    debug_assert_eq!(m_rows.len(), XI, "transformed output buffer too short");
     for (s, ys) in y[..samples * pl.out_len()].chunks_exact_mut(pl.out_len()).enumerate() {
         for a in 0..th {
             for b in 0..tw {
@@ -545,51 +547,126 @@ mod tests {
         }
     }
 
-    /// The AVX2 build of the transforms gives the baseline build's results
-    /// bit for bit (additions and subtractions only, in the same order), on
-    /// channel counts that fill the lanes and ones that leave a partial set;
-    /// run wherever the CPU has AVX2 (said on stderr where it has not).
-    #[test]
-    fn avx2_transforms_equal_baseline() {
-        let Some(avx2) = Isa::avx2() else {
-            eprintln!("no AVX2 + FMA on this CPU: only the baseline transforms run here");
-            return;
-        };
-        for (c_in, c_out, h, w, pad) in [(8, 16, 6, 6, 1), (3, 5, 7, 4, 0), (19, 9, 5, 5, 2), (64, 64, 2, 2, 1)] {
-            let pl = Plane {
+    /// Plane geometries: paddings 0–3, lopsided (bottom and right from the
+    /// output size), odd outputs, 1×1 images, channel counts that fill the
+    /// lanes and ones that leave a partial set.
+    fn planes() -> Vec<Plane> {
+        // (c_in, c_out, h, w, [top, bottom, left, right])
+        let cases = [
+            (8, 16, 6, 6, [1, 1, 1, 1]),
+            (3, 5, 7, 4, [0, 0, 0, 0]),
+            (19, 9, 5, 5, [2, 2, 2, 2]),
+            (64, 64, 2, 2, [1, 1, 1, 1]),
+            (5, 11, 5, 6, [0, 2, 1, 0]),
+            (2, 3, 3, 4, [3, 3, 3, 1]),
+            (9, 2, 1, 1, [1, 1, 1, 1]),
+        ];
+        cases
+            .into_iter()
+            .map(|(c_in, c_out, h, w, [t, b, l, r])| Plane {
                 c_in,
                 c_out,
                 h,
                 w,
-                pad_top: pad,
-                pad_left: pad,
-                out_h: h + 2 * pad - 2,
-                out_w: w + 2 * pad - 2,
-            };
+                pad_top: t,
+                pad_left: l,
+                out_h: h + t + b - 2,
+                out_w: w + l + r - 2,
+            })
+            .collect()
+    }
+
+    /// The direct correlation of `samples` samples, zero outside the input.
+    fn direct<T: Scalar>(pl: &Plane, samples: usize, x: &[T], wt: &[T]) -> Vec<T> {
+        let mut y = vec![T::zero(); samples * pl.out_len()];
+        for s in 0..samples {
+            for co in 0..pl.c_out {
+                for r in 0..pl.out_h {
+                    for c in 0..pl.out_w {
+                        let mut acc = T::zero();
+                        for ci in 0..pl.c_in {
+                            for p in 0..3 {
+                                for q in 0..3 {
+                                    let (ir, ic) = (
+                                        (r + p) as isize - pl.pad_top as isize,
+                                        (c + q) as isize - pl.pad_left as isize,
+                                    );
+                                    if ir < 0 || ic < 0 || ir as usize >= pl.h || ic as usize >= pl.w {
+                                        continue;
+                                    }
+                                    let xv = x[((s * pl.c_in + ci) * pl.h + ir as usize) * pl.w + ic as usize];
+                                    acc += xv * wt[((co * pl.c_in + ci) * 3 + p) * 3 + q];
+                                }
+                            }
+                        }
+                        y[((s * pl.c_out + co) * pl.out_h + r) * pl.out_w + c] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    /// `conv_chunk` of `samples` samples on `isa`.
+    fn chunk<T: Scalar>(pl: &Plane, isa: Isa, samples: usize, x: &[T], wt: &[T]) -> Vec<T> {
+        let mut u = vec![T::zero(); XI * pl.c_out * pl.c_in];
+        transform_filters(wt, pl.c_out, pl.c_in, false, &mut u);
+        let (v_len, m_len) = pl.chunk_lens(samples);
+        let (mut v, mut m, mut plane) = (vec![T::zero(); v_len], vec![T::zero(); m_len], Vec::new());
+        let mut y = vec![T::zero(); samples * pl.out_len()];
+        let scratch = Scratch {
+            v: &mut v,
+            m: &mut m,
+            plane: &mut plane,
+        };
+        conv_chunk(pl, isa, samples, x, &u, &mut y, scratch, Par::Seq);
+        y
+    }
+
+    fn values<T: Scalar>(len: usize, step: usize) -> Vec<T> {
+        (0..len)
+            .map(|i| T::lit(((i * step) % 101) as f64 * 0.013 - 0.6))
+            .collect()
+    }
+
+    /// Every build of the transforms this CPU runs (the baseline always,
+    /// AVX2 where it has it) against the direct sum in f64, and the AVX2
+    /// build equal to the baseline build bit for bit in f32 (additions and
+    /// subtractions only, in the same order).
+    #[test]
+    fn transforms_match_direct_sum_on_every_isa() {
+        let avx2 = Isa::avx2();
+        if avx2.is_none() {
+            eprintln!("no AVX2 + FMA on this CPU: only the baseline transforms run here");
+        }
+        let isas: Vec<Isa> = [Some(Isa::BASELINE), avx2].into_iter().flatten().collect();
+        for pl in planes() {
             let samples = 3;
-            let x: Vec<f32> = (0..samples * pl.in_len())
-                .map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6)
-                .collect();
-            let wt: Vec<f32> = (0..c_out * c_in * 9)
-                .map(|i| ((i * 53) % 89) as f32 * 0.021 - 0.9)
-                .collect();
-            let mut u = vec![0f32; XI * c_out * c_in];
-            transform_filters(&wt, c_out, c_in, false, &mut u);
-            let run = |isa: Isa| {
-                let (v_len, m_len) = pl.chunk_lens(samples);
-                let (mut v, mut m, mut plane) = (vec![0f32; v_len], vec![0f32; m_len], Vec::new());
-                let mut y = vec![0f32; samples * pl.out_len()];
-                let scratch = Scratch {
-                    v: &mut v,
-                    m: &mut m,
-                    plane: &mut plane,
-                };
-                conv_chunk(&pl, isa, samples, &x, &u, &mut y, scratch, Par::Seq);
-                y
-            };
-            let (base, fast) = (run(Isa::BASELINE), run(avx2));
-            assert!(base.iter().any(|&v| v != 0.0), "nothing computed for {pl:?}");
-            assert_eq!(base, fast, "{pl:?}");
+            let (x, wt) = (
+                values::<f64>(samples * pl.in_len(), 37),
+                values::<f64>(pl.c_out * pl.c_in * 9, 53),
+            );
+            let expected = direct(&pl, samples, &x, &wt);
+            for &isa in &isas {
+                let got = chunk(&pl, isa, samples, &x, &wt);
+                let worst = got
+                    .iter()
+                    .zip(&expected)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                assert!(worst < 1e-12, "{} {pl:?}: off by {worst:e}", isa.name());
+            }
+            if let Some(avx2) = avx2 {
+                let (x, wt) = (
+                    values::<f32>(samples * pl.in_len(), 37),
+                    values::<f32>(pl.c_out * pl.c_in * 9, 53),
+                );
+                assert_eq!(
+                    chunk(&pl, Isa::BASELINE, samples, &x, &wt),
+                    chunk(&pl, avx2, samples, &x, &wt),
+                    "{pl:?}"
+                );
+            }
         }
     }
 }

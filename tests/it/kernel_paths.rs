@@ -3,6 +3,7 @@
 //! and group combination; several thread counts.
 
 use striate::Tensor;
+use striate::kernels::conv_gemm::WINOGRAD_MIN_CHANNELS;
 use striate::kernels::geometry::PoolGeometry;
 use striate::kernels::pool::{self, PoolAlgo};
 use striate::kernels::{self, MatmulSpec, Par, reference};
@@ -376,7 +377,7 @@ fn conv_epilogue_matches_unfused_reference() {
 /// A residual or bottleneck block's inference path (batch norm and ReLU
 /// folded into the convolutions, `backward: false`) against its layer-by-
 /// layer evaluation-mode pass (`backward: true`), with running statistics
-/// that are not the identity, on both convolution kernels.
+/// that are not the identity, on the reference, Winograd and `Auto`.
 #[test]
 fn block_inference_path_matches_layer_by_layer() {
     use striate::layers::{BottleneckConfig, ForwardCtx, ResidualConfig, StateMut};
@@ -408,7 +409,7 @@ fn block_inference_path_matches_layer_by_layer() {
             *t = v;
         });
         let x = randn::<f64>(&[3, input[0], input[1], input[2]], 7 + i as u64);
-        for algo in [ConvAlgo::Reference, ConvAlgo::Auto] {
+        for algo in [ConvAlgo::Reference, ConvAlgo::Winograd, ConvAlgo::Auto] {
             layer.set_conv_algo(algo);
             let mut run = |backward: bool| {
                 let mut rng = SeededRng::new(1);
@@ -427,7 +428,7 @@ fn block_inference_path_matches_layer_by_layer() {
     }
 }
 
-/// The 1×1 fast paths of `ConvAlgo::Auto` (stride 1: products on the NCHW
+/// The 1×1 fast paths of `ConvAlgo::Im2colFast` and `Auto` (stride 1: products on the NCHW
 /// data, from `POINTWISE_MIN_PIXELS` pixels; any stride: a strided gather)
 /// against the general im2col path and the reference, forward and backward,
 /// with batches that put several samples into one product.
@@ -476,7 +477,7 @@ fn one_by_one_convolutions_match_general_path() {
     }
 }
 
-/// The padded-plane im2col/col2im of `ConvAlgo::Auto` on ResNet's small
+/// The padded-plane im2col/col2im of `ConvAlgo::Im2colFast` (and `Auto`) on ResNet's small
 /// padded images (3×3, padding 1, strides 1 and 2, images down to 2×2, and
 /// a 7×7 stem) against the general path and the reference, several samples
 /// per product.
@@ -523,12 +524,12 @@ fn padded_small_images_match_general_path() {
     }
 }
 
-/// Winograd's F(2×2, 3×3) against the scalar reference on every geometry it
-/// takes: symmetric paddings 0–2, lopsided ones, padding 3 (forward only:
+/// Winograd's F(2×2, 3×3) against the scalar reference on geometries that
+/// cover its cases: symmetric paddings 0–2, lopsided ones, padding 3 (forward only:
 /// its data gradient falls back to im2col), odd outputs (a partial last
 /// tile), images down to 1×1, one to twenty channels, several chunks of
-/// samples per task, and `Auto` on the channel counts where it chooses
-/// Winograd; forward with a bias, data, weight and bias gradients, f64 and
+/// samples per task, and `Auto` on both sides of its channel threshold
+/// (checked to be bit for bit Winograd or im2col); forward with a bias, data, weight and bias gradients, f64 and
 /// f32, on 1 and 3 threads.
 #[test]
 fn winograd_matches_reference() {
@@ -543,6 +544,7 @@ fn winograd_matches_reference() {
         (20, 10, 10, 16, [1, 1, 1, 1], 9),
         (16, 3, 3, 24, [1, 1, 1, 1], 7),
         (2, 2, 2, 3, [1, 1, 1, 1], 600),
+        (16, 5, 5, 8, [1, 1, 1, 1], 3),
     ];
     for threads in [1, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -566,7 +568,28 @@ fn winograd_case<T: Scalar>(p: &Conv2dParams, xs: [usize; 4], c_out: usize, seed
     let wt = randn::<T>(&[c_out, xs[1], 3, 3], 600 + seed);
     let b = randn::<T>(&[c_out], 700 + seed);
     let y_ref = conv2d(&x, &wt, Some(&b), p, ConvAlgo::Reference).unwrap();
+    // Auto takes Winograd from WINOGRAD_MIN_CHANNELS input and output
+    // channels, im2col below: bit for bit the one or the other.
+    let chosen = if xs[1].min(c_out) >= WINOGRAD_MIN_CHANNELS {
+        ConvAlgo::Winograd
+    } else {
+        ConvAlgo::Im2colFast
+    };
     let dy = randn::<T>(y_ref.shape(), 800 + seed);
+    let auto = conv2d(&x, &wt, Some(&b), p, ConvAlgo::Auto).unwrap();
+    let other = conv2d(&x, &wt, Some(&b), p, chosen).unwrap();
+    assert_eq!(
+        auto.data(),
+        other.data(),
+        "Auto is not {chosen:?} for x={xs:?} c_out={c_out}"
+    );
+    let auto = conv2d_backward(&x, &wt, &dy, false, p, ConvAlgo::Auto).unwrap();
+    let other = conv2d_backward(&x, &wt, &dy, false, p, chosen).unwrap();
+    assert_eq!(
+        auto.d_input.data(),
+        other.d_input.data(),
+        "Auto's data gradient is not {chosen:?}"
+    );
     let g_ref = conv2d_backward(&x, &wt, &dy, true, p, ConvAlgo::Reference).unwrap();
     for algo in [ConvAlgo::Winograd, ConvAlgo::Auto] {
         let label = format!("{algo:?} {} x={xs:?} c_out={c_out} {:?}", T::DTYPE, p.padding);

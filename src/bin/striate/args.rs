@@ -95,11 +95,16 @@ pub struct BenchArgs {
 /// `--conv`: which convolution kernels run.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConvArg {
+    /// Winograd for 3×3 stride-1 layers of 16 channels or more, im2col with its fast paths for the rest.
     #[default]
     Auto,
+    /// im2col with its fast paths, never Winograd.
     Im2col,
+    /// Winograd wherever it applies, im2col for the rest.
     Winograd,
+    /// im2col without fast paths.
     Im2colPlain,
+    /// The scalar reference loops.
     Reference,
 }
 
@@ -117,10 +122,14 @@ impl ConvArg {
     }
 
     /// Its command-line spelling.
-    pub fn name(self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvArg::Auto => "auto",
+            ConvArg::Im2col => "im2col",
+            ConvArg::Winograd => "winograd",
+            ConvArg::Im2colPlain => "im2col-plain",
+            ConvArg::Reference => "reference",
+        }
     }
 }
 

@@ -311,7 +311,7 @@ fn child_args(row: &Row, args: &BenchArgs, threads: usize) -> Vec<String> {
         "--epochs".into(),
         args.epochs.to_string(),
         "--conv".into(),
-        args.conv.name(),
+        args.conv.name().into(),
     ];
     if args.smoke {
         a.push("--smoke".into());

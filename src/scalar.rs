@@ -4,7 +4,6 @@
 //! Everything numeric in striate is generic over [`Scalar`], which only
 //! `f32` and `f64` implement.
 
-use std::cell::RefCell;
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
@@ -22,6 +21,7 @@ pub trait Scalar:
     + MulAssign
     + DivAssign
     + Sum
+    + sealed::Sealed
     + 'static
 {
     /// The safetensors / NumPy name of the type.
@@ -32,27 +32,39 @@ pub trait Scalar:
 
     /// Widens to `f64`.
     fn f64(self) -> f64;
-
-    /// Runs `f` on this thread's scratch buffer of this type, shared by
-    /// every layer (kernels keep there what lives for one call only, e.g.
-    /// Winograd's transformed filters, so that a deep model does not hold a
-    /// copy per layer). Where the buffer is already in use on this thread
-    /// (a kernel called from inside another's parallel section), `f` gets a
-    /// fresh one.
-    fn with_scratch<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
 }
 
-/// Runs `f` on `cell`'s buffer, or on a fresh one where it is borrowed.
-fn borrow_scratch<T, R>(cell: &RefCell<Vec<T>>, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
-    match cell.try_borrow_mut() {
-        Ok(mut v) => f(&mut v),
-        Err(_) => f(&mut Vec::new()),
+/// Seals [`Scalar`] (no type outside striate can implement it) and gives
+/// each type its per-thread scratch buffer, which only the crate can reach.
+pub(crate) mod sealed {
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    /// Implemented for `f32` and `f64` only.
+    pub trait Sealed: Sized + 'static {
+        /// This thread's scratch buffer of this type, shared by every
+        /// layer: kernels keep there what lives for one call only (e.g.
+        /// Winograd's transformed filters), so that a deep model does not
+        /// hold a copy per layer.
+        fn scratch() -> &'static LocalKey<RefCell<Vec<Self>>>;
     }
-}
 
-thread_local! {
-    static SCRATCH_F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-    static SCRATCH_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    thread_local! {
+        static F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+        static F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    }
+
+    impl Sealed for f32 {
+        fn scratch() -> &'static LocalKey<RefCell<Vec<f32>>> {
+            &F32
+        }
+    }
+
+    impl Sealed for f64 {
+        fn scratch() -> &'static LocalKey<RefCell<Vec<f64>>> {
+            &F64
+        }
+    }
 }
 
 impl Scalar for f32 {
@@ -67,10 +79,6 @@ impl Scalar for f32 {
     fn f64(self) -> f64 {
         self as f64
     }
-
-    fn with_scratch<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R {
-        SCRATCH_F32.with(|c| borrow_scratch(c, f))
-    }
 }
 
 impl Scalar for f64 {
@@ -84,10 +92,6 @@ impl Scalar for f64 {
     #[inline(always)]
     fn f64(self) -> f64 {
         self
-    }
-
-    fn with_scratch<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R {
-        SCRATCH_F64.with(|c| borrow_scratch(c, f))
     }
 }
 

@@ -273,6 +273,41 @@ impl Plan {
     }
 }
 
+/// How a forward pass walks a batch of `n` samples of `il` input and `ol`
+/// output elements: one parallel task per `per` samples, each with its own
+/// buffers, and within a task chunks of `nb` samples that go through one
+/// set of products (the last chunk may be shorter).
+struct Split {
+    n: usize,
+    per: usize,
+    nb: usize,
+    il: usize,
+    ol: usize,
+}
+
+impl Split {
+    /// Runs `f(samples, x_chunk, y_chunk, task_bufs)` on every chunk, the
+    /// tasks in parallel (one per element of `bufs`).
+    fn for_each_chunk<T: Scalar>(
+        &self,
+        x: &[T],
+        y: &mut [T],
+        bufs: &mut [TaskBufs<T>],
+        f: impl Fn(usize, &[T], &mut [T], &mut TaskBufs<T>) + Sync,
+    ) {
+        let Split { n, per, nb, il, ol } = *self;
+        y[..n * ol]
+            .par_chunks_mut(per * ol)
+            .zip(x[..n * il].par_chunks(per * il))
+            .zip(bufs.par_iter_mut())
+            .for_each(|((yc, xc), b)| {
+                for (ych, xch) in yc.chunks_mut(nb * ol).zip(xc.chunks(nb * il)) {
+                    f(ych.len() / ol, xch, ych, b);
+                }
+            });
+    }
+}
+
 /// [`im2col::im2col`], or with `fast` the strided gather of a 1×1 unpadded
 /// convolution or the padded-plane copy of a padded one (`pad` its buffer).
 fn unfold<T: Scalar>(g: &ConvGeometry, fast: bool, x_s: &[T], c0: usize, col: &mut [T], ld: usize, pad: &mut Vec<T>) {
@@ -413,45 +448,39 @@ fn forward_gemm<T: Scalar>(
             db: 0,
         },
     );
-    y[..n * ol]
-        .par_chunks_mut(per * ol)
-        .zip(x[..n * il].par_chunks(per * il))
-        .zip(bufs.par_iter_mut())
-        .for_each(|((yc, xc), bufs)| {
-            for (ych, xch) in yc.chunks_mut(nb * ol).zip(xc.chunks(nb * il)) {
-                let m = ych.len() / ol;
-                let ld = m * p;
-                for grp in 0..g.groups {
-                    let c0 = grp * cig;
-                    let wg = &w[grp * cog * k..(grp + 1) * cog * k];
-                    if m == 1 {
-                        // One sample: the product writes the output directly.
-                        let cols: &[T] = if pointwise {
-                            &xch[c0 * p..(c0 + cig) * p]
-                        } else {
-                            unfold(g, fast, xch, c0, &mut bufs.col, p, &mut bufs.pad);
-                            &bufs.col[..k * p]
-                        };
-                        let yg = &mut ych[grp * cog * p..(grp + 1) * cog * p];
-                        matmul(&MatmulSpec::new(cog, p, k).par(par), wg, cols, yg);
-                        continue;
-                    }
-                    for (s, xs) in xch.chunks_exact(il).enumerate() {
-                        unfold(g, fast, xs, c0, &mut bufs.col[s * p..], ld, &mut bufs.pad);
-                    }
-                    let out = &mut bufs.out[..cog * ld];
-                    matmul(&MatmulSpec::new(cog, ld, k).par(par), wg, &bufs.col[..k * ld], out);
-                    // Columns of sample s are its outputs: scatter them to NCHW.
-                    for (s, ys) in ych.chunks_exact_mut(ol).enumerate() {
-                        for co in 0..cog {
-                            ys[(grp * cog + co) * p..(grp * cog + co + 1) * p]
-                                .copy_from_slice(&out[co * ld + s * p..co * ld + (s + 1) * p]);
-                        }
-                    }
-                }
-                ep.apply(ych, g.c_out, p);
+    let split = Split { n, per, nb, il, ol };
+    split.for_each_chunk(x, y, bufs, |m, xch, ych, bufs| {
+        let ld = m * p;
+        for grp in 0..g.groups {
+            let c0 = grp * cig;
+            let wg = &w[grp * cog * k..(grp + 1) * cog * k];
+            if m == 1 {
+                // One sample: the product writes the output directly.
+                let cols: &[T] = if pointwise {
+                    &xch[c0 * p..(c0 + cig) * p]
+                } else {
+                    unfold(g, fast, xch, c0, &mut bufs.col, p, &mut bufs.pad);
+                    &bufs.col[..k * p]
+                };
+                let yg = &mut ych[grp * cog * p..(grp + 1) * cog * p];
+                matmul(&MatmulSpec::new(cog, p, k).par(par), wg, cols, yg);
+                continue;
             }
-        });
+            for (s, xs) in xch.chunks_exact(il).enumerate() {
+                unfold(g, fast, xs, c0, &mut bufs.col[s * p..], ld, &mut bufs.pad);
+            }
+            let out = &mut bufs.out[..cog * ld];
+            matmul(&MatmulSpec::new(cog, ld, k).par(par), wg, &bufs.col[..k * ld], out);
+            // Columns of sample s are its outputs: scatter them to NCHW.
+            for (s, ys) in ych.chunks_exact_mut(ol).enumerate() {
+                for co in 0..cog {
+                    ys[(grp * cog + co) * p..(grp * cog + co + 1) * p]
+                        .copy_from_slice(&out[co * ld + s * p..co * ld + (s + 1) * p]);
+                }
+            }
+        }
+        ep.apply(ych, g.c_out, p);
+    });
 }
 
 /// The filters of a Winograd pass, `(c_out, c_in, 3, 3)` of the convolution.
@@ -463,36 +492,20 @@ enum Filters<'a, T> {
     Turned(&'a [T]),
 }
 
-/// Runs `f` on this thread's scratch buffer of `T`, one for all layers: what
-/// lives for one call only (Winograd's transformed filters), so that a deep
-/// model does not hold a copy per layer. Where the buffer is already in use
-/// on this thread (a rayon worker running another convolution's job from
-/// inside a parallel section), `f` gets a fresh one.
+/// Runs `f` on this thread's scratch buffer of `T` (one for all layers, see
+/// `Scalar`'s sealed part). Where the buffer is already in use on this
+/// thread (a rayon worker running another convolution's job from inside a
+/// parallel section), `f` gets a fresh one.
 fn with_scratch<T: Scalar, R>(f: impl FnOnce(&mut Vec<T>) -> R) -> R {
-    use std::any::Any;
-    use std::cell::RefCell;
-    thread_local! {
-        static F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-        static F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
-    }
-    fn on<U: 'static, T: 'static, R>(cell: &RefCell<Vec<U>>, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
-        match cell.try_borrow_mut() {
-            Ok(mut v) => match (&mut *v as &mut dyn Any).downcast_mut::<Vec<T>>() {
-                Some(v) => f(v),
-                None => f(&mut Vec::new()),
-            },
-            Err(_) => f(&mut Vec::new()),
-        }
-    }
-    match T::DTYPE {
-        "F32" => F32.with(|c| on(c, f)),
-        _ => F64.with(|c| on(c, f)),
-    }
+    T::scratch().with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => f(&mut v),
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// `y = epilogue(conv(x))` of `n` samples through Winograd with `filters`,
 /// transformed into this thread's scratch buffer ([`with_scratch`]);
-/// parallel over the batch as [`forward_gemm`], each task's transformed
+/// split over the batch as [`forward_gemm`] ([`Split`]), each task's transformed
 /// input and output in its `col` and `out` buffers, its channels-last plane
 /// in `pad`.
 fn winograd_pass<T: Scalar>(
@@ -532,22 +545,15 @@ fn winograd_pass<T: Scalar>(
         u.resize(winograd::XI * co * ci, T::zero());
         winograd::transform_filters(w, co, ci, turn, u);
         let u = &u[..];
-        y[..n * ol]
-            .par_chunks_mut(per * ol)
-            .zip(x[..n * il].par_chunks(per * il))
-            .zip(bufs.par_iter_mut())
-            .for_each(|((yc, xc), b)| {
-                for (ych, xch) in yc.chunks_mut(nb * ol).zip(xc.chunks(nb * il)) {
-                    let m = ych.len() / ol;
-                    let scratch = winograd::Scratch {
-                        v: &mut b.col,
-                        m: &mut b.out,
-                        plane: &mut b.pad,
-                    };
-                    winograd::conv_chunk(pl, isa, m, xch, u, ych, scratch, par);
-                    ep.apply(ych, pl.c_out, pl.out_h * pl.out_w);
-                }
-            });
+        Split { n, per, nb, il, ol }.for_each_chunk(x, y, bufs, |m, xch, ych, b| {
+            let scratch = winograd::Scratch {
+                v: &mut b.col,
+                m: &mut b.out,
+                plane: &mut b.pad,
+            };
+            winograd::conv_chunk(pl, isa, m, xch, u, ych, scratch, par);
+            ep.apply(ych, pl.c_out, pl.out_h * pl.out_w);
+        });
     });
 }
 

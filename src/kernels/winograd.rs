@@ -29,8 +29,6 @@
 
 use std::ops::{Add, Sub};
 
-use rayon::prelude::*;
-
 use crate::kernels::gemm::{MatmulSpec, Par, matmul};
 use crate::kernels::geometry::ConvGeometry;
 use crate::scalar::Scalar;
@@ -174,31 +172,58 @@ fn filter_transform<T: Scalar>(g: [T; 9]) -> [T; XI] {
 /// Transforms the filters `w` `(c_out, c_in, 3, 3)` into `u`: with `turn`
 /// false, 16 `c_out × c_in` matrices of `G w[co][ci] Gᵀ` (the forward pass);
 /// with `turn` true, 16 `c_in × c_out` matrices of the filters turned by
-/// 180° (the data gradient, see [`Plane::data_grad`]). Parallel over the
-/// matrices' rows, each written left to right.
+/// 180° (the data gradient, see [`Plane::data_grad`]). Parallel over blocks
+/// of the matrices' rows, each row written left to right.
 pub(crate) fn transform_filters<T: Scalar>(w: &[T], c_out: usize, c_in: usize, turn: bool, u: &mut [T]) {
     let (rows, cols) = if turn { (c_in, c_out) } else { (c_out, c_in) };
     if rows == 0 || cols == 0 {
         return;
     }
-    // Row r of each of the 16 matrices, gathered per r.
-    let mut mats: Vec<_> = u[..XI * rows * cols]
-        .chunks_exact_mut(rows * cols)
-        .map(|mat| mat.chunks_exact_mut(cols))
-        .collect();
-    let by_row: Vec<Vec<&mut [T]>> = (0..rows)
-        .map(|_| mats.iter_mut().filter_map(Iterator::next).collect())
-        .collect();
-    by_row.into_par_iter().enumerate().for_each(|(r, mut dst)| {
-        for c in 0..cols {
-            let (co, ci) = if turn { (c, r) } else { (r, c) };
-            let k = &w[(co * c_in + ci) * 9..(co * c_in + ci + 1) * 9];
-            let g: [T; 9] = std::array::from_fn(|i| if turn { k[8 - i] } else { k[i] });
-            for (row, v) in dst.iter_mut().zip(filter_transform(g)) {
-                row[c] = v;
+    let mut mats = u[..XI * rows * cols].chunks_exact_mut(rows * cols);
+    let mats: [&mut [T]; XI] = std::array::from_fn(|_| mats.next().expect("16 matrices"));
+    let filters = FilterRows { w, c_in, cols, turn };
+    filters.transform(0, mats);
+}
+
+/// The filters of [`transform_filters`], transformed a block of rows at a time.
+#[derive(Clone, Copy)]
+struct FilterRows<'a, T> {
+    w: &'a [T],
+    c_in: usize,
+    cols: usize,
+    turn: bool,
+}
+
+impl<T: Scalar> FilterRows<'_, T> {
+    /// Rows of the 16 matrices below which one thread transforms them all.
+    const GRAIN: usize = 8;
+
+    /// Fills rows `r0..` of the 16 matrices, of which `mats` holds those
+    /// rows (the same count in each), halving the block in parallel.
+    fn transform(self, r0: usize, mats: [&mut [T]; XI]) {
+        let rows = mats[0].len() / self.cols;
+        if rows > Self::GRAIN {
+            let mid = rows / 2;
+            let mut lo: [&mut [T]; XI] = Default::default();
+            let mut hi: [&mut [T]; XI] = Default::default();
+            for ((m, l), h) in mats.into_iter().zip(&mut lo).zip(&mut hi) {
+                (*l, *h) = m.split_at_mut(mid * self.cols);
+            }
+            rayon::join(|| self.transform(r0, lo), || self.transform(r0 + mid, hi));
+            return;
+        }
+        let mut mats = mats;
+        for r in 0..rows {
+            for c in 0..self.cols {
+                let (co, ci) = if self.turn { (c, r0 + r) } else { (r0 + r, c) };
+                let k = &self.w[(co * self.c_in + ci) * 9..(co * self.c_in + ci + 1) * 9];
+                let g: [T; 9] = std::array::from_fn(|i| if self.turn { k[8 - i] } else { k[i] });
+                for (mat, v) in mats.iter_mut().zip(filter_transform(g)) {
+                    mat[r * self.cols + c] = v;
+                }
             }
         }
-    });
+    }
 }
 
 /// One row or column of `Bᵀ d B`: `Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`.
@@ -423,8 +448,8 @@ fn transform_input_body<T: Scalar>(pl: &Plane, samples: usize, x: &[T], v: &mut 
     let (h, w, c_in) = (pl.h, pl.w, pl.c_in);
     let pw = 2 * tw + 2;
     let buf = &mut plane[..(2 * th + 2) * pw * c_in];
-    let mut v_rows: Vec<&mut [T]> = v.chunks_exact_mut(skewed(c_in * t)).take(XI).collect();
-    debug_assert_eq!(v_rows.len(), XI, "transformed input buffer too short");
+    let vs = skewed(c_in * t);
+    debug_assert!(v.len() >= XI * vs, "transformed input buffer too short");
     for (s, xs) in x[..samples * pl.in_len()].chunks_exact(pl.in_len()).enumerate() {
         buf.fill(T::zero());
         // Channels last, [`LANES`] planes at a time.
@@ -458,8 +483,8 @@ fn transform_input_body<T: Scalar>(pl: &Plane, samples: usize, x: &[T], v: &mut 
                         }
                     }
                     let at = tile * c_in + c0;
-                    for (dst, val) in v_rows.iter_mut().zip(input_transform(d)) {
-                        val.store(&mut dst[at..at + n]);
+                    for (xi, val) in input_transform(d).into_iter().enumerate() {
+                        val.store(&mut v[xi * vs + at..xi * vs + at + n]);
                     }
                 }
             }
@@ -479,8 +504,8 @@ fn transform_output_body<T: Scalar>(pl: &Plane, samples: usize, m: &[T], y: &mut
     let (oh, ow, c_out) = (pl.out_h, pl.out_w, pl.c_out);
     let bw = 2 * tw;
     let buf = &mut plane[..2 * th * bw * c_out];
-    let m_rows: Vec<&[T]> = m.chunks_exact(skewed(c_out * t)).take(XI).collect();
-    debug_assert_eq!(m_rows.len(), XI, "transformed output buffer too short");
+    let ms = skewed(c_out * t);
+    debug_assert!(m.len() >= XI * ms, "transformed output buffer too short");
     for (s, ys) in y[..samples * pl.out_len()].chunks_exact_mut(pl.out_len()).enumerate() {
         for a in 0..th {
             for b in 0..tw {
@@ -489,8 +514,8 @@ fn transform_output_body<T: Scalar>(pl: &Plane, samples: usize, m: &[T], y: &mut
                     let n = LANES.min(c_out - c0);
                     let at = tile * c_out + c0;
                     let mut blk = [Lanes([T::zero(); LANES]); XI];
-                    for (px, row) in blk.iter_mut().zip(&m_rows) {
-                        *px = Lanes::load(&row[at..at + n]);
+                    for (xi, px) in blk.iter_mut().enumerate() {
+                        *px = Lanes::load(&m[xi * ms + at..xi * ms + at + n]);
                     }
                     for (i, row) in output_transform(blk).into_iter().enumerate() {
                         for (j, val) in row.into_iter().enumerate() {
@@ -504,14 +529,14 @@ fn transform_output_body<T: Scalar>(pl: &Plane, samples: usize, m: &[T], y: &mut
         // Back to channel planes, [`LANES`] at a time.
         for (b, planes) in ys.chunks_mut(LANES * oh * ow).enumerate() {
             let c0 = b * LANES;
-            let n = planes.len() / (oh * ow);
-            let mut planes: Vec<&mut [T]> = planes.chunks_exact_mut(oh * ow).collect();
+            let p = oh * ow;
+            let n = planes.len() / p;
             for r in 0..oh {
                 for c in 0..ow {
                     let at = (r * bw + c) * c_out + c0;
                     let px = Lanes::load(&buf[at..at + n]);
-                    for (plane, &val) in planes.iter_mut().zip(&px.0) {
-                        plane[r * ow + c] = val;
+                    for (l, &val) in px.0[..n].iter().enumerate() {
+                        planes[l * p + r * ow + c] = val;
                     }
                 }
             }

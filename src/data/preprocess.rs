@@ -366,8 +366,8 @@ impl Preprocess {
     }
 
     /// Arranges one stored sample (`src`, as `f32`) into `dst` (one model
-    /// input, zeroed where it is padded): moves a channels-last axis first,
-    /// scales, pads and z-normalises.
+    /// input, every element written: the padding zero): moves a
+    /// channels-last axis first, scales, pads and z-normalises.
     pub fn arrange_row(&self, src: &[f32], dst: &mut [f32]) {
         let scale = self.scale as f32;
         // One channel last, or none moved: the values keep their order.
@@ -404,6 +404,7 @@ impl Preprocess {
                 }
             }
             Some([ph, pw]) => {
+                dst.fill(0.0);
                 let (h, w) = (self.arranged_shape[1], self.arranged_shape[2]);
                 let (top, left) = ((ph - h) / 2, (pw - w) / 2);
                 for (i, &v) in src.iter().enumerate() {
@@ -584,6 +585,47 @@ impl StatsFit {
                     .collect();
                 (mean, std)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A streamed sample reuses a slot that held another sample: every
+    /// element of `dst` must be written, the padding with zeros, whatever
+    /// was there before (here NaN).
+    #[test]
+    fn arrange_row_writes_every_element_padding_included() {
+        let mut prep = Preprocess {
+            stored_shape: vec![2, 3, 1],
+            channels_last: true,
+            arranged_shape: vec![1, 2, 3],
+            scale: 2.0,
+            pad_to: Some([4, 5]),
+            standardize: Standardize::None,
+            mean: Vec::new(),
+            std: Vec::new(),
+            znorm: false,
+            normalize: None,
+        };
+        let src = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut dst = [f32::NAN; 20];
+        prep.arrange_row(&src, &mut dst);
+        #[rustfmt::skip]
+        let want = [
+            0.0, 0.0, 0.0, 0.0, 0.0,
+            0.0, 2.0, 4.0, 6.0, 0.0,
+            0.0, 8.0, 10.0, 12.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0,
+        ];
+        assert_eq!(dst, want);
+        for pad_to in [None, Some([2, 3])] {
+            prep.pad_to = pad_to;
+            let mut dst = [f32::NAN; 6];
+            prep.arrange_row(&src, &mut dst);
+            assert_eq!(dst, [2.0, 4.0, 6.0, 8.0, 10.0, 12.0], "{pad_to:?}");
         }
     }
 }

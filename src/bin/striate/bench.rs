@@ -104,7 +104,7 @@ const ROWS: [Row; 6] = [
         lr: 0.03,
         training: Training::Epochs,
         inference: Inference::ThroughputAndLatency(1000),
-        targets: &[("train_epoch_s", 2.0), ("infer_img_per_s", 2.0), ("latency_us", 5.0)],
+        targets: &[("train_epoch_s", 2.0), ("infer_img_per_s", 2.0), ("latency_us", 10.0)],
     },
     Row {
         name: "m2",
@@ -118,7 +118,7 @@ const ROWS: [Row; 6] = [
         lr: 0.1,
         training: Training::Epochs,
         inference: Inference::Skip,
-        targets: &[("train_epoch_s", 1.3)],
+        targets: &[("train_epoch_s", 1.5)],
     },
     Row {
         name: "m3",
@@ -132,7 +132,7 @@ const ROWS: [Row; 6] = [
         lr: 1e-3,
         training: Training::Epochs,
         inference: Inference::Skip,
-        targets: &[("train_epoch_s", 1.5)],
+        targets: &[("train_epoch_s", 2.0)],
     },
     Row {
         name: "m3b256",

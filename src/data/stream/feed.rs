@@ -115,7 +115,6 @@ impl Feeder {
                     }
                 };
                 let dst = &mut self.pool[slot * self.item..(slot + 1) * self.item];
-                dst.fill(0.0);
                 let at = (self.shared.rows[s] - lo) * self.stored_item;
                 self.shared
                     .prep

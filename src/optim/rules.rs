@@ -198,25 +198,35 @@ fn adam<T: Scalar>(u: Update<'_, T>, decoupled: bool, betas: (f64, f64), eps: f6
         T::lit(l2_wd),
         T::lit(1.0 - lr * decoupled_wd),
     );
+    let k = AdamCoefs {
+        step_size,
+        b1c,
+        b2,
+        b2c,
+        bc2_sqrt,
+        eps,
+        l2,
+        shrink,
+    };
     let shrink_first = decoupled_wd != 0.0;
-    let body = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>| {
-        let mut vmax = vmax;
-        for i in 0..p.len() {
-            if shrink_first {
-                p[i] *= shrink;
+    // One loop per case, each with the case known at compile time, so that
+    // the loops vectorise (a branch per element kept them scalar, with a
+    // square root and two divisions each); the arithmetic is the same.
+    let body = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>| match vmax {
+        Some(vmax) => {
+            for ((((p, &g), m), v), vm) in p.iter_mut().zip(g).zip(m).zip(v).zip(vmax) {
+                k.update(shrink_first, p, g, m, v, Some(vm));
             }
-            let gi = g[i] + l2 * p[i];
-            m[i] += b1c * (gi - m[i]);
-            v[i] = v[i] * b2 + b2c * gi * gi;
-            let vv = match vmax.as_deref_mut() {
-                Some(vm) => {
-                    vm[i] = vm[i].max(v[i]);
-                    vm[i]
-                }
-                None => v[i],
-            };
-            let denom = vv.sqrt() / bc2_sqrt + eps;
-            p[i] -= step_size * (m[i] / denom);
+        }
+        None if shrink_first => {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                k.update(true, p, g, m, v, None);
+            }
+        }
+        None => {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                k.update(false, p, g, m, v, None);
+            }
         }
     };
     let (m, v) = (&mut s.m, &mut s.v);
@@ -233,6 +243,40 @@ fn adam<T: Scalar>(u: Update<'_, T>, decoupled: bool, betas: (f64, f64), eps: f6
             .zip(m.par_chunks_mut(CHUNK))
             .zip(v.par_chunks_mut(CHUNK))
             .for_each(|(((p, g), m), v)| body(p, g, m, v, None));
+    }
+
+    /// Adam's coefficients for one step, in the parameter's type.
+    struct AdamCoefs<T> {
+        step_size: T,
+        b1c: T,
+        b2: T,
+        b2c: T,
+        bc2_sqrt: T,
+        eps: T,
+        l2: T,
+        shrink: T,
+    }
+
+    impl<T: Scalar> AdamCoefs<T> {
+        /// One element's update, operation by operation as PyTorch's.
+        #[inline(always)]
+        fn update(&self, shrink_first: bool, p: &mut T, g: T, m: &mut T, v: &mut T, vmax: Option<&mut T>) {
+            if shrink_first {
+                *p *= self.shrink;
+            }
+            let gi = g + self.l2 * *p;
+            *m += self.b1c * (gi - *m);
+            *v = *v * self.b2 + self.b2c * gi * gi;
+            let vv = match vmax {
+                Some(vm) => {
+                    *vm = vm.max(*v);
+                    *vm
+                }
+                None => *v,
+            };
+            let denom = vv.sqrt() / self.bc2_sqrt + self.eps;
+            *p -= self.step_size * (*m / denom);
+        }
     }
 }
 

@@ -27,14 +27,22 @@ fn table() -> &'static [f32] {
 
 /// Little-endian half-precision bytes (two a value; a trailing odd byte is
 /// ignored) widened to `f32`, appended to `out`: what streamed `f16` files
-/// and NumPy's `<f2` arrays are read through. Equal to [`f16_to_f32`] on
-/// every value (`tests::the_table_is_the_scalar_conversion`).
+/// and NumPy's `<f2` arrays are read through, 8 at a time with F16C where
+/// the CPU has it. Equal to [`f16_to_f32`] on every value, bit for bit but
+/// for signalling NaNs, which F16C returns quieted
+/// (`tests::the_bulk_widening_is_the_scalar_conversion`).
 pub fn widen_le(raw: &[u8], out: &mut Vec<f32>) {
-    let t = table();
-    out.extend(
-        raw.chunks_exact(2)
-            .map(|c| t[usize::from(u16::from_le_bytes([c[0], c[1]]))]),
-    );
+    let start = out.len();
+    out.resize(start + raw.len() / 2, 0.0);
+    crate::kernels::half::widen_le_bytes(&raw[..raw.len() / 2 * 2], &mut out[start..], table(), true);
+}
+
+/// Halves (as bits) widened to `f32`, as [`widen_le`] does (NumPy's `<f2`
+/// and `>f2` arrays, once their byte order is read).
+pub fn widen_bits(bits: &[u16]) -> Vec<f32> {
+    let mut out = vec![0.0; bits.len()];
+    crate::kernels::half::widen(bits, &mut out, table(), true);
+    out
 }
 
 /// `f32` to the nearest IEEE half precision, ties to even (NumPy's
@@ -76,15 +84,45 @@ pub fn f32_to_f16(v: f32) -> u16 {
 mod tests {
     use super::*;
 
+    /// The same value, bit for bit, or both NaN.
+    fn same(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// Every half through each bulk path this CPU runs (F16C where present,
+    /// the table always), from bytes and from bits, at lengths that leave a
+    /// tail after the 8-wide blocks, against the scalar conversion.
     #[test]
-    fn the_table_is_the_scalar_conversion() {
-        let raw: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_le_bytes).chain([7]).collect();
+    fn the_bulk_widening_is_the_scalar_conversion() {
+        use crate::kernels::half;
+        if !half::f16c_available() {
+            eprintln!("no F16C on this CPU: only the table path runs here");
+        }
+        let all: Vec<u16> = (0..=u16::MAX).collect();
+        let raw: Vec<u8> = all.iter().flat_map(|b| b.to_le_bytes()).chain([7]).collect();
         let mut out = vec![1.5];
         widen_le(&raw, &mut out);
         assert_eq!(out.len(), 65537);
-        for (bits, v) in (0..=u16::MAX).zip(&out[1..]) {
-            assert_eq!(v.to_bits(), f16_to_f32(bits).to_bits(), "{bits:#06x}");
+        assert_eq!(out[0], 1.5);
+        for (bits, v) in all.iter().zip(&out[1..]) {
+            assert!(same(*v, f16_to_f32(*bits)), "{bits:#06x}");
         }
+        for len in [0, 5, 8, 13, 65536] {
+            for f16c in [false, true] {
+                let mut got = vec![0.0; len];
+                half::widen(&all[..len], &mut got, table(), f16c);
+                let mut from_bytes = vec![0.0; len];
+                half::widen_le_bytes(&raw[..2 * len], &mut from_bytes, table(), f16c);
+                for (i, (a, b)) in got.iter().zip(&from_bytes).enumerate() {
+                    let want = f16_to_f32(all[i]);
+                    assert!(same(*a, want) && same(*b, want), "{:#06x}, F16C {f16c}", all[i]);
+                    if !want.is_nan() {
+                        assert_eq!(a.to_bits(), want.to_bits());
+                    }
+                }
+            }
+        }
+        assert!(same(widen_bits(&all)[0x7e01], f32::NAN));
     }
 
     #[test]

@@ -176,10 +176,7 @@ fn decode(descr: &str, body: &[u8], count: usize) -> std::result::Result<(String
         "f8" => ("float64".into(), Elements::F64(read!(f64, 8))),
         "f2" => {
             let bits = read!(u16, 2);
-            (
-                "float16".into(),
-                Elements::F32(bits.into_iter().map(super::f16::f16_to_f32).collect()),
-            )
+            ("float16".into(), Elements::F32(super::f16::widen_bits(&bits)))
         }
         _ => return Err(format!("unsupported dtype {descr:?}")),
     })

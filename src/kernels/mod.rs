@@ -14,6 +14,7 @@
 //! - [`pool`]: max, average and global pooling, with the 2×2 max-pool fast
 //!   path chosen at run time ([`pool::PoolAlgo`]);
 //! - [`grads`]: the argument groups of backward passes;
+//! - [`half`]: half-precision values widened in bulk (F16C where present);
 //! - [`cpu`]: the CPU's instruction sets and the GEMM kernels they select.
 //!
 //! Kernels take validated geometry and slices of the right lengths and
@@ -26,6 +27,7 @@ pub mod cpu;
 pub mod gemm;
 pub mod geometry;
 pub mod grads;
+pub mod half;
 pub mod im2col;
 pub mod pool;
 pub mod reference;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The library's top-level modules, lowest first.
 const ORDER: &[&str] = &[
-    "error", "scalar", "rng", "atomic", "budget", "tensor", "metrics", "io", "kernels", "ops", "filter", "init",
+    "error", "scalar", "rng", "atomic", "budget", "tensor", "metrics", "kernels", "io", "ops", "filter", "init",
     "layers", "model", "zoo", "weights", "transfer", "optim", "data", "train", "jets", "sources", "report", "run",
 ];
 

@@ -32,17 +32,7 @@ fn table() -> &'static [f32] {
 /// for signalling NaNs, which F16C returns quieted
 /// (`tests::the_bulk_widening_is_the_scalar_conversion`).
 pub fn widen_le(raw: &[u8], out: &mut Vec<f32>) {
-    let start = out.len();
-    out.resize(start + raw.len() / 2, 0.0);
-    crate::kernels::half::widen_le_bytes(&raw[..raw.len() / 2 * 2], &mut out[start..], table(), true);
-}
-
-/// Halves (as bits) widened to `f32`, as [`widen_le`] does (NumPy's `<f2`
-/// and `>f2` arrays, once their byte order is read).
-pub fn widen_bits(bits: &[u16]) -> Vec<f32> {
-    let mut out = vec![0.0; bits.len()];
-    crate::kernels::half::widen(bits, &mut out, table(), true);
-    out
+    crate::kernels::half::widen_le_append(raw, out, table(), true);
 }
 
 /// `f32` to the nearest IEEE half precision, ties to even (NumPy's
@@ -84,14 +74,10 @@ pub fn f32_to_f16(v: f32) -> u16 {
 mod tests {
     use super::*;
 
-    /// The same value, bit for bit, or both NaN.
-    fn same(a: f32, b: f32) -> bool {
-        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
-    }
-
     /// Every half through each bulk path this CPU runs (F16C where present,
-    /// the table always), from bytes and from bits, at lengths that leave a
-    /// tail after the 8-wide blocks, against the scalar conversion.
+    /// the table always), appended after a value already there, at lengths
+    /// that leave a tail after the 8-wide blocks and with a trailing odd
+    /// byte: bit for bit the scalar conversion, or NaN for NaN.
     #[test]
     fn the_bulk_widening_is_the_scalar_conversion() {
         use crate::kernels::half;
@@ -99,30 +85,21 @@ mod tests {
             eprintln!("no F16C on this CPU: only the table path runs here");
         }
         let all: Vec<u16> = (0..=u16::MAX).collect();
-        let raw: Vec<u8> = all.iter().flat_map(|b| b.to_le_bytes()).chain([7]).collect();
-        let mut out = vec![1.5];
-        widen_le(&raw, &mut out);
-        assert_eq!(out.len(), 65537);
-        assert_eq!(out[0], 1.5);
-        for (bits, v) in all.iter().zip(&out[1..]) {
-            assert!(same(*v, f16_to_f32(*bits)), "{bits:#06x}");
-        }
+        let raw: Vec<u8> = all.iter().flat_map(|b| b.to_le_bytes()).collect();
         for len in [0, 5, 8, 13, 65536] {
             for f16c in [false, true] {
-                let mut got = vec![0.0; len];
-                half::widen(&all[..len], &mut got, table(), f16c);
-                let mut from_bytes = vec![0.0; len];
-                half::widen_le_bytes(&raw[..2 * len], &mut from_bytes, table(), f16c);
-                for (i, (a, b)) in got.iter().zip(&from_bytes).enumerate() {
-                    let want = f16_to_f32(all[i]);
-                    assert!(same(*a, want) && same(*b, want), "{:#06x}, F16C {f16c}", all[i]);
-                    if !want.is_nan() {
-                        assert_eq!(a.to_bits(), want.to_bits());
-                    }
+                let mut bytes = raw[..2 * len].to_vec();
+                bytes.push(7);
+                let mut out = vec![1.5];
+                half::widen_le_append(&bytes, &mut out, table(), f16c);
+                assert_eq!((out.len(), out[0]), (len + 1, 1.5));
+                for (bits, v) in all.iter().zip(&out[1..]) {
+                    let want = f16_to_f32(*bits);
+                    let same = v.to_bits() == want.to_bits() || (v.is_nan() && want.is_nan());
+                    assert!(same, "{bits:#06x}, F16C {f16c}: {v} vs {want}");
                 }
             }
         }
-        assert!(same(widen_bits(&all)[0x7e01], f32::NAN));
     }
 
     #[test]

@@ -115,18 +115,21 @@ fn decode(descr: &str, body: &[u8], count: usize) -> std::result::Result<(String
         ">" => true,
         _ => return Err(format!("unsupported dtype {descr:?}")),
     };
+    // The bytes of `count` values of `size` bytes each.
+    let values = |size: usize| -> std::result::Result<&[u8], String> {
+        let need = count
+            .checked_mul(size)
+            .ok_or_else(|| format!("{count} values of {descr} overflow"))?;
+        body.get(..need).ok_or_else(|| {
+            format!(
+                "truncated: {count} values of {descr} need {need} bytes, found {}",
+                body.len()
+            )
+        })
+    };
     macro_rules! read {
         ($t:ty, $n:expr) => {{
-            let need = count
-                .checked_mul($n)
-                .ok_or_else(|| format!("{count} values of {descr} overflow"))?;
-            if body.len() < need {
-                return Err(format!(
-                    "truncated: {count} values of {descr} need {need} bytes, found {}",
-                    body.len()
-                ));
-            }
-            body[..need]
+            values($n)?
                 .chunks_exact($n)
                 .map(|c| {
                     let a: [u8; $n] = c.try_into().unwrap_or([0; $n]);
@@ -174,10 +177,16 @@ fn decode(descr: &str, body: &[u8], count: usize) -> std::result::Result<(String
         ),
         "f4" => ("float32".into(), Elements::F32(read!(f32, 4))),
         "f8" => ("float64".into(), Elements::F64(read!(f64, 8))),
-        "f2" => {
-            let bits = read!(u16, 2);
-            ("float16".into(), Elements::F32(super::f16::widen_bits(&bits)))
+        "f2" if !big => {
+            // Sized by the bytes present (checked), never by the header's count.
+            let mut v = Vec::new();
+            super::f16::widen_le(values(2)?, &mut v);
+            ("float16".into(), Elements::F32(v))
         }
+        "f2" => (
+            "float16".into(),
+            Elements::F32(read!(u16, 2).into_iter().map(super::f16::f16_to_f32).collect()),
+        ),
         _ => return Err(format!("unsupported dtype {descr:?}")),
     })
 }
@@ -537,5 +546,32 @@ impl StreamWriter {
         f.sync_all().map_err(io)?;
         std::fs::rename(&self.temp, &path).map_err(io)?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Halves decode to the same values in either byte order (little-endian
+    /// ones through the bulk widening, big-endian ones value by value), and
+    /// too few bytes is an error naming the shortfall.
+    #[test]
+    fn half_floats_decode_in_either_byte_order() {
+        let bits: [u16; 11] = [
+            0x3c00, 0xc000, 0x0001, 0x7bff, 0x7c00, 0x8000, 0x3555, 0x0400, 0xfbff, 0x03ff, 0x4248,
+        ];
+        let want: Vec<f32> = bits.iter().map(|&b| super::super::f16::f16_to_f32(b)).collect();
+        for (descr, bytes) in [
+            ("<f2", bits.iter().flat_map(|b| b.to_le_bytes()).collect::<Vec<u8>>()),
+            (">f2", bits.iter().flat_map(|b| b.to_be_bytes()).collect()),
+        ] {
+            match decode(descr, &bytes, bits.len()) {
+                Ok((name, Elements::F32(v))) => assert_eq!((name.as_str(), v), ("float16", want.clone()), "{descr}"),
+                other => panic!("{descr}: {other:?}"),
+            }
+            let err = decode(descr, &bytes[..5], 3).unwrap_err();
+            assert!(err.contains("truncated"), "{descr}: {err}");
+        }
     }
 }

@@ -188,25 +188,15 @@ fn adam<T: Scalar>(u: Update<'_, T>, decoupled: bool, betas: (f64, f64), eps: f6
     let Update { p, g, s, lr, wd } = u;
     let (l2_wd, decoupled_wd) = if decoupled { (0.0, wd) } else { (wd, 0.0) };
     let t = s.step as f64;
-    let bc1 = 1.0 - betas.0.powf(t);
-    let bc2_sqrt = (1.0 - betas.1.powf(t)).sqrt();
-    let step_size = T::lit(lr / bc1);
-    let (b1c, b2, b2c) = (T::lit(1.0 - betas.0), T::lit(betas.1), T::lit(1.0 - betas.1));
-    let (bc2_sqrt, eps, l2, shrink) = (
-        T::lit(bc2_sqrt),
-        T::lit(eps),
-        T::lit(l2_wd),
-        T::lit(1.0 - lr * decoupled_wd),
-    );
     let k = AdamCoefs {
-        step_size,
-        b1c,
-        b2,
-        b2c,
-        bc2_sqrt,
-        eps,
-        l2,
-        shrink,
+        step_size: T::lit(lr / (1.0 - betas.0.powf(t))),
+        b1c: T::lit(1.0 - betas.0),
+        b2: T::lit(betas.1),
+        b2c: T::lit(1.0 - betas.1),
+        bc2_sqrt: T::lit((1.0 - betas.1.powf(t)).sqrt()),
+        eps: T::lit(eps),
+        l2: T::lit(l2_wd),
+        shrink: T::lit(1.0 - lr * decoupled_wd),
     };
     let shrink_first = decoupled_wd != 0.0;
     // One loop per case, each with the case known at compile time, so that
@@ -244,39 +234,39 @@ fn adam<T: Scalar>(u: Update<'_, T>, decoupled: bool, betas: (f64, f64), eps: f6
             .zip(v.par_chunks_mut(CHUNK))
             .for_each(|(((p, g), m), v)| body(p, g, m, v, None));
     }
+}
 
-    /// Adam's coefficients for one step, in the parameter's type.
-    struct AdamCoefs<T> {
-        step_size: T,
-        b1c: T,
-        b2: T,
-        b2c: T,
-        bc2_sqrt: T,
-        eps: T,
-        l2: T,
-        shrink: T,
-    }
+/// Adam's coefficients for one step, in the parameter's type.
+struct AdamCoefs<T> {
+    step_size: T,
+    b1c: T,
+    b2: T,
+    b2c: T,
+    bc2_sqrt: T,
+    eps: T,
+    l2: T,
+    shrink: T,
+}
 
-    impl<T: Scalar> AdamCoefs<T> {
-        /// One element's update, operation by operation as PyTorch's.
-        #[inline(always)]
-        fn update(&self, shrink_first: bool, p: &mut T, g: T, m: &mut T, v: &mut T, vmax: Option<&mut T>) {
-            if shrink_first {
-                *p *= self.shrink;
-            }
-            let gi = g + self.l2 * *p;
-            *m += self.b1c * (gi - *m);
-            *v = *v * self.b2 + self.b2c * gi * gi;
-            let vv = match vmax {
-                Some(vm) => {
-                    *vm = vm.max(*v);
-                    *vm
-                }
-                None => *v,
-            };
-            let denom = vv.sqrt() / self.bc2_sqrt + self.eps;
-            *p -= self.step_size * (*m / denom);
+impl<T: Scalar> AdamCoefs<T> {
+    /// One element's update, operation by operation as PyTorch's.
+    #[inline(always)]
+    fn update(&self, shrink_first: bool, p: &mut T, g: T, m: &mut T, v: &mut T, vmax: Option<&mut T>) {
+        if shrink_first {
+            *p *= self.shrink;
         }
+        let gi = g + self.l2 * *p;
+        *m += self.b1c * (gi - *m);
+        *v = *v * self.b2 + self.b2c * gi * gi;
+        let vv = match vmax {
+            Some(vm) => {
+                *vm = vm.max(*v);
+                *vm
+            }
+            None => *v,
+        };
+        let denom = vv.sqrt() / self.bc2_sqrt + self.eps;
+        *p -= self.step_size * (*m / denom);
     }
 }
 

@@ -542,7 +542,7 @@ fn winograd_pass<T: Scalar>(
         Filters::Turned(w) => (w, true, pl.c_in, pl.c_out),
     };
     with_scratch(|u: &mut Vec<T>| {
-        u.resize(winograd::XI * co * ci, T::zero());
+        u.resize(winograd::filters_len(co, ci), T::zero());
         winograd::transform_filters(w, co, ci, turn, u);
         let u = &u[..];
         Split { n, per, nb, il, ol }.for_each_chunk(x, y, bufs, |m, xch, ych, b| {

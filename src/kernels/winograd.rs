@@ -23,7 +23,8 @@
 //! transformed filters `u` are 16 row-major `c_out × c_in` matrices; for a
 //! chunk of samples with `t` tiles in all, `v` is 16 `t × c_in` matrices and
 //! `m` 16 `t × c_out` matrices (tile index `sample · tiles + row · tiles_w +
-//! col`), channels last so that the transforms run over 8 channels
+//! col`), the 16 of each a cache line more than their size apart (`skewed`),
+//! channels last so that the transforms run over 8 channels
 //! at once; each sample passes through a channels-last copy on the way in
 //! and out.
 
@@ -169,18 +170,26 @@ fn filter_transform<T: Scalar>(g: [T; 9]) -> [T; XI] {
     out
 }
 
-/// Transforms the filters `w` `(c_out, c_in, 3, 3)` into `u`: with `turn`
-/// false, 16 `c_out × c_in` matrices of `G w[co][ci] Gᵀ` (the forward pass);
-/// with `turn` true, 16 `c_in × c_out` matrices of the filters turned by
-/// 180° (the data gradient, see [`Plane::data_grad`]). Parallel over blocks
-/// of the matrices' rows, each row written left to right.
+/// Elements of the transformed filters of a `c_out × c_in` convolution
+/// (16 matrices, [`skewed`] apart).
+pub(crate) fn filters_len(c_out: usize, c_in: usize) -> usize {
+    XI * skewed(c_out * c_in)
+}
+
+/// Transforms the filters `w` `(c_out, c_in, 3, 3)` into `u` (at least
+/// [`filters_len`] elements): with `turn` false, 16 `c_out × c_in` matrices
+/// of `G w[co][ci] Gᵀ` (the forward pass); with `turn` true, 16 `c_in ×
+/// c_out` matrices of the filters turned by 180° (the data gradient, see
+/// [`Plane::data_grad`]); the matrices [`skewed`] apart, since every filter
+/// writes one value to each. Parallel over blocks of the matrices' rows,
+/// each row written left to right.
 pub(crate) fn transform_filters<T: Scalar>(w: &[T], c_out: usize, c_in: usize, turn: bool, u: &mut [T]) {
     let (rows, cols) = if turn { (c_in, c_out) } else { (c_out, c_in) };
     if rows == 0 || cols == 0 {
         return;
     }
-    let mut mats = u[..XI * rows * cols].chunks_exact_mut(rows * cols);
-    let mats: [&mut [T]; XI] = std::array::from_fn(|_| mats.next().expect("16 matrices"));
+    let mut mats = u[..filters_len(c_out, c_in)].chunks_exact_mut(skewed(rows * cols));
+    let mats: [&mut [T]; XI] = std::array::from_fn(|_| &mut mats.next().expect("16 matrices")[..rows * cols]);
     let filters = FilterRows { w, c_in, cols, turn };
     filters.transform(0, mats);
 }
@@ -363,12 +372,12 @@ pub(crate) fn conv_chunk<T: Scalar>(
     transform_input(isa, pl, samples, x, v, plane);
     // One product per transformed position, summing over input channels:
     // M[ξ] (t × c_out) = V[ξ] (t × c_in) · U[ξ]ᵀ.
-    let uxi = pl.c_out * pl.c_in;
+    let (uxi, us) = (pl.c_out * pl.c_in, skewed(pl.c_out * pl.c_in));
     for xi in 0..XI {
         matmul(
             &MatmulSpec::new(t, pl.c_out, pl.c_in).b_trans().par(par),
             &v[xi * vs..xi * vs + pl.c_in * t],
-            &u[xi * uxi..(xi + 1) * uxi],
+            &u[xi * us..xi * us + uxi],
             &mut m[xi * ms..xi * ms + pl.c_out * t],
         );
     }
@@ -634,7 +643,7 @@ mod tests {
 
     /// `conv_chunk` of `samples` samples on `isa`.
     fn chunk<T: Scalar>(pl: &Plane, isa: Isa, samples: usize, x: &[T], wt: &[T]) -> Vec<T> {
-        let mut u = vec![T::zero(); XI * pl.c_out * pl.c_in];
+        let mut u = vec![T::zero(); filters_len(pl.c_out, pl.c_in)];
         transform_filters(wt, pl.c_out, pl.c_in, false, &mut u);
         let (v_len, m_len) = pl.chunk_lens(samples);
         let (mut v, mut m, mut plane) = (vec![T::zero(); v_len], vec![T::zero(); m_len], Vec::new());

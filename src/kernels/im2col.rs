@@ -31,7 +31,8 @@ fn copy_rows<T: Scalar, const N: usize>(dst: &mut [T], src: &[T], w: usize) {
 
 /// `dst` (rows of `ow`) from rows `step` apart in `src`: a fixed-length
 /// copy for the short rows of small images (ResNet's 10, 5, 3 and 2 pixels)
-/// where a `memcpy` call of run-time length costs more than the copy.
+/// where a `memcpy` call of run-time length costs more than the copy, and
+/// [`copy_run`] for longer ones.
 #[inline]
 fn copy_short_rows<T: Scalar>(dst: &mut [T], src: &[T], ow: usize, step: usize) {
     macro_rules! fixed {
@@ -40,13 +41,49 @@ fn copy_short_rows<T: Scalar>(dst: &mut [T], src: &[T], ow: usize, step: usize) 
                 $($n => copy_rows::<T, $n>(dst, src, step),)*
                 _ => {
                     for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
-                        d.copy_from_slice(&src[oy * step..oy * step + ow]);
+                        copy_run(d, &src[oy * step..oy * step + ow]);
                     }
                 }
             }
         };
     }
     fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+}
+
+/// Rows up to this long are copied by [`copy_run`]'s fixed-size moves;
+/// longer ones by `memcpy`, whose call then pays for itself.
+const SHORT_RUN: usize = 64;
+
+/// `d = s` for a row of at least 8 elements: a fixed-size copy of the
+/// first multiple of 8 below the length and one of the last 8, which
+/// overlaps it where the length is not a multiple of 8 (rows of 9 to 64
+/// pixels: the jet CNN's 36 and 14 on 40×40 images). Fixed sizes, because
+/// a loop over the row is turned into a `memcpy` call of run-time length.
+#[inline(always)]
+fn copy_run<T: Scalar>(d: &mut [T], s: &[T]) {
+    /// The first `N` elements.
+    #[inline(always)]
+    fn head<T: Scalar, const N: usize>(d: &mut [T], s: &[T]) {
+        let d: &mut [T; N] = (&mut d[..N]).try_into().expect("N elements");
+        *d = s[..N].try_into().expect("N elements");
+    }
+    let n = d.len();
+    if !(8..=SHORT_RUN).contains(&n) {
+        d.copy_from_slice(s);
+        return;
+    }
+    let s = &s[..n];
+    match (n - 1) / 8 {
+        1 => head::<T, 8>(d, s),
+        2 => head::<T, 16>(d, s),
+        3 => head::<T, 24>(d, s),
+        4 => head::<T, 32>(d, s),
+        5 => head::<T, 40>(d, s),
+        6 => head::<T, 48>(d, s),
+        7 => head::<T, 56>(d, s),
+        _ => {}
+    }
+    head::<T, 8>(&mut d[n - 8..], &s[n - 8..]);
 }
 
 /// Adds the rows of `src` (packed, `N` wide) onto rows `step` apart in `dst`.
@@ -203,17 +240,7 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mut [T], 
             for ky in 0..g.k_h {
                 for kx in 0..g.k_w {
                     let dst = &mut col[row * ld..row * ld + p];
-                    let src = &plane[ky * g.w + kx..];
-                    match ow {
-                        4 => copy_rows::<T, 4>(dst, src, g.w),
-                        8 => copy_rows::<T, 8>(dst, src, g.w),
-                        16 => copy_rows::<T, 16>(dst, src, g.w),
-                        _ => {
-                            for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
-                                d.copy_from_slice(&src[oy * g.w..oy * g.w + ow]);
-                            }
-                        }
-                    }
+                    copy_short_rows(dst, &plane[ky * g.w + kx..], ow, g.w);
                     row += 1;
                 }
             }

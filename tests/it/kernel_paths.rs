@@ -296,7 +296,10 @@ fn max_pool_algorithms_agree_off_the_fast_path() {
 
 /// The plain case (stride 1, no dilation, no padding) has its own im2col and
 /// col2im loops: check them on the small images they exist for, with
-/// batches that put several samples into one product, and groups.
+/// batches that put several samples into one product, and groups; rows of
+/// every length class the copies treat apart (up to 16 pixels, 17–64 with
+/// an overlapping last 8, 64 and 65 on either side of `memcpy`), the jet
+/// CNN's 36 and 14 on 40×40 images among them.
 #[test]
 fn plain_convolutions_match_reference() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
@@ -306,6 +309,11 @@ fn plain_convolutions_match_reference() {
         ([4, 6, 9], 6, [3, 2], 2, 5),
         ([3, 1, 7], 4, [1, 3], 1, 3),
         ([2, 5, 5], 2, [5, 5], 2, 4),
+        ([1, 40, 40], 5, [5, 5], 1, 2),
+        ([5, 18, 18], 10, [5, 5], 1, 3),
+        ([2, 4, 21], 3, [3, 5], 1, 2),
+        ([1, 3, 68], 2, [1, 5], 1, 2),
+        ([1, 3, 69], 2, [1, 5], 1, 2),
     ];
     for (i, (shape, c_out, k, groups, n)) in cases.into_iter().enumerate() {
         let p = Conv2dParams::new(k).with_groups(groups);

@@ -41,7 +41,7 @@ fn main() {
             p.kernel[0], p.kernel[1], p.stride[0]
         );
         for (name, algo) in [("max fwd auto", PoolAlgo::Auto), ("max fwd ref", PoolAlgo::Reference)] {
-            let secs = opts.time(|| pool::max_pool2d_forward(&g, algo, n, &x, &mut y, &mut arg));
+            let secs = opts.time(|| pool::max_pool2d_forward(&g, algo, n, &x, &mut y, Some(&mut arg)));
             report(name, &shape, flop, secs);
         }
         let secs = opts.time(|| pool::avg_pool2d_forward(&g, n, &x, &mut y));

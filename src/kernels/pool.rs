@@ -36,23 +36,41 @@ pub enum PoolAlgo {
 /// Planes per parallel task.
 const PLANES_PER_TASK: usize = 16;
 
-/// Max pooling forward of `n` samples; records in `argmax` the flat
-/// in-plane index of each maximum (first one on ties, as PyTorch).
+/// Max pooling forward of `n` samples; records in `argmax`, where given,
+/// the flat in-plane index of each maximum (first one on ties, as
+/// PyTorch). Without it (inference, which keeps nothing for backward) only
+/// the values are computed, the same ones.
 pub fn max_pool2d_forward<T: Scalar>(
     g: &PoolGeometry,
     algo: PoolAlgo,
     n: usize,
     x: &[T],
     y: &mut [T],
-    argmax: &mut [u32],
+    argmax: Option<&mut [u32]>,
 ) {
     let (il, ol) = (g.in_plane(), g.out_plane());
     let planes = n * g.c;
     let halving = algo == PoolAlgo::Auto && g.is_halving();
-    y[..planes * ol]
-        .par_chunks_mut(ol * PLANES_PER_TASK)
-        .zip(argmax[..planes * ol].par_chunks_mut(ol * PLANES_PER_TASK))
-        .zip(x[..planes * il].par_chunks(il * PLANES_PER_TASK))
+    let (ys, xs) = (
+        y[..planes * ol].par_chunks_mut(ol * PLANES_PER_TASK),
+        x[..planes * il].par_chunks(il * PLANES_PER_TASK),
+    );
+    let Some(argmax) = argmax else {
+        ys.zip(xs).for_each(|(yc, xc)| {
+            // The general loop records indices anyway (it is the reference).
+            let mut ap = if halving { Vec::new() } else { vec![0; ol] };
+            for (yp, xp) in yc.chunks_exact_mut(ol).zip(xc.chunks_exact(il)) {
+                if halving {
+                    max_pool_2x2_values(g, xp, yp);
+                } else {
+                    max_pool_plane(g, xp, yp, &mut ap);
+                }
+            }
+        });
+        return;
+    };
+    ys.zip(argmax[..planes * ol].par_chunks_mut(ol * PLANES_PER_TASK))
+        .zip(xs)
         .for_each(|((yc, ac), xc)| {
             for ((yp, ap), xp) in yc
                 .chunks_exact_mut(ol)
@@ -121,6 +139,25 @@ fn max_pool_2x2<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut [u
             }
             *y = best;
             *a = arg;
+        }
+    }
+}
+
+/// [`max_pool_2x2`] without the indices: the same comparisons in the same
+/// order, so the same values (NaN payloads included).
+fn max_pool_2x2_values<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T]) {
+    let (w, ow) = (g.w, g.out_w);
+    for oy in 0..g.out_h {
+        let (r0, r1) = (2 * oy * w, (2 * oy + 1) * w);
+        let top = xp[r0..r0 + 2 * ow].as_chunks::<2>().0;
+        let bottom = xp[r1..r1 + 2 * ow].as_chunks::<2>().0;
+        for ((y, t), b) in yp[oy * ow..(oy + 1) * ow].iter_mut().zip(top).zip(bottom) {
+            let mut best = t[0];
+            for v in [t[1], b[0], b[1]] {
+                let take = (v > best) | (v.is_nan() & !best.is_nan());
+                best = if take { v } else { best };
+            }
+            *y = best;
         }
     }
 }

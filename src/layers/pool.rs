@@ -200,15 +200,21 @@ impl<T: Scalar> Layer<T> for Pool<T> {
         &self.meta
     }
 
-    fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, _ctx: &mut ForwardCtx<'_>) {
+    fn forward(&mut self, x: &Tensor<T>, y: &mut Tensor<T>, ctx: &mut ForwardCtx<'_>) {
         let n = x.batch();
         y.resize_batch(n, &self.meta.output_shape);
         match self.kind {
             PoolKind::Max => {
-                if self.argmax.len() < y.len() {
-                    self.argmax.resize(y.len(), 0);
-                }
-                pool::max_pool2d_forward(&self.geom, PoolAlgo::Auto, n, x.data(), y.data_mut(), &mut self.argmax)
+                // Indices of the maxima only where backward will need them.
+                let argmax = if ctx.backward {
+                    if self.argmax.len() < y.len() {
+                        self.argmax.resize(y.len(), 0);
+                    }
+                    Some(&mut self.argmax[..])
+                } else {
+                    None
+                };
+                pool::max_pool2d_forward(&self.geom, PoolAlgo::Auto, n, x.data(), y.data_mut(), argmax)
             }
             PoolKind::Avg => pool::avg_pool2d_forward(&self.geom, n, x.data(), y.data_mut()),
         }

@@ -208,12 +208,17 @@ fn conv_rejects_bad_shapes() {
     assert!(err.contains("groups = 3"), "{err}");
 }
 
-/// Max pooling of `n` samples with `algo`: outputs and argmax.
+/// Max pooling of `n` samples with `algo`: outputs and argmax. The pass
+/// without indices (inference) must give the same values, bit for bit.
 fn max_pool(g: &PoolGeometry, algo: PoolAlgo, n: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
     let ol = g.out_h * g.out_w;
     let mut y = vec![0f32; n * g.c * ol];
     let mut arg = vec![0u32; n * g.c * ol];
-    pool::max_pool2d_forward(g, algo, n, x, &mut y, &mut arg);
+    pool::max_pool2d_forward(g, algo, n, x, &mut y, Some(&mut arg));
+    let mut values = vec![0f32; y.len()];
+    pool::max_pool2d_forward(g, algo, n, x, &mut values, None);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&values), bits(&y), "{algo:?} {g:?}: values without indices");
     (y, arg)
 }
 

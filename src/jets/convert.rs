@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use super::JetImager;
 use super::pixelate::Channels;
 use super::reader::{self, Batch};
-use super::sink::{self, ImageDtype, ImageSink};
+use super::sink::{self, Compression, ImageDtype, ImageSink};
 
 /// Jets pixelated per batch.
 pub const BATCH: usize = 2048;
@@ -57,6 +57,8 @@ pub enum Pipeline {
 pub struct ConvertOptions {
     /// How pixels are stored (default `float32`).
     pub dtype: ImageDtype,
+    /// How an HDF5 output's images are compressed (default LZF).
+    pub compression: Compression,
     /// Only the first this many jets.
     pub limit: Option<usize>,
     /// Jets per batch (default [`BATCH`]).
@@ -69,6 +71,7 @@ impl Default for ConvertOptions {
     fn default() -> Self {
         ConvertOptions {
             dtype: ImageDtype::F32,
+            compression: Compression::Lzf,
             limit: None,
             batch: BATCH,
             pipeline: Pipeline::Parallel,
@@ -142,6 +145,7 @@ pub fn pixelate_file_with(
                 imager.pixels.channels.count(),
                 batch.labels.is_some(),
                 opts.dtype,
+                opts.compression,
             )?),
         };
         let (tx, rx) = sync_channel(1);

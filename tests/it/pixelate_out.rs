@@ -8,7 +8,7 @@ use striate::data::source::{ReadOptions, Role};
 use striate::jets::convert::{ConvertOptions, Pipeline, pixelate_file_with};
 use striate::jets::generator::{JetGenConfig, generate};
 use striate::jets::pixelate::{Channels, PixelParams};
-use striate::jets::sink::ImageDtype;
+use striate::jets::sink::{Compression, ImageDtype};
 use striate::jets::{JetImager, convert::Converted};
 
 /// 250 generated jets as `float32 [n, particles, 5]` (`E, px, py, pz, pid`), zero-padded.
@@ -173,4 +173,35 @@ fn u8_images_need_normalised_pt() {
     args.extend(["--norm", "--channels", "pt,counts"]);
     crate::cli::user_error(&crate::cli::striate(&args, dir.path()), &["--channels pt"]);
     assert!(!dir.path().join("o.npy").exists());
+}
+
+/// `--compression none` writes the images of an `.h5` output without the
+/// LZF filter: the same values, read whole and streamed, in a larger file.
+#[test]
+fn hdf5_images_can_be_stored_uncompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let jets = jets_file(dir.path());
+    let im = imager(Channels::Pt, true);
+    let written = |name: &str, compression: Compression| {
+        let path = dir.path().join(name);
+        let opts = ConvertOptions {
+            dtype: ImageDtype::F16,
+            compression,
+            ..Default::default()
+        };
+        pixelate_file_with(&jets, &path, &im, &opts, &mut |_, _| {}).unwrap();
+        let filters = hdf5_pure::File::open(&path)
+            .unwrap()
+            .dataset("images")
+            .unwrap()
+            .filters();
+        (std::fs::metadata(&path).unwrap().len(), filters, load(&path))
+    };
+    let (lzf_size, lzf_filters, lzf) = written("lzf.h5", Compression::Lzf);
+    let (raw_size, raw_filters, raw) = written("raw.h5", Compression::None);
+    assert_eq!(lzf_filters, [32000], "h5py's LZF filter id");
+    assert!(raw_filters.is_empty(), "{raw_filters:?}");
+    assert!(raw_size > lzf_size, "{raw_size} vs {lzf_size} bytes");
+    assert_eq!(raw.0, lzf.0);
+    assert!(raw.1.iter().zip(&lzf.1).all(|(a, b)| a.to_bits() == b.to_bits()));
 }

@@ -754,6 +754,10 @@ pub struct PixelateArgs {
     /// needs --norm with --channels pt; read back ×1/255).
     #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
     pub dtype: DtypeArg,
+    /// Compression of an .h5 output's images: lzf (h5py's LZF filter; files several times smaller)
+    /// or none (larger; nothing to decompress when training streams them). .npy is never compressed.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Lzf)]
+    pub compression: CompressionArg,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -765,6 +769,13 @@ pub enum DtypeArg {
     F32,
     F16,
     U8,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CompressionArg {
+    #[default]
+    Lzf,
+    None,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

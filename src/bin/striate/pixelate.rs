@@ -5,10 +5,10 @@ use std::io::IsTerminal;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use striate::jets::pixelate::{Channels, PixelParams};
-use striate::jets::sink::ImageDtype;
+use striate::jets::sink::{Compression, ImageDtype};
 use striate::jets::{CentreScheme, JetImager, convert};
 
-use crate::args::{CentreArg, DtypeArg, PixelateArgs, ToptagArgs};
+use crate::args::{CentreArg, CompressionArg, DtypeArg, PixelateArgs, ToptagArgs};
 
 pub fn pixelate(args: &PixelateArgs) -> Result<()> {
     let channels = match args.channels.replace(' ', "").as_str() {
@@ -57,6 +57,10 @@ pub fn pixelate(args: &PixelateArgs) -> Result<()> {
             DtypeArg::F32 => ImageDtype::F32,
             DtypeArg::F16 => ImageDtype::F16,
             DtypeArg::U8 => ImageDtype::U8,
+        },
+        compression: match args.compression {
+            CompressionArg::Lzf => Compression::Lzf,
+            CompressionArg::None => Compression::None,
         },
         limit: args.limit,
         ..Default::default()

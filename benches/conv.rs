@@ -41,6 +41,9 @@ fn cases() -> Vec<Case> {
     vec![
         case("m1 jet conv1", [1, 20, 20], 5, Conv2dParams::new([5, 5]), [1000, 100]),
         case("m1 jet conv2", [5, 8, 8], 10, Conv2dParams::new([5, 5]), [1000, 100]),
+        // The same network on jet images of the real size (rows of 36 and 14 pixels).
+        case("jet conv1 40²", [1, 40, 40], 5, Conv2dParams::new([5, 5]), [1000, 100]),
+        case("jet conv2 40²", [5, 18, 18], 10, Conv2dParams::new([5, 5]), [1000, 100]),
         case(
             "m2 fashion conv1",
             [1, 28, 28],

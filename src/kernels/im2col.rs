@@ -54,7 +54,7 @@ fn copy_short_rows<T: Scalar>(dst: &mut [T], src: &[T], ow: usize, step: usize) 
 /// longer ones by `memcpy`, whose call then pays for itself.
 const SHORT_RUN: usize = 64;
 
-/// `d = s` for a row of at least 8 elements: a fixed-size copy of the
+/// `d = s`; for a row of 8 to [`SHORT_RUN`] elements, a fixed-size copy of the
 /// first multiple of 8 below the length and one of the last 8, which
 /// overlaps it where the length is not a multiple of 8 (rows of 9 to 64
 /// pixels: the jet CNN's 36 and 14 on 40×40 images). Fixed sizes, because
@@ -68,6 +68,8 @@ fn copy_run<T: Scalar>(d: &mut [T], s: &[T]) {
         *d = s[..N].try_into().expect("N elements");
     }
     let n = d.len();
+    // Under 8 elements the overlapping copy does not apply; over
+    // `SHORT_RUN`, `memcpy` pays for its call.
     if !(8..=SHORT_RUN).contains(&n) {
         d.copy_from_slice(s);
         return;
@@ -166,7 +168,7 @@ pub fn im2col_padded<T: Scalar>(g: &ConvGeometry, x_s: &[T], c0: usize, col: &mu
 #[inline]
 fn copy_short_rows_into<T: Scalar>(dst: &mut [T], src: &[T], w: usize, pw: usize) {
     for (iy, s) in src.chunks_exact(w).enumerate() {
-        dst[iy * pw..iy * pw + w].copy_from_slice(s);
+        copy_run(&mut dst[iy * pw..iy * pw + w], s);
     }
 }
 

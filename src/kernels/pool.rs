@@ -57,13 +57,11 @@ pub fn max_pool2d_forward<T: Scalar>(
     );
     let Some(argmax) = argmax else {
         ys.zip(xs).for_each(|(yc, xc)| {
-            // The general loop records indices anyway (it is the reference).
-            let mut ap = if halving { Vec::new() } else { vec![0; ol] };
             for (yp, xp) in yc.chunks_exact_mut(ol).zip(xc.chunks_exact(il)) {
                 if halving {
                     max_pool_2x2_values(g, xp, yp);
                 } else {
-                    max_pool_plane(g, xp, yp, &mut ap);
+                    max_pool_plane(g, xp, yp, None);
                 }
             }
         });
@@ -80,15 +78,16 @@ pub fn max_pool2d_forward<T: Scalar>(
                 if halving {
                     max_pool_2x2(g, xp, yp, ap);
                 } else {
-                    max_pool_plane(g, xp, yp, ap);
+                    max_pool_plane(g, xp, yp, Some(ap));
                 }
             }
         });
 }
 
 /// Max pooling of one plane through the general window loop: the
-/// reference, and the kernel for every window without a fast path.
-fn max_pool_plane<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut [u32]) {
+/// reference, and the kernel for every window without a fast path; the
+/// indices of the maxima go to `ap` where given.
+fn max_pool_plane<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], mut ap: Option<&mut [u32]>) {
     for oy in 0..g.out_h {
         let (y0, y1, _) = g.rows(oy);
         for ox in 0..g.out_w {
@@ -108,7 +107,9 @@ fn max_pool_plane<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut 
                 }
             }
             yp[oy * g.out_w + ox] = best;
-            ap[oy * g.out_w + ox] = arg as u32;
+            if let Some(ap) = ap.as_deref_mut() {
+                ap[oy * g.out_w + ox] = arg as u32;
+            }
         }
     }
 }
@@ -132,8 +133,7 @@ fn max_pool_2x2<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut [u
             let (mut best, mut arg) = (t[0], at);
             let below = at + w as u32;
             for (v, i) in [(t[1], at + 1), (b[0], below), (b[1], below + 1)] {
-                // A later value wins when larger, or when it is the first NaN.
-                let take = (v > best) | (v.is_nan() & !best.is_nan());
+                let take = later_wins(v, best);
                 best = if take { v } else { best };
                 arg = if take { i } else { arg };
             }
@@ -141,6 +141,14 @@ fn max_pool_2x2<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T], ap: &mut [u
             *a = arg;
         }
     }
+}
+
+/// Whether a later value `v` of a 2×2 window replaces the `best` so far:
+/// when larger, or when it is the first NaN (the general loop's order,
+/// as one select with no branch).
+#[inline(always)]
+fn later_wins<T: Scalar>(v: T, best: T) -> bool {
+    (v > best) | (v.is_nan() & !best.is_nan())
 }
 
 /// [`max_pool_2x2`] without the indices: the same comparisons in the same
@@ -154,8 +162,7 @@ fn max_pool_2x2_values<T: Scalar>(g: &PoolGeometry, xp: &[T], yp: &mut [T]) {
         for ((y, t), b) in yp[oy * ow..(oy + 1) * ow].iter_mut().zip(top).zip(bottom) {
             let mut best = t[0];
             for v in [t[1], b[0], b[1]] {
-                let take = (v > best) | (v.is_nan() & !best.is_nan());
-                best = if take { v } else { best };
+                best = if later_wins(v, best) { v } else { best };
             }
             *y = best;
         }

@@ -16,7 +16,7 @@ use common::{Opts, report};
 use striate::kernels::conv_gemm::{ConvAlgo, ConvOp, WINOGRAD_MIN_CHANNELS};
 use striate::kernels::geometry::ConvGeometry;
 use striate::kernels::grads::{BackwardIn, GradsOut};
-use striate::kernels::winograd;
+use striate::kernels::{direct, winograd};
 use striate::ops::conv::{Conv2dParams, Padding};
 
 /// One convolution: a label, the input `[c_in, h, w]`, `c_out`, the
@@ -109,37 +109,66 @@ fn main() {
         );
         let macs = (g.macs_per_sample() * n) as f64;
         let auto_winograd = winograd::forward_applies(&g) && g.c_in.min(g.c_out) >= WINOGRAD_MIN_CHANNELS;
-        let algos: &[(ConvAlgo, &str)] = if auto_winograd {
+        // Where Auto leaves im2col (Winograd, the direct loops), im2col is timed beside it.
+        let algos: &[(ConvAlgo, &str)] = if auto_winograd || direct::worth_it(&g) {
             &[(ConvAlgo::Auto, ""), (ConvAlgo::Im2colFast, " im2col")]
         } else {
             &[(ConvAlgo::Auto, "")]
         };
-        for &(algo, tag) in algos {
-            time_both(&opts, g, n, algo, tag, &shape, macs, &x);
-        }
+        time_kernels(&opts, g, n, algos, &shape, macs, &x);
     }
 }
 
-/// Times the forward and backward pass of `n` samples of `g` through `algo`.
-#[allow(clippy::too_many_arguments)]
-fn time_both(opts: &Opts, g: ConvGeometry, n: usize, algo: ConvAlgo, tag: &str, shape: &str, macs: f64, x: &[f32]) {
+/// Times the forward and the backward pass of `n` samples of `g` through
+/// each of `algos`, the kernels called in turn.
+fn time_kernels(opts: &Opts, g: ConvGeometry, n: usize, algos: &[(ConvAlgo, &str)], shape: &str, macs: f64, x: &[f32]) {
     let wt = fill(g.weight_shape().iter().product(), 5);
     let b = fill(g.c_out, 3);
-    let mut y = vec![0f32; n * g.out_len()];
-    let mut op = ConvOp::<f32>::new(g, algo);
-    let secs = opts.time(|| op.forward(n, x, &wt, Some(&b), &mut y));
-    report(&format!("conv fwd{tag}"), shape, 2.0 * macs, secs);
+    let mut ops: Vec<ConvOp<f32>> = algos.iter().map(|&(algo, _)| ConvOp::new(g, algo)).collect();
+    let mut ys: Vec<Vec<f32>> = algos.iter().map(|_| vec![0f32; n * g.out_len()]).collect();
+    let mut forwards: Vec<Box<dyn FnMut() + '_>> = ops
+        .iter_mut()
+        .zip(&mut ys)
+        .map(|(op, y)| Box::new(|| op.forward(n, x, &wt, Some(&b), y)) as Box<dyn FnMut()>)
+        .collect();
+    let secs = opts.time_each(
+        &mut forwards
+            .iter_mut()
+            .map(|f| f.as_mut() as &mut dyn FnMut())
+            .collect::<Vec<_>>(),
+    );
+    drop(forwards);
+    for (&(_, tag), s) in algos.iter().zip(secs) {
+        report(&format!("conv fwd{tag}"), shape, 2.0 * macs, s);
+    }
 
     let dy = fill(n * g.out_len(), 11);
-    let (mut dx, mut dw, mut db) = (vec![0f32; x.len()], vec![0f32; wt.len()], vec![0f32; g.c_out]);
-    let secs = opts.time(|| {
-        let inp = BackwardIn { x, w: &wt, dy: &dy };
-        let grads = GradsOut {
-            d_input: Some(&mut dx),
-            d_weight: &mut dw,
-            d_bias: Some(&mut db),
-        };
-        op.backward(n, inp, grads);
-    });
-    report(&format!("conv bwd{tag}"), shape, 4.0 * macs, secs);
+    let mut grads: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = algos
+        .iter()
+        .map(|_| (vec![0f32; x.len()], vec![0f32; wt.len()], vec![0f32; g.c_out]))
+        .collect();
+    let mut backwards: Vec<Box<dyn FnMut() + '_>> = ops
+        .iter_mut()
+        .zip(&mut grads)
+        .map(|(op, (dx, dw, db))| {
+            Box::new(|| {
+                let inp = BackwardIn { x, w: &wt, dy: &dy };
+                let grads = GradsOut {
+                    d_input: Some(dx),
+                    d_weight: dw,
+                    d_bias: Some(db),
+                };
+                op.backward(n, inp, grads);
+            }) as Box<dyn FnMut()>
+        })
+        .collect();
+    let secs = opts.time_each(
+        &mut backwards
+            .iter_mut()
+            .map(|f| f.as_mut() as &mut dyn FnMut())
+            .collect::<Vec<_>>(),
+    );
+    for (&(_, tag), s) in algos.iter().zip(secs) {
+        report(&format!("conv bwd{tag}"), shape, 4.0 * macs, s);
+    }
 }

@@ -48,18 +48,34 @@ impl Opts {
     /// Median seconds of one call of `f`, after one warm-up call: at least
     /// three calls (one when quick) and at least half a second of them
     /// (a twentieth when quick).
-    pub fn time(&self, mut f: impl FnMut()) -> f64 {
+    #[allow(dead_code)] // conv times its kernels side by side
+    pub fn time(&self, f: impl FnMut()) -> f64 {
+        let mut f = f;
+        self.time_each(&mut [&mut f])[0]
+    }
+
+    /// [`Opts::time`] of each of `fs`, called in turn (a, b, a, b, …) so
+    /// that a machine whose speed drifts weighs on each alike: the median
+    /// seconds of one call of each.
+    pub fn time_each(&self, fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
         let (min_reps, budget) = if self.quick { (1, 0.05) } else { (3, 0.5) };
-        f();
-        let mut times = Vec::new();
+        fs.iter_mut().for_each(|f| f());
+        let mut times = vec![Vec::new(); fs.len()];
         let start = Instant::now();
-        while times.len() < min_reps || start.elapsed().as_secs_f64() < budget {
-            let t0 = Instant::now();
-            f();
-            times.push(t0.elapsed().as_secs_f64());
+        while times[0].len() < min_reps || start.elapsed().as_secs_f64() < budget * fs.len() as f64 {
+            for (f, t) in fs.iter_mut().zip(&mut times) {
+                let t0 = Instant::now();
+                f();
+                t.push(t0.elapsed().as_secs_f64());
+            }
         }
-        times.sort_by(f64::total_cmp);
-        times[times.len() / 2]
+        times
+            .into_iter()
+            .map(|mut t| {
+                t.sort_by(f64::total_cmp);
+                t[t.len() / 2]
+            })
+            .collect()
     }
 }
 

@@ -18,10 +18,11 @@
 use rayon::iter::Either;
 use rayon::prelude::*;
 
+use crate::kernels::cpu::Isa;
 use crate::kernels::gemm::{MatmulSpec, Par, matmul};
 use crate::kernels::geometry::ConvGeometry;
 use crate::kernels::grads::{BackwardIn, GradsOut};
-use crate::kernels::{im2col, reference, winograd};
+use crate::kernels::{direct, im2col, reference, winograd};
 use crate::scalar::Scalar;
 
 /// Which kernel computes a convolution. A runtime choice, so tests reach every path.
@@ -29,7 +30,11 @@ use crate::scalar::Scalar;
 pub enum ConvAlgo {
     /// Let striate choose: [`ConvAlgo::Winograd`] for 3×3 convolutions of
     /// stride 1 with at least [`WINOGRAD_MIN_CHANNELS`] input and output
-    /// channels, [`ConvAlgo::Im2colFast`] for the rest.
+    /// channels, [`ConvAlgo::Direct`] for the forward pass of small
+    /// stride-1 ones ([`direct::worth_it`]: first layers with at most
+    /// [`direct::AUTO_MAX_PATCH`] inputs per output and
+    /// [`direct::AUTO_MAX_CHANNELS`] filters), [`ConvAlgo::Im2colFast`]
+    /// for the rest.
     #[default]
     Auto,
     /// The scalar reference loops: slow, obviously right.
@@ -50,12 +55,28 @@ pub enum ConvAlgo {
     /// for the data gradient of those padded by at most 2 on every side;
     /// [`ConvAlgo::Im2colFast`] for the rest and for weight gradients.
     Winograd,
+    /// The [`direct`] loops for the forward pass of every convolution they
+    /// apply to (stride 1, no dilation, one group); [`ConvAlgo::Im2colFast`]
+    /// for the rest and for gradients.
+    Direct,
 }
 
 impl ConvAlgo {
     /// True for the choices that take the im2col fast paths.
     fn fast(self) -> bool {
-        matches!(self, ConvAlgo::Auto | ConvAlgo::Im2colFast | ConvAlgo::Winograd)
+        matches!(
+            self,
+            ConvAlgo::Auto | ConvAlgo::Im2colFast | ConvAlgo::Winograd | ConvAlgo::Direct
+        )
+    }
+
+    /// True when the forward pass of `g` goes through the direct loops.
+    fn direct_forward(self, g: &ConvGeometry) -> bool {
+        match self {
+            ConvAlgo::Direct => direct::applies(g),
+            ConvAlgo::Auto => direct::worth_it(g),
+            _ => false,
+        }
     }
 
     /// True when the forward pass of `g` goes through Winograd.
@@ -331,6 +352,43 @@ fn fold<T: Scalar>(g: &ConvGeometry, fast: bool, col: &[T], c0: usize, dx_s: &mu
     }
 }
 
+/// The forward pass through the [`direct`] loops, parallel over the batch,
+/// each task with its own copy of the regrouped filters (in its `col`
+/// buffer) and bordered plane; the epilogue follows each sample.
+fn forward_direct<T: Scalar>(
+    g: &ConvGeometry,
+    n: usize,
+    x: &[T],
+    w: &[T],
+    ep: Epilogue<'_, T>,
+    y: &mut [T],
+    ws: &mut ConvWorkspace<T>,
+) {
+    let per = samples_per_task(n);
+    let sizes = BufSizes {
+        col: direct::weights_len(g),
+        dcol: 0,
+        out: 0,
+        dw: 0,
+        db: 0,
+    };
+    let bufs = ws.ensure(n.div_ceil(per), sizes);
+    let isa = Isa::detect();
+    let split = Split {
+        n,
+        per,
+        nb: per,
+        il: g.in_len(),
+        ol: g.out_len(),
+    };
+    let p = g.out_h * g.out_w;
+    split.for_each_chunk(x, y, bufs, |samples, xc, yc, b| {
+        direct::forward(isa, g, samples, xc, w, yc, &mut b.col, &mut b.pad, |ys| {
+            ep.apply(ys, g.c_out, p)
+        });
+    });
+}
+
 /// A convolution bound to its geometry, kernel choice and workspace.
 #[derive(Debug)]
 pub struct ConvOp<T: Scalar> {
@@ -380,6 +438,7 @@ impl<T: Scalar> ConvOp<T> {
                     ep,
                 );
             }
+            algo if algo.direct_forward(g) => forward_direct(g, n, x, w, ep, y, &mut self.ws),
             _ => forward_gemm(g, self.algo, n, x, w, ep, y, &mut self.ws),
         }
     }
@@ -534,7 +593,7 @@ fn winograd_pass<T: Scalar>(
         db: 0,
     };
     let bufs = ws.ensure(tasks, sizes);
-    let isa = winograd::Isa::detect();
+    let isa = Isa::detect();
     // (c_out, c_in) of the convolution, which for a data gradient are the
     // plane's (c_in, c_out).
     let (w, turn, co, ci) = match filters {

@@ -62,3 +62,102 @@ impl CpuFeatures {
         }
     }
 }
+
+/// Which instructions striate's own vector loops (Winograd's transforms,
+/// the direct convolution) run on, chosen at run time. The
+/// baseline build (SSE2 on x86-64) is always there; an [`Isa`] naming AVX2
+/// can only be made on a CPU that has AVX2 and FMA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Isa {
+    avx2: bool,
+}
+
+impl Isa {
+    /// The code compiled for the build's target, whatever the CPU.
+    pub const BASELINE: Isa = Isa { avx2: false };
+
+    /// AVX2 + FMA, where this CPU has them.
+    pub fn avx2() -> Option<Isa> {
+        let f = CpuFeatures::detect();
+        (cfg!(target_arch = "x86_64") && f.avx2 && f.fma).then_some(Isa { avx2: true })
+    }
+
+    /// The best this CPU runs.
+    pub fn detect() -> Isa {
+        Isa::avx2().unwrap_or(Isa::BASELINE)
+    }
+
+    /// True for the AVX2 + FMA build (for [`dispatch`]).
+    pub(crate) fn is_avx2(&self) -> bool {
+        self.avx2
+    }
+
+    /// `AVX2+FMA` or `baseline`.
+    pub fn name(&self) -> &'static str {
+        if self.avx2 { "AVX2+FMA" } else { "baseline" }
+    }
+}
+
+/// Defines `$name`, which runs `$body` (an `#[inline(always)]` function)
+/// compiled for AVX2 + FMA when `isa` says the CPU has them, and compiled
+/// for the baseline otherwise.
+macro_rules! dispatch {
+    ($name:ident, $avx2:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
+        fn $name<T: Scalar>(isa: $crate::kernels::cpu::Isa, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if isa.is_avx2() {
+                // SAFETY: an `Isa` with `avx2` set is only made by
+                // `Isa::avx2`, after the CPU reported AVX2 and FMA, so the
+                // instructions `$avx2` is compiled with exist here.
+                unsafe { $avx2($($arg),*) };
+                return;
+            }
+            let _ = isa;
+            $body($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        fn $avx2<T: Scalar>($($arg: $ty),*) {
+            $body($($arg),*)
+        }
+    };
+}
+
+pub(crate) use dispatch;
+
+/// What the tests of a [`dispatch`]ed kernel share: the builds this CPU
+/// runs, deterministic inputs and the check of every build against an
+/// oracle.
+#[cfg(test)]
+pub(crate) mod every_isa {
+    use super::Isa;
+    use crate::scalar::Scalar;
+
+    /// The builds this CPU runs: the baseline always, and AVX2 + FMA (also
+    /// returned alone) where the CPU has them; says so when it has not.
+    pub fn builds(what: &str) -> (Vec<Isa>, Option<Isa>) {
+        let avx2 = Isa::avx2();
+        if avx2.is_none() {
+            eprintln!("no AVX2 + FMA on this CPU: only the baseline {what} run here");
+        }
+        ([Some(Isa::BASELINE), avx2].into_iter().flatten().collect(), avx2)
+    }
+
+    /// `len` values in [-0.6, 0.7), a different pattern for each `step`.
+    pub fn values<T: Scalar>(len: usize, step: usize) -> Vec<T> {
+        (0..len)
+            .map(|i| T::lit(((i * step) % 101) as f64 * 0.013 - 0.6))
+            .collect()
+    }
+
+    /// Asserts that `run(isa)` is within 1e-12 of `expected` on each of `isas`.
+    pub fn assert_close(label: &str, isas: &[Isa], expected: &[f64], run: impl Fn(Isa) -> Vec<f64>) {
+        for &isa in isas {
+            let got = run(isa);
+            assert_eq!(got.len(), expected.len(), "{} {label}", isa.name());
+            let worst = got.iter().zip(expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(worst < 1e-12, "{} {label}: off by {worst:e}", isa.name());
+        }
+    }
+}

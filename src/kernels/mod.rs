@@ -11,11 +11,14 @@
 //!   [`conv_gemm::ConvAlgo`] switch between it and the reference;
 //! - [`winograd`]: Winograd's F(2×2, 3×3) for 3×3 convolutions of stride
 //!   1, forward and data gradient;
+//! - [`direct`]: the forward pass of small stride-1 convolutions (first
+//!   layers: few input channels, few filters) straight from the input plane;
 //! - [`pool`]: max, average and global pooling, with the 2×2 max-pool fast
 //!   path chosen at run time ([`pool::PoolAlgo`]);
 //! - [`grads`]: the argument groups of backward passes;
 //! - [`half`]: half-precision values widened in bulk (F16C where present);
-//! - [`cpu`]: the CPU's instruction sets and the GEMM kernels they select.
+//! - [`cpu`]: the CPU's instruction sets, the GEMM kernels they select and
+//!   the build of striate's own vector loops ([`cpu::Isa`]) that runs.
 //!
 //! Kernels take validated geometry and slices of the right lengths and
 //! cannot fail; [`crate::ops`] validates user input and wraps them. Which
@@ -24,6 +27,7 @@
 
 pub mod conv_gemm;
 pub mod cpu;
+pub mod direct;
 pub mod gemm;
 pub mod geometry;
 pub mod grads;

@@ -30,6 +30,7 @@
 
 use std::ops::{Add, Sub};
 
+use crate::kernels::cpu::{Isa, dispatch};
 use crate::kernels::gemm::{MatmulSpec, Par, matmul};
 use crate::kernels::geometry::ConvGeometry;
 use crate::scalar::Scalar;
@@ -384,61 +385,6 @@ pub(crate) fn conv_chunk<T: Scalar>(
     transform_output(isa, pl, samples, m, y, plane);
 }
 
-/// Which instructions the transforms run on, chosen at run time. The
-/// baseline build (SSE2 on x86-64) is always there; an [`Isa`] naming AVX2
-/// can only be made on a CPU that has AVX2 and FMA.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Isa {
-    avx2: bool,
-}
-
-impl Isa {
-    /// The code compiled for the build's target, whatever the CPU.
-    pub const BASELINE: Isa = Isa { avx2: false };
-
-    /// AVX2 + FMA, where this CPU has them.
-    pub fn avx2() -> Option<Isa> {
-        let f = crate::kernels::cpu::CpuFeatures::detect();
-        (cfg!(target_arch = "x86_64") && f.avx2 && f.fma).then_some(Isa { avx2: true })
-    }
-
-    /// The best this CPU runs.
-    pub fn detect() -> Isa {
-        Isa::avx2().unwrap_or(Isa::BASELINE)
-    }
-
-    /// `AVX2+FMA` or `baseline`.
-    pub fn name(&self) -> &'static str {
-        if self.avx2 { "AVX2+FMA" } else { "baseline" }
-    }
-}
-
-/// Defines `$name`, which runs `$body` (an `#[inline(always)]` function)
-/// compiled for AVX2 + FMA when `isa` says the CPU has them, and compiled
-/// for the baseline otherwise.
-macro_rules! dispatch {
-    ($name:ident, $avx2:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
-        fn $name<T: Scalar>(isa: Isa, $($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            if isa.avx2 {
-                // SAFETY: an `Isa` with `avx2` set is only made by
-                // `Isa::avx2`, after the CPU reported AVX2 and FMA, so the
-                // instructions `$avx2` is compiled with exist here.
-                unsafe { $avx2($($arg),*) };
-                return;
-            }
-            let _ = isa;
-            $body($($arg),*)
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        fn $avx2<T: Scalar>($($arg: $ty),*) {
-            $body($($arg),*)
-        }
-    };
-}
-
 dispatch!(transform_input, transform_input_avx2, transform_input_body,
     (pl: &Plane, samples: usize, x: &[T], v: &mut [T], plane: &mut [T]));
 dispatch!(transform_output, transform_output_avx2, transform_output_body,
@@ -556,6 +502,7 @@ fn transform_output_body<T: Scalar>(pl: &Plane, samples: usize, m: &[T], y: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::cpu::every_isa::{self, values};
 
     /// The three transforms compose to the correlation of one 4×4 block
     /// with one 3×3 filter, checked against the direct sum.
@@ -657,23 +604,13 @@ mod tests {
         y
     }
 
-    fn values<T: Scalar>(len: usize, step: usize) -> Vec<T> {
-        (0..len)
-            .map(|i| T::lit(((i * step) % 101) as f64 * 0.013 - 0.6))
-            .collect()
-    }
-
     /// Every build of the transforms this CPU runs (the baseline always,
     /// AVX2 where it has it) against the direct sum in f64, and the AVX2
     /// build equal to the baseline build bit for bit in f32 (additions and
     /// subtractions only, in the same order).
     #[test]
     fn transforms_match_direct_sum_on_every_isa() {
-        let avx2 = Isa::avx2();
-        if avx2.is_none() {
-            eprintln!("no AVX2 + FMA on this CPU: only the baseline transforms run here");
-        }
-        let isas: Vec<Isa> = [Some(Isa::BASELINE), avx2].into_iter().flatten().collect();
+        let (isas, avx2) = every_isa::builds("transforms");
         for pl in planes() {
             let samples = 3;
             let (x, wt) = (
@@ -681,15 +618,9 @@ mod tests {
                 values::<f64>(pl.c_out * pl.c_in * 9, 53),
             );
             let expected = direct(&pl, samples, &x, &wt);
-            for &isa in &isas {
-                let got = chunk(&pl, isa, samples, &x, &wt);
-                let worst = got
-                    .iter()
-                    .zip(&expected)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max);
-                assert!(worst < 1e-12, "{} {pl:?}: off by {worst:e}", isa.name());
-            }
+            every_isa::assert_close(&format!("{pl:?}"), &isas, &expected, |isa| {
+                chunk(&pl, isa, samples, &x, &wt)
+            });
             if let Some(avx2) = avx2 {
                 let (x, wt) = (
                     values::<f32>(samples * pl.in_len(), 37),

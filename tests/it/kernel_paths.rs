@@ -146,10 +146,11 @@ fn conv_sweep<T: Scalar>(threads: usize) {
 }
 
 /// Every kernel that is not the reference.
-const FAST: [ConvAlgo; 4] = [
+const FAST: [ConvAlgo; 5] = [
     ConvAlgo::Im2colGemm,
     ConvAlgo::Im2colFast,
     ConvAlgo::Winograd,
+    ConvAlgo::Direct,
     ConvAlgo::Auto,
 ];
 
@@ -367,6 +368,7 @@ fn conv_epilogue_matches_unfused_reference() {
             ConvAlgo::Reference,
             ConvAlgo::Im2colGemm,
             ConvAlgo::Winograd,
+            ConvAlgo::Direct,
             ConvAlgo::Auto,
         ] {
             let mut op = ConvOp::<f64>::new(g, algo);
@@ -542,7 +544,7 @@ fn padded_small_images_match_general_path() {
 /// its data gradient falls back to im2col), odd outputs (a partial last
 /// tile), images down to 1×1, one to twenty channels, several chunks of
 /// samples per task, and `Auto` on both sides of its channel threshold
-/// (checked to be bit for bit Winograd or im2col); forward with a bias, data, weight and bias gradients, f64 and
+/// (checked to be bit for bit Winograd, the direct loops or im2col); forward with a bias, data, weight and bias gradients, f64 and
 /// f32, on 1 and 3 threads.
 #[test]
 fn winograd_matches_reference() {
@@ -582,9 +584,13 @@ fn winograd_case<T: Scalar>(p: &Conv2dParams, xs: [usize; 4], c_out: usize, seed
     let b = randn::<T>(&[c_out], 700 + seed);
     let y_ref = conv2d(&x, &wt, Some(&b), p, ConvAlgo::Reference).unwrap();
     // Auto takes Winograd from WINOGRAD_MIN_CHANNELS input and output
-    // channels, im2col below: bit for bit the one or the other.
+    // channels, below it the direct loops for small first layers and
+    // im2col for the rest: bit for bit the one it names.
+    let g = p.geometry(xs[1], xs[2], xs[3], c_out).unwrap();
     let chosen = if xs[1].min(c_out) >= WINOGRAD_MIN_CHANNELS {
         ConvAlgo::Winograd
+    } else if striate::kernels::direct::worth_it(&g) {
+        ConvAlgo::Direct
     } else {
         ConvAlgo::Im2colFast
     };

@@ -81,9 +81,16 @@ pub struct BenchArgs {
     /// Print one JSON object per row as well as the table.
     #[arg(long)]
     pub json: bool,
+    /// Runs of each side per row, alternating striate and PyTorch (striate
+    /// first, then PyTorch first, …); the table shows each side's median
+    /// (peak memory: the largest), so a machine whose speed drifts over a
+    /// minute weighs on both sides alike.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
     /// Convolution kernels for striate's rows: `auto` (Winograd for 3×3
-    /// stride-1 layers of 16 channels or more, im2col for the rest),
-    /// `im2col` (never Winograd), `winograd` (wherever it applies),
+    /// stride-1 layers of 16 channels or more, direct loops for small first
+    /// layers, im2col for the rest), `im2col` (neither), `winograd`
+    /// (wherever it applies), `direct` (every stride-1 forward pass),
     /// `im2col-plain` (no fast paths) or `reference` (scalar loops).
     #[arg(long, value_enum, default_value_t = ConvArg::Auto)]
     pub conv: ConvArg,
@@ -95,13 +102,15 @@ pub struct BenchArgs {
 /// `--conv`: which convolution kernels run.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConvArg {
-    /// Winograd for 3×3 stride-1 layers of 16 channels or more, im2col with its fast paths for the rest.
+    /// Winograd for 3×3 stride-1 layers of 16 channels or more, direct loops for small first layers, im2col with its fast paths for the rest.
     #[default]
     Auto,
     /// im2col with its fast paths, never Winograd.
     Im2col,
     /// Winograd wherever it applies, im2col for the rest.
     Winograd,
+    /// Direct loops for every stride-1 forward pass, im2col for the rest.
+    Direct,
     /// im2col without fast paths.
     Im2colPlain,
     /// The scalar reference loops.
@@ -116,6 +125,7 @@ impl ConvArg {
             ConvArg::Auto => ConvAlgo::Auto,
             ConvArg::Im2col => ConvAlgo::Im2colFast,
             ConvArg::Winograd => ConvAlgo::Winograd,
+            ConvArg::Direct => ConvAlgo::Direct,
             ConvArg::Im2colPlain => ConvAlgo::Im2colGemm,
             ConvArg::Reference => ConvAlgo::Reference,
         }
@@ -127,6 +137,7 @@ impl ConvArg {
             ConvArg::Auto => "auto",
             ConvArg::Im2col => "im2col",
             ConvArg::Winograd => "winograd",
+            ConvArg::Direct => "direct",
             ConvArg::Im2colPlain => "im2col-plain",
             ConvArg::Reference => "reference",
         }

@@ -185,6 +185,9 @@ pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
+    if args.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
     if args.child {
         return run_child(&rows, args);
     }
@@ -195,18 +198,33 @@ pub fn bench(args: &BenchArgs, threads: Option<usize>) -> Result<()> {
     }
     let gemm = print_machine(args, threads);
     let mut table = Table::default();
+    let exe = std::env::current_exe()?;
     for row in rows {
         eprintln!("running {} …", row.name);
-        let ours = child(&std::env::current_exe()?, &child_args(row, args, threads), "striate")?;
-        let theirs = match &args.torch {
-            Some(py) => Some(child(py, &torch_args(&torch_script, row, args, threads), "PyTorch")?),
-            None => None,
-        };
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for run in 0..args.repeat {
+            // Alternate which side goes first, so neither always follows the other.
+            let torch_first = run % 2 == 1;
+            let time_torch = |theirs: &mut Vec<Results>| -> Result<()> {
+                if let Some(py) = &args.torch {
+                    theirs.push(child(py, &torch_args(&torch_script, row, args, threads), "PyTorch")?);
+                }
+                Ok(())
+            };
+            if torch_first {
+                time_torch(&mut theirs)?;
+            }
+            ours.push(child(&exe, &child_args(row, args, threads), "striate")?);
+            if !torch_first {
+                time_torch(&mut theirs)?;
+            }
+        }
         if args.json {
             let j = serde_json::json!({"row": row.name, "striate": ours, "torch": theirs});
             println!("{j}");
         }
-        table.add(row, &ours, theirs.as_ref(), args.smoke);
+        let theirs = (!theirs.is_empty()).then(|| combine(&theirs));
+        table.add(row, &combine(&ours), theirs.as_ref(), args.smoke);
     }
     table.print(gemm, args.torch.is_some());
     if args.torch.is_none() {
@@ -270,12 +288,18 @@ fn print_machine(args: &BenchArgs, threads: usize) -> f64 {
     let cpu = striate::kernels::cpu::CpuFeatures::detect();
     println!("striate bench: {threads} threads, {}", cpu_name());
     println!(
-        "CPU instruction sets: {}; GEMM kernels dispatched: {}; Winograd transforms: {}",
+        "CPU instruction sets: {}; GEMM kernels dispatched: {}; Winograd and direct-convolution loops: {}",
         cpu.describe(),
         cpu.gemm_kernels(),
-        striate::kernels::winograd::Isa::detect().name()
+        striate::kernels::cpu::Isa::detect().name()
     );
     println!("convolution kernels: --conv {}", args.conv.name());
+    if args.repeat > 1 {
+        println!(
+            "each side run {} times per row, alternating which goes first; medians shown (peak memory: the largest)",
+            args.repeat
+        );
+    }
     if args.smoke {
         println!("smoke run: a tenth of the samples and one timed epoch; the numbers mean nothing");
     }
@@ -356,9 +380,32 @@ impl Callback<f32> for BatchClock {
     }
 }
 
+/// One side's runs of a row as one result: each value's median over the
+/// runs, except peak memory, the largest.
+fn combine(runs: &[Results]) -> Results {
+    let keys: std::collections::BTreeSet<&String> = runs.iter().flat_map(|r| r.keys()).collect();
+    keys.into_iter()
+        .map(|k| {
+            let values: Vec<f64> = runs.iter().filter_map(|r| r.get(k).copied()).collect();
+            let v = if k == "peak_rss_mb" {
+                values.into_iter().fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                median(values)
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// NumPy's median: the middle value, or the mean of the two middle ones.
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    let m = v.len() / 2;
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[m],
+        _ => (v[m - 1] + v[m]) / 2.0,
+    }
 }
 
 fn random_images(n: usize, hw: usize, rng: &mut SeededRng) -> Result<Tensor<f32>> {
@@ -634,5 +681,37 @@ fn fmt_value(v: f64) -> String {
         format!("{v:.1}")
     } else {
         format!("{v:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results(pairs: &[(&str, f64)]) -> Results {
+        pairs.iter().map(|&(k, v)| (k.to_string(), v)).collect()
+    }
+
+    #[test]
+    fn repeated_runs_combine_to_medians_and_the_largest_peak_memory() {
+        let runs = [
+            results(&[("train_step_s", 1.4), ("peak_rss_mb", 900.0), ("macs", 7.0)]),
+            results(&[("train_step_s", 0.9), ("peak_rss_mb", 1100.0), ("macs", 7.0)]),
+            results(&[
+                ("train_step_s", 1.0),
+                ("peak_rss_mb", 1000.0),
+                ("macs", 7.0),
+                ("latency_us", 5.0),
+            ]),
+        ];
+        let c = combine(&runs);
+        assert_eq!(c["train_step_s"], 1.0);
+        assert_eq!(c["peak_rss_mb"], 1100.0);
+        assert_eq!(c["macs"], 7.0);
+        // A key only one run reported is that run's value.
+        assert_eq!(c["latency_us"], 5.0);
+        assert_eq!(combine(&runs[..1]), runs[0]);
+        // An even count takes the mean of the middle two, for times and rates alike.
+        assert_eq!(combine(&runs[..2])["train_step_s"], 1.15);
     }
 }

@@ -769,7 +769,9 @@ fn wait_for(path: &Path) {
 }
 
 /// Trains `full` uninterrupted, then starts the same run as `name` and sends
-/// `signal` once its first checkpoint exists; returns the stopped process.
+/// `signal` 30 ms after its first checkpoint (the one written when the run
+/// directory is made, after which Ctrl-C is always handled) exists; returns
+/// the stopped process.
 fn interrupted_run(dir: &Path, name: &str, signal: &str) -> std::process::Output {
     let model = resume_model(dir);
     let m = model.to_str().unwrap();
@@ -785,7 +787,8 @@ fn interrupted_run(dir: &Path, name: &str, signal: &str) -> std::process::Output
 #[test]
 fn resume_after_kill_ends_in_the_same_weights() {
     let dir = tempfile::tempdir().unwrap();
-    // Killed hard in its second epoch: the last checkpoint is epoch 1's.
+    // Killed hard 30 ms after the checkpoint a new run directory gets, in
+    // its first epochs: it resumes from the last checkpoint it wrote.
     interrupted_run(dir.path(), "killed", "-KILL");
     assert!(
         !dir.path().join("killed/model.safetensors").exists(),

@@ -69,6 +69,9 @@ pub fn plan(args: &TrainArgs, model: ModelSource, data: &str) -> Result<RunPlan>
 
 pub fn train(args: &TrainArgs) -> Result<Finish> {
     let mode = Mode::choose(args.quiet, args.json);
+    // Before the run directory gets its first checkpoint: a Ctrl-C from
+    // then on stops training cleanly instead of killing the process.
+    let interrupt = progress::interrupt_flag();
     let crash = crate::crash::arm();
     let run = match &args.resume {
         Some(dir) => {
@@ -104,7 +107,7 @@ pub fn train(args: &TrainArgs) -> Result<Finish> {
     let mut run = run;
     run.checkpoint_every =
         (args.checkpoint_every > 0.0).then(|| std::time::Duration::from_secs_f64(args.checkpoint_every * 60.0));
-    fit_and_report(mode, run, &args.signal_efficiency, crash)
+    fit_and_report(mode, run, &args.signal_efficiency, interrupt, crash)
 }
 
 fn print_start(run: &Run) {
@@ -133,9 +136,14 @@ fn print_start(run: &Run) {
     println!("run directory: {}\n", run.dir.path().display());
 }
 
-fn fit_and_report(mode: Mode, mut run: Run, effs: &[f64], crash: Option<crate::crash::AfterBatches>) -> Result<Finish> {
+fn fit_and_report(
+    mode: Mode,
+    mut run: Run,
+    effs: &[f64],
+    interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    crash: Option<crate::crash::AfterBatches>,
+) -> Result<Finish> {
     striate::metrics::check_signal_efficiencies(effs)?;
-    let interrupt = progress::interrupt_flag();
     let mut reporter = Reporter::new(mode, run.trainer.config.epochs, interrupt);
     let outcome = match crash {
         Some(mut crash) => run.fit(&mut [&mut reporter, &mut crash])?,

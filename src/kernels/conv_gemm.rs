@@ -276,8 +276,8 @@ impl Plan {
         let (cog, k, p) = (g.c_out / g.groups, g.patch_len(), g.out_h * g.out_w);
         let per = samples_per_task(n);
         let tasks = n.div_ceil(per);
-        let direct = algo.fast() && g.is_pointwise() && p >= POINTWISE_MIN_PIXELS;
-        let nb = if direct { 1 } else { samples_per_gemm(k, p, per) };
+        let in_place = algo.fast() && g.is_pointwise() && p >= POINTWISE_MIN_PIXELS;
+        let nb = if in_place { 1 } else { samples_per_gemm(k, p, per) };
         let par = inner_par(tasks, cog * k * p * nb);
         let pointwise = g.is_pointwise();
         let col = if pointwise && nb == 1 { 0 } else { k * p * nb };

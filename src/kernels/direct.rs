@@ -26,9 +26,10 @@ use crate::scalar::Scalar;
 pub const COLS: usize = 16;
 
 /// Most output channels accumulated together: a block of `N ≤ CHANS`
-/// channels keeps `2·N` vectors of sums in registers (12 of AVX2's 16, the
-/// rest for the inputs and a weight), and every input vector loaded feeds
-/// `N` multiply-adds.
+/// channels keeps `2·N` vectors of `f32` sums in registers (12 of AVX2's
+/// 16, the rest for the inputs and a weight), and every input vector loaded
+/// feeds `N` multiply-adds. (`f64`, for gradient checks, needs twice the
+/// registers and spills: correct, not fast.)
 pub const CHANS: usize = 6;
 
 /// True when the direct loops compute `g`'s forward pass: stride 1, no
@@ -148,6 +149,7 @@ fn sample_body<T: Scalar>(g: &ConvGeometry, plane: &[T], wb: &[T], ys: &mut [T])
     let p = g.out_h * g.out_w;
     for (c0, n) in blocks(g.c_out) {
         let (block, out) = (&wb[c0 * k..(c0 + n) * k], &mut ys[c0 * p..(c0 + n) * p]);
+        debug_assert!((1..=CHANS).contains(&n), "blocks() makes 1 to CHANS channels");
         match n {
             1 => channels::<T, 1>(g, plane, block, out),
             2 => channels::<T, 2>(g, plane, block, out),

@@ -2,8 +2,9 @@
 //! `ConvAlgo::Auto` picks: a few ResNet-18 layers (ImageNet sizes), the
 //! layers of `striate bench`'s ResNet rows on 1×40×40 images (stem and the
 //! four stages' 3×3 convolutions at 10², 5², 3², 2²) and the course's small
-//! convs. Where Auto takes Winograd, the im2col path (`Im2colFast`) is timed
-//! beside it.
+//! convs. Where Auto takes Winograd or the direct loops, the im2col path
+//! (`Im2colFast`) is timed beside it, and on small layers where it keeps
+//! im2col, the direct loops; the kernels are called in turn.
 //!
 //! Forward counts `2 · macs` FLOPs, backward (input and weight gradients)
 //! `4 · macs`.
@@ -13,10 +14,10 @@
 mod common;
 
 use common::{Opts, report};
-use striate::kernels::conv_gemm::{ConvAlgo, ConvOp, WINOGRAD_MIN_CHANNELS};
+use striate::kernels::conv_gemm::{ConvAlgo, ConvOp};
+use striate::kernels::direct;
 use striate::kernels::geometry::ConvGeometry;
 use striate::kernels::grads::{BackwardIn, GradsOut};
-use striate::kernels::{direct, winograd};
 use striate::ops::conv::{Conv2dParams, Padding};
 
 /// One convolution: a label, the input `[c_in, h, w]`, `c_out`, the
@@ -59,6 +60,21 @@ fn cases() -> Vec<Case> {
             [512, 32],
         ),
         case("lenet5 conv1", [1, 32, 32], 6, Conv2dParams::new([5, 5]), [256, 32]),
+        // Where Auto's choice of the direct loops ends (direct::AUTO_MAX_CHANNELS).
+        case(
+            "3×3 conv1 8 filters",
+            [1, 28, 28],
+            8,
+            Conv2dParams::new([3, 3]),
+            [512, 32],
+        ),
+        case(
+            "3×3 conv1 16 filters",
+            [1, 28, 28],
+            16,
+            Conv2dParams::new([3, 3]),
+            [512, 32],
+        ),
         case("lenet5 conv2", [6, 14, 14], 16, Conv2dParams::new([5, 5]), [256, 32]),
         case(
             "resnet18 stem 40²",
@@ -108,15 +124,22 @@ fn main() {
             c.label, g.c_out, g.out_h, g.out_w, g.k_h, g.k_w, g.stride[0]
         );
         let macs = (g.macs_per_sample() * n) as f64;
-        let auto_winograd = winograd::forward_applies(&g) && g.c_in.min(g.c_out) >= WINOGRAD_MIN_CHANNELS;
-        // Where Auto leaves im2col (Winograd, the direct loops), im2col is timed beside it.
-        let algos: &[(ConvAlgo, &str)] = if auto_winograd || direct::worth_it(&g) {
-            &[(ConvAlgo::Auto, ""), (ConvAlgo::Im2colFast, " im2col")]
-        } else {
-            &[(ConvAlgo::Auto, "")]
-        };
-        time_kernels(&opts, g, n, algos, &shape, macs, &x);
+        time_kernels(&opts, g, n, &kernels(&g), &shape, macs, &x);
     }
+}
+
+/// The kernels timed for `g`: the one `Auto` runs, im2col beside it where
+/// `Auto` leaves it (Winograd, the direct loops), and the direct loops
+/// beside im2col on the small layers they could take (where `Auto`'s
+/// thresholds are decided).
+fn kernels(g: &ConvGeometry) -> Vec<(ConvAlgo, &'static str)> {
+    let mut k = vec![(ConvAlgo::Auto, "")];
+    if ConvAlgo::Auto.forward_kernel(g) != ConvAlgo::Im2colFast {
+        k.push((ConvAlgo::Im2colFast, " im2col"));
+    } else if direct::applies(g) && g.patch_len() <= direct::AUTO_MAX_PATCH {
+        k.push((ConvAlgo::Direct, " direct"));
+    }
+    k
 }
 
 /// Times the forward and the backward pass of `n` samples of `g` through
@@ -126,48 +149,22 @@ fn time_kernels(opts: &Opts, g: ConvGeometry, n: usize, algos: &[(ConvAlgo, &str
     let b = fill(g.c_out, 3);
     let mut ops: Vec<ConvOp<f32>> = algos.iter().map(|&(algo, _)| ConvOp::new(g, algo)).collect();
     let mut ys: Vec<Vec<f32>> = algos.iter().map(|_| vec![0f32; n * g.out_len()]).collect();
-    let mut forwards: Vec<Box<dyn FnMut() + '_>> = ops
-        .iter_mut()
-        .zip(&mut ys)
-        .map(|(op, y)| Box::new(|| op.forward(n, x, &wt, Some(&b), y)) as Box<dyn FnMut()>)
-        .collect();
-    let secs = opts.time_each(
-        &mut forwards
-            .iter_mut()
-            .map(|f| f.as_mut() as &mut dyn FnMut())
-            .collect::<Vec<_>>(),
-    );
-    drop(forwards);
+    let secs = opts.time_each(ops.len(), |i| ops[i].forward(n, x, &wt, Some(&b), &mut ys[i]));
     for (&(_, tag), s) in algos.iter().zip(secs) {
         report(&format!("conv fwd{tag}"), shape, 2.0 * macs, s);
     }
 
     let dy = fill(n * g.out_len(), 11);
-    let mut grads: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = algos
-        .iter()
-        .map(|_| (vec![0f32; x.len()], vec![0f32; wt.len()], vec![0f32; g.c_out]))
-        .collect();
-    let mut backwards: Vec<Box<dyn FnMut() + '_>> = ops
-        .iter_mut()
-        .zip(&mut grads)
-        .map(|(op, (dx, dw, db))| {
-            Box::new(|| {
-                let inp = BackwardIn { x, w: &wt, dy: &dy };
-                let grads = GradsOut {
-                    d_input: Some(dx),
-                    d_weight: dw,
-                    d_bias: Some(db),
-                };
-                op.backward(n, inp, grads);
-            }) as Box<dyn FnMut()>
-        })
-        .collect();
-    let secs = opts.time_each(
-        &mut backwards
-            .iter_mut()
-            .map(|f| f.as_mut() as &mut dyn FnMut())
-            .collect::<Vec<_>>(),
-    );
+    let (mut dx, mut dw, mut db) = (vec![0f32; x.len()], vec![0f32; wt.len()], vec![0f32; g.c_out]);
+    let secs = opts.time_each(ops.len(), |i| {
+        let inp = BackwardIn { x, w: &wt, dy: &dy };
+        let grads = GradsOut {
+            d_input: Some(&mut dx),
+            d_weight: &mut dw,
+            d_bias: Some(&mut db),
+        };
+        ops[i].backward(n, inp, grads);
+    });
     for (&(_, tag), s) in algos.iter().zip(secs) {
         report(&format!("conv bwd{tag}"), shape, 4.0 * macs, s);
     }

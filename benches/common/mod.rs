@@ -49,23 +49,22 @@ impl Opts {
     /// three calls (one when quick) and at least half a second of them
     /// (a twentieth when quick).
     #[allow(dead_code)] // conv times its kernels side by side
-    pub fn time(&self, f: impl FnMut()) -> f64 {
-        let mut f = f;
-        self.time_each(&mut [&mut f])[0]
+    pub fn time(&self, mut f: impl FnMut()) -> f64 {
+        self.time_each(1, |_| f())[0]
     }
 
-    /// [`Opts::time`] of each of `fs`, called in turn (a, b, a, b, …) so
-    /// that a machine whose speed drifts weighs on each alike: the median
-    /// seconds of one call of each.
-    pub fn time_each(&self, fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+    /// [`Opts::time`] of `count` things, `f(i)` running the `i`-th, called
+    /// in turn (0, 1, 0, 1, …) so that a machine whose speed drifts weighs
+    /// on each alike: the median seconds of one call of each.
+    pub fn time_each(&self, count: usize, mut f: impl FnMut(usize)) -> Vec<f64> {
         let (min_reps, budget) = if self.quick { (1, 0.05) } else { (3, 0.5) };
-        fs.iter_mut().for_each(|f| f());
-        let mut times = vec![Vec::new(); fs.len()];
+        (0..count).for_each(&mut f);
+        let mut times = vec![Vec::new(); count];
         let start = Instant::now();
-        while times[0].len() < min_reps || start.elapsed().as_secs_f64() < budget * fs.len() as f64 {
-            for (f, t) in fs.iter_mut().zip(&mut times) {
+        while times[0].len() < min_reps || start.elapsed().as_secs_f64() < budget * count as f64 {
+            for (i, t) in times.iter_mut().enumerate() {
                 let t0 = Instant::now();
-                f();
+                f(i);
                 t.push(t0.elapsed().as_secs_f64());
             }
         }

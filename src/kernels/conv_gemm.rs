@@ -70,6 +70,19 @@ impl ConvAlgo {
         )
     }
 
+    /// The kernel this choice runs for the forward pass of `g`:
+    /// [`ConvAlgo::Reference`], [`ConvAlgo::Winograd`], [`ConvAlgo::Direct`],
+    /// or im2col ([`ConvAlgo::Im2colGemm`] for the plain choice,
+    /// [`ConvAlgo::Im2colFast`] for every other).
+    pub fn forward_kernel(self, g: &ConvGeometry) -> ConvAlgo {
+        match self {
+            ConvAlgo::Reference | ConvAlgo::Im2colGemm => self,
+            _ if self.winograd_forward(g) => ConvAlgo::Winograd,
+            _ if self.direct_forward(g) => ConvAlgo::Direct,
+            _ => ConvAlgo::Im2colFast,
+        }
+    }
+
     /// True when the forward pass of `g` goes through the direct loops.
     fn direct_forward(self, g: &ConvGeometry) -> bool {
         match self {
@@ -185,7 +198,8 @@ pub struct ConvWorkspace<T: Scalar> {
     tasks: Vec<TaskBufs<T>>,
 }
 
-/// Sizes of the scratch buffers of one task.
+/// Sizes of the scratch buffers of one task (0: not needed).
+#[derive(Default)]
 struct BufSizes {
     col: usize,
     dcol: usize,
@@ -367,10 +381,7 @@ fn forward_direct<T: Scalar>(
     let per = samples_per_task(n);
     let sizes = BufSizes {
         col: direct::weights_len(g),
-        dcol: 0,
-        out: 0,
-        dw: 0,
-        db: 0,
+        ..BufSizes::default()
     };
     let bufs = ws.ensure(n.div_ceil(per), sizes);
     let isa = Isa::detect();
@@ -421,13 +432,13 @@ impl<T: Scalar> ConvOp<T> {
     pub fn forward_with(&mut self, n: usize, x: &[T], w: &[T], ep: Epilogue<'_, T>, y: &mut [T]) {
         let g = &self.geom;
         debug_assert!(x.len() >= n * g.in_len() && y.len() >= n * g.out_len());
-        match self.algo {
+        match self.algo.forward_kernel(g) {
             ConvAlgo::Reference if ep.scale.is_none() && !ep.relu => reference::conv2d_forward(g, n, x, w, ep.shift, y),
             ConvAlgo::Reference => {
                 reference::conv2d_forward(g, n, x, w, None, y);
                 ep.apply(&mut y[..n * g.out_len()], g.c_out, g.out_h * g.out_w);
             }
-            algo if algo.winograd_forward(g) => {
+            ConvAlgo::Winograd => {
                 winograd_pass(
                     &winograd::Plane::forward(g),
                     n,
@@ -438,8 +449,8 @@ impl<T: Scalar> ConvOp<T> {
                     ep,
                 );
             }
-            algo if algo.direct_forward(g) => forward_direct(g, n, x, w, ep, y, &mut self.ws),
-            _ => forward_gemm(g, self.algo, n, x, w, ep, y, &mut self.ws),
+            ConvAlgo::Direct => forward_direct(g, n, x, w, ep, y, &mut self.ws),
+            im2col => forward_gemm(g, im2col, n, x, w, ep, y, &mut self.ws),
         }
     }
 
@@ -501,10 +512,8 @@ fn forward_gemm<T: Scalar>(
         tasks,
         BufSizes {
             col,
-            dcol: 0,
             out,
-            dw: 0,
-            db: 0,
+            ..BufSizes::default()
         },
     );
     let split = Split { n, per, nb, il, ol };
@@ -587,10 +596,8 @@ fn winograd_pass<T: Scalar>(
     let (v_len, m_len) = pl.chunk_lens(nb);
     let sizes = BufSizes {
         col: v_len,
-        dcol: 0,
         out: m_len,
-        dw: 0,
-        db: 0,
+        ..BufSizes::default()
     };
     let bufs = ws.ensure(tasks, sizes);
     let isa = Isa::detect();

@@ -46,11 +46,10 @@ pub const AUTO_MAX_PATCH: usize = 32;
 /// block): im2col copies each input `k_h · k_w` times whatever the number of
 /// filters, while the product runs faster per multiply-add than these loops,
 /// so from some number of filters the product wins. On a 2-core AVX2 EPYC,
-/// the two kernels called in turn: the jet CNN's first layer (5 filters of
-/// 5×5) 1.3–1.6× faster direct and LeNet's (6 of 5×5) as fast
-/// (`cargo bench --bench conv -- conv1`); 3×3 filters on one channel, 8 of
-/// them 1.15× and 16 of them 1.3–1.4× faster through im2col (a throwaway
-/// probe).
+/// `cargo bench --bench conv -- conv1` (the kernels called in turn): the jet
+/// CNN's first layer (5 filters of 5×5, at 20² and 40²) 1.3–1.9× faster
+/// direct, LeNet's (6 of 5×5) as fast; 3×3 filters on one channel, 8 of
+/// them 1.1×, 16 of them 1.2× and 32 of them 1.4× faster through im2col.
 pub const AUTO_MAX_CHANNELS: usize = CHANS;
 
 /// True when `Auto` should take the direct loops for `g`: few input values

@@ -594,6 +594,7 @@ fn winograd_case<T: Scalar>(p: &Conv2dParams, xs: [usize; 4], c_out: usize, seed
     } else {
         ConvAlgo::Im2colFast
     };
+    assert_eq!(ConvAlgo::Auto.forward_kernel(&g), chosen, "x={xs:?} c_out={c_out}");
     let dy = randn::<T>(y_ref.shape(), 800 + seed);
     let auto = conv2d(&x, &wt, Some(&b), p, ConvAlgo::Auto).unwrap();
     let other = conv2d(&x, &wt, Some(&b), p, chosen).unwrap();

@@ -1,6 +1,9 @@
 //! `striate train`: new runs and resumed ones. The work is the library's
 //! [`striate::run::Run`]; this file turns flags into a plan and prints.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use anyhow::{Context, Result, bail};
 use striate::metrics::EvalReport;
 use striate::report;
@@ -140,7 +143,7 @@ fn fit_and_report(
     mode: Mode,
     mut run: Run,
     effs: &[f64],
-    interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    interrupt: Arc<AtomicBool>,
     crash: Option<crate::crash::AfterBatches>,
 ) -> Result<Finish> {
     striate::metrics::check_signal_efficiencies(effs)?;
